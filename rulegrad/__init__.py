@@ -1,0 +1,67 @@
+"""rulegrad: reverse-mode automatic differentiation for plain numpy code.
+
+Examples:
+    >>> import numpy as np
+    >>> import rulegrad as rg
+    >>> w = rg.Param(np.array([1.0, 2.0]))
+    >>> J = rg.diff(lambda: np.sum(np.tanh(w) ** 2))
+    >>> rg.grad(J, w).round(3)
+    array([0.64 , 0.136])
+"""
+
+from __future__ import annotations
+
+# The engine (rulegrad.core)
+from .core import Box as Box
+from .core import Domain as Domain
+from .core import Param as Param
+from .core import Primitive as Primitive
+from .core import Result as Result
+from .core import diff as diff
+from .core import grad as grad
+from .core import gradloss as gradloss
+from .core import implements as implements
+from .core import params as params
+from .core import primitive as primitive
+from .core import unbroadcast as unbroadcast
+from .core import value as value
+from .core import vjp as vjp
+from .core import zerograd as zerograd
+
+# Errors (rulegrad.core.errors)
+from .core.errors import DTypeError as DTypeError
+from .core.errors import GradCheckError as GradCheckError
+from .core.errors import InPlaceError as InPlaceError
+from .core.errors import NonScalarError as NonScalarError
+from .core.errors import NoRuleError as NoRuleError
+from .core.errors import RuleError as RuleError
+from .core.errors import RulegradError as RulegradError
+
+# Gradient rules: importing registers them (rulegrad.rules)
+from . import rules as rules  # noqa: E402  isort: skip
+
+# Numeric checks (rulegrad.testing)
+from .testing.gradcheck import checkgrad as checkgrad  # noqa: E402
+
+__all__ = [
+    # engine
+    "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
+    "implements", "params", "primitive", "unbroadcast", "value", "vjp", "zerograd",
+    # errors
+    "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError", "NoRuleError",
+    "RuleError", "RulegradError",
+    # checks
+    "checkgrad",
+    "__version__",
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("rulegrad")
+        except PackageNotFoundError:
+            return "0+unknown"
+    raise AttributeError(f"module 'rulegrad' has no attribute {name!r}")

@@ -1,0 +1,25 @@
+"""The engine: tracked values, tapes, primitives and reverse mode. Knows no rules or backends."""
+
+from .box import FUNCTIONS, Box, Param, Result, Tracked, value
+from .diff import backward, diff, grad, gradloss, params, vjp
+from .errors import (
+    DTypeError,
+    GradCheckError,
+    InPlaceError,
+    NonScalarError,
+    NoRuleError,
+    RuleError,
+    RulegradError,
+)
+from .primitive import PRIMITIVES, Domain, Method, Primitive, implements, primitive, zerograd
+from .tape import Node, Tape, active_tapes
+from .unbroadcast import unbroadcast
+
+__all__ = [
+    "FUNCTIONS", "Box", "Param", "Result", "Tracked", "value",
+    "backward", "diff", "grad", "gradloss", "params", "vjp",
+    "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError", "NoRuleError",
+    "RuleError", "RulegradError",
+    "PRIMITIVES", "Domain", "Method", "Primitive", "implements", "primitive", "zerograd",
+    "Node", "Tape", "active_tapes", "unbroadcast",
+]  # fmt: skip

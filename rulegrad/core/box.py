@@ -1,0 +1,327 @@
+"""Tracked values: `Param` (a leaf you want gradients for) and `Box` (a recorded result).
+
+Both act like the array they hold. Python operators, ``__array_ufunc__`` and
+``__array_function__`` send every call to the handler registered for that function in
+`FUNCTIONS` (filled by ``primitive``/``zerograd``/``implements``), so model code stays
+ordinary numpy: ``np.tanh(w @ x + b)``. A function with no handler raises `NoRuleError`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .errors import DTypeError, InPlaceError, NoRuleError
+from .tape import Node, Tape, active_tapes
+
+__all__ = ["Tracked", "Param", "Box", "Result", "value", "FUNCTIONS", "call", "describe"]
+
+#: numpy function, ufunc or operator -> the callable that handles it for tracked values.
+FUNCTIONS: dict[Any, Callable[..., Any]] = {}
+
+
+def describe(x: Any) -> str:
+    """A short description of a value's type, dtype and shape, for messages.
+
+    Examples:
+        >>> describe(np.zeros((2, 3), np.float32))
+        'ndarray[float32](2, 3)'
+        >>> describe(1.5)
+        'float'
+    """
+    if isinstance(x, Tracked):
+        return f"{type(x).__name__}({describe(x.value)})"
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"{type(x).__name__}[{x.dtype}]{tuple(x.shape)}"
+    return type(x).__name__
+
+
+def _name(func: Any) -> str:
+    module = getattr(func, "__module__", None) or ""
+    name = getattr(func, "__name__", repr(func))
+    if isinstance(func, np.ufunc) or module == "numpy":
+        return f"np.{name}"
+    if module.startswith("numpy"):
+        return f"{module.replace('numpy', 'np', 1)}.{name}"
+    return f"{module}.{name}" if module else name
+
+
+def no_rule(func: Any, args: tuple, extra: str = "") -> NoRuleError:
+    """The error for a function that met a tracked value and has no handler."""
+    types = ", ".join(describe(a) for a in args)
+    return NoRuleError(
+        f"{_name(func)}{extra} has no gradient rule for arguments ({types}). "
+        f"Add one with rg.primitive({_name(func)}, <one rule per argument>) "
+        f"or, if it has no gradient, rg.zerograd({_name(func)})."
+    )
+
+
+def call(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call the handler registered for ``func``; `NoRuleError` when there is none."""
+    handler = FUNCTIONS.get(func)
+    if handler is None:
+        raise no_rule(func, args)
+    return handler(*args, **kwargs)
+
+
+def value(x: Any) -> Any:
+    """The plain value inside a Param or box (all levels of boxing removed); others as is.
+
+    Examples:
+        >>> value(Param([1.0, 2.0]))
+        array([1., 2.])
+        >>> value(3)
+        3
+    """
+    while isinstance(x, Tracked):
+        if isinstance(x, Box) and not x.tape.done and isinstance(x.value, np.ndarray):
+            x.tape.lock(x.value)  # the caller may write into it; the tape still needs it
+        x = x.value
+    return x
+
+
+def _binary(func: Any, reflected: bool = False) -> Callable[[Any, Any], Any]:
+    if reflected:
+
+        def method(self: Tracked, other: Any) -> Any:
+            return call(func, other, self)
+    else:
+
+        def method(self: Tracked, other: Any) -> Any:
+            return call(func, self, other)
+
+    method.__name__ = f"{'r' if reflected else ''}{getattr(func, '__name__', 'op')}"
+    return method
+
+
+class Tracked:
+    """What `Param` and `Box` share: behaving like the array they hold."""
+
+    __slots__ = ()
+    __array_priority__ = 1000.0
+    __hash__ = object.__hash__  # identity, as torch.Tensor: optimizers key state by Param
+
+    value: Any
+
+    # ---- numpy protocols ----
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if "out" in kwargs:
+            raise InPlaceError(
+                f"np.{ufunc.__name__}(..., out=...) writes in place, which a tape cannot "
+                "record; compute a new value instead (y = np.f(x), not np.f(x, out=y))."
+            )
+        if method != "__call__":
+            handler = FUNCTIONS.get(getattr(ufunc, method))
+            if handler is None:
+                raise no_rule(ufunc, inputs, extra=f".{method}")
+            return handler(*inputs, **kwargs)
+        return call(ufunc, *inputs, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        return call(func, *args, **kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self._live():
+            raise NoRuleError(
+                f"converting a tracked {describe(self)} to a plain array (np.asarray, "
+                "np.array, ...) would drop it from the tape. Use rg.value(x) for a constant, "
+                "or np.stack/np.concatenate to build arrays from tracked values."
+            )
+        return np.asarray(value(self), dtype=dtype)
+
+    def _live(self) -> bool:
+        """Whether operations on this value are being recorded."""
+        raise NotImplementedError
+
+    # ---- array attributes: plain values ----
+    shape = property(lambda self: np.shape(value(self)))
+    dtype = property(lambda self: np.result_type(value(self)))
+    ndim = property(lambda self: np.ndim(value(self)))
+    size = property(lambda self: np.size(value(self)))
+    T = property(lambda self: call(np.transpose, self))
+    real = property(lambda self: call(np.real, self))
+    imag = property(lambda self: call(np.imag, self))
+
+    def __len__(self) -> int:
+        return len(value(self))
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(len(self)))
+
+    def __float__(self) -> float:
+        return float(value(self))
+
+    def __int__(self) -> int:
+        return int(value(self))
+
+    def __complex__(self) -> complex:
+        return complex(value(self))
+
+    def __bool__(self) -> bool:
+        return bool(value(self))
+
+    def item(self) -> Any:
+        return value(self).item()
+
+    def tolist(self) -> Any:
+        return value(self).tolist()
+
+    # ---- indexing ----
+    def __getitem__(self, index: Any) -> Any:
+        return call(operator.getitem, self, index)
+
+    def __setitem__(self, index: Any, v: Any) -> None:
+        raise InPlaceError(
+            f"x[{index!r}] = ... writes into a tracked {describe(self)}, which the tape may "
+            "need for the backward pass. Build a new array instead (np.where, "
+            "np.concatenate, or x + np.eye(...) style updates)."
+        )
+
+    # ---- methods of ndarray, routed to the numpy functions ----
+    def reshape(self, *shape: Any, **kw: Any) -> Any:
+        return call(np.reshape, self, shape[0] if len(shape) == 1 else shape, **kw)
+
+    def transpose(self, *axes: Any) -> Any:
+        return call(np.transpose, self, (axes[0] if len(axes) == 1 else axes) or None)
+
+    def astype(self, dtype: Any, **kw: Any) -> Any:
+        return call(np.ndarray.astype, self, dtype, **kw)
+
+    def dot(self, b: Any) -> Any:
+        return call(np.dot, self, b)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({value(self)!r})"
+
+
+def _method(func: Any) -> Callable[..., Any]:
+    def method(self: Tracked, *args: Any, **kwargs: Any) -> Any:
+        return call(func, self, *args, **kwargs)
+
+    method.__name__ = func.__name__
+    method.__doc__ = f"Same as {_name(func)}(self, ...)."
+    return method
+
+
+_METHODS = (
+    np.sum, np.mean, np.prod, np.max, np.min, np.var, np.std, np.cumsum, np.cumprod, np.ravel,
+    np.squeeze, np.clip, np.argmax, np.argmin, np.round, np.conj, np.swapaxes, np.repeat,
+    np.trace, np.diagonal, np.nonzero, np.all, np.any, np.copy,
+)  # fmt: skip
+for _f in _METHODS:
+    setattr(Tracked, _f.__name__, _method(_f))
+Tracked.flatten = _method(np.ravel)
+Tracked.conj = Tracked.conjugate
+
+_OPERATORS = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
+    "floordiv": np.floor_divide, "mod": np.remainder, "pow": np.power, "matmul": np.matmul,
+}  # fmt: skip
+for _op, _f in _OPERATORS.items():
+    setattr(Tracked, f"__{_op}__", _binary(_f))
+    setattr(Tracked, f"__r{_op}__", _binary(_f, reflected=True))
+for _op, _f in {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+                "eq": np.equal, "ne": np.not_equal}.items():  # fmt: skip
+    setattr(Tracked, f"__{_op}__", _binary(_f))
+Tracked.__neg__ = lambda self: call(np.negative, self)
+Tracked.__pos__ = lambda self: self
+Tracked.__abs__ = lambda self: call(np.absolute, self)
+
+
+def _as_leaf_value(x: Any, what: str) -> Any:
+    """Check and convert a value that gradients will be taken with respect to.
+
+    Python numbers and lists become float64 arrays (``Param([1, 2, 3])`` works, as in
+    AutoGrad.jl); arrays keep their dtype, which must be floating or complex.
+    """
+    if isinstance(x, (bool, np.bool_)):
+        raise DTypeError(f"cannot differentiate with respect to a boolean {what} ({x!r}).")
+    if isinstance(x, (int, float, complex, list, tuple)):
+        x = np.asarray(x, dtype=complex if np.iscomplexobj(x) else np.float64)
+        return x[()] if x.ndim == 0 else x
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind not in "fc":
+        raise DTypeError(
+            f"cannot differentiate with respect to a {what} of dtype {dtype}: gradients need "
+            f"floating point. Convert it first, e.g. x.astype(np.float32) or np.float64."
+        )
+    return x
+
+
+class Param(Tracked):
+    """A trainable value: tracked by every ``diff`` that touches it, a plain array elsewhere.
+
+    Args:
+        value: an array (float or complex), a Python number or a list of numbers
+            (converted to float64).
+
+    Examples:
+        >>> w = Param(np.array([1.0, 2.0, 3.0]))
+        >>> w * 2
+        array([2., 4., 6.])
+        >>> w.value -= 1.0  # update in place, as AutoGrad.jl's training loops do
+        >>> w
+        Param(array([0., 1., 2.]))
+    """
+
+    __slots__ = ("value", "opt", "__weakref__")
+
+    def __init__(self, value: Any) -> None:
+        if isinstance(value, Tracked):
+            raise TypeError("Param(x) takes a plain value; use rg.value(x) to unwrap a tracked one")
+        self.value = _as_leaf_value(value, "Param")
+        self.opt: Any = None  # room for a per-parameter optimizer (Knet's p.opt)
+
+    def _live(self) -> bool:
+        return bool(active_tapes())
+
+    def __setitem__(self, index: Any, v: Any) -> None:
+        if active_tapes():
+            super().__setitem__(index, v)
+        self.value[index] = value(v)
+
+
+class Box(Tracked):
+    """A value recorded on a tape (AutoGrad.jl's ``Result``); `diff` returns one.
+
+    ``value`` is the value one level down: a plain array, or a box of an outer tape
+    when differentiating to higher order. ``print(box)`` lists its tape.
+    """
+
+    __slots__ = ("value", "tape", "node", "index")
+
+    def __init__(self, value: Any, tape: Tape, node: Node, index: int = -1) -> None:
+        self.value = value
+        self.tape = tape
+        self.node = node
+        self.index = index  # position in a primitive's tuple of outputs, -1 for one output
+
+    def _live(self) -> bool:
+        return self.tape.recording
+
+    def __repr__(self) -> str:
+        return f"Result({value(self)!r}, tape of {len(self.tape)} nodes)"
+
+    def __str__(self) -> str:
+        lines = [repr(self)]
+        for i, node in enumerate(self.tape.nodes):
+            if node.method is None:
+                lines.append(f"  [{i}] input {describe(node.y)}")
+            else:
+                args = ", ".join(describe(a) for a in node.args)
+                out = (
+                    describe(node.y)
+                    if not isinstance(node.y, tuple)
+                    else "(" + ", ".join(describe(v) for v in node.y) + ")"
+                )
+                lines.append(f"  [{i}] {node.method.name}({args}) -> {out}")
+        if self.tape.done:
+            lines.append("  (the backward pass has run and released the recorded nodes)")
+        return "\n".join(lines)
+
+
+#: AutoGrad.jl's name for a recorded value.
+Result = Box

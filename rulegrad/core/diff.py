@@ -1,0 +1,338 @@
+"""Reverse mode: `diff`, `grad`, `gradloss`, `vjp`, `params`, and the backward walk.
+
+`diff` runs a function with a fresh tape active and returns its result as a box;
+`grad(result, p)` walks the tape backwards once, leaving every Param's gradient on its
+leaf node, and releases the tape's arrays as it goes. The old interface
+``grad(f, argnums)`` wraps the chosen arguments as leaves of a tape of its own.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import plum
+
+from .box import Box, Param, Tracked, _as_leaf_value, describe
+from .errors import NonScalarError, RuleError
+from .tape import _ACTIVE, Node, Tape
+from .unbroadcast import unbroadcast
+
+__all__ = ["diff", "grad", "gradloss", "vjp", "params", "backward"]
+
+_dispatch = plum.Dispatcher()
+
+
+def _run(tape: Tape, f: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    token = _ACTIVE.set((*_ACTIVE.get(), tape))
+    try:
+        return f(*args, **kwargs)
+    finally:
+        _ACTIVE.reset(token)
+        tape.recording = False
+
+
+def diff(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Box:
+    """Run ``f(*args, **kwargs)`` recording every operation on the Params it touches.
+
+    Args:
+        f: any Python function; Params it reads are tracked.
+        *args: positional arguments for ``f``.
+        **kwargs: keyword arguments for ``f``.
+
+    Returns:
+        The result as a `Result` box: `value` gives the plain value, `grad` gradients.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> x = rg.Param([1, 2, 3])
+        >>> y = rg.diff(lambda: np.sum(x**2))
+        >>> rg.value(y), rg.grad(y, x)
+        (np.float64(14.0), array([2., 4., 6.]))
+    """
+    tape = Tape()
+    out = _run(tape, f, args, kwargs)
+    if not (isinstance(out, Box) and out.tape is tape):
+        out = _constant(tape, out)
+    return out
+
+
+def _constant(tape: Tape, v: Any) -> Box:
+    while isinstance(v, Box) and not v.tape.recording:
+        v = v.value
+    if isinstance(v, Param):
+        v = v.value
+    return Box(v, tape, Node(None, (), {}, v, ()))
+
+
+def _accumulate(node: Node, index: int, g: Any, nout: int) -> None:
+    if index < 0:
+        node.grad = g if node.grad is None else node.grad + g
+        return
+    if node.grad is None:
+        node.grad = [None] * nout
+    old = node.grad[index]
+    node.grad[index] = g if old is None else old + g
+
+
+def _zeros_like(v: Any) -> Any:
+    return np.zeros_like(v)
+
+
+def backward(tape: Tape, seeds: list[tuple[Box, Any]], release: bool = True) -> None:
+    """Walk ``tape`` backwards from ``(box, output gradient)`` seeds, filling leaf grads.
+
+    Each node calls the rule of each tracked argument as ``rule(dy, y, *args, **kw)``;
+    gradients flowing into one value are summed and broadcast axes reduced. With
+    ``release`` the walk drops each node's arrays once used and then releases the tape.
+    """
+    nodes = tape.nodes
+    if not release:
+        for node in nodes:
+            node.grad = None
+    for box, dy in seeds:
+        y = box.node.y
+        _accumulate(box.node, box.index, dy, len(y) if isinstance(y, tuple) else 0)
+    for node in reversed(nodes):
+        dy = node.grad
+        if dy is None or not node.parents:
+            continue
+        if release:
+            node.grad = None
+        method, args, kwargs, y = node.method, node.args, node.kwargs, node.y
+        if isinstance(y, tuple):
+            dy = tuple(_zeros_like(v) if g is None else g for g, v in zip(dy, y))
+        if method.vjp is not None:
+            grads = method.vjp(dy, y, *args, **kwargs)
+            if len(grads) != len(args):
+                raise RuleError(
+                    f"the vjp of {method!r} returned {len(grads)} gradients for "
+                    f"{len(args)} arguments; return one per positional argument (None for none)"
+                )
+        else:
+            grads = None
+        for argnum, parent, index in node.parents:
+            if grads is not None:
+                g = grads[argnum]
+            else:
+                rule = method.rules[argnum] if argnum < len(method.rules) else None
+                if rule is None:
+                    continue  # no gradient through this argument (an index, a shape, ...)
+                g = rule(dy, y, *args, **kwargs)
+            if g is None:
+                continue
+            try:
+                g = unbroadcast(g, args[argnum])
+            except RuleError as e:
+                raise RuleError(
+                    f"the rule of {method!r} for argument {argnum} ({describe(args[argnum])}) "
+                    f"returned {describe(g)}: {e}"
+                ) from None
+            py = parent.y
+            _accumulate(parent, index, g, len(py) if isinstance(py, tuple) else 0)
+        if release:
+            node.args = node.y = node.kwargs = None
+    if release:
+        tape.release()
+
+
+def _seed(result: Box, dy: Any) -> Any:
+    """The output gradient to start from: ``dy`` if given, else one for a scalar result."""
+    if dy is not None:
+        return dy
+    v = result.value
+    if np.size(_plain(v)) != 1:
+        raise NonScalarError(
+            f"grad needs a scalar result, got {describe(result)}. Reduce it first "
+            "(np.sum(y)), or pass the output gradient: rg.grad(y, p, dy) or rg.vjp(f, ...)."
+        )
+    return np.ones_like(v)
+
+
+def _plain(v: Any) -> Any:
+    while isinstance(v, Tracked):
+        v = v.value
+    return v
+
+
+@_dispatch
+def grad(result: Box, p: object, dy: object = None) -> Any:
+    """The gradient of a `diff` result with respect to Param ``p`` (None if unused).
+
+    The first call walks the tape for every Param; later calls read stored gradients.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> w = rg.Param(np.array([1.0, 2.0]))
+        >>> J = rg.diff(lambda: np.sum(w * w * w))
+        >>> rg.grad(J, w), rg.grad(J, rg.Param(1.0))
+        (array([ 3., 12.]), None)
+    """
+    if not result.tape.done:
+        backward(result.tape, [(result, _seed(result, dy))])
+    entry = result.tape.leaves.get(id(p))
+    return None if entry is None else entry[1].node.grad
+
+
+@_dispatch
+def grad(f: Callable, argnums: object = 0) -> Callable[..., Any]:  # noqa: F811
+    """The gradient function of ``f`` with respect to argument(s) ``argnums`` (old interface).
+
+    An argument may be an array, a number, or a list/tuple/dict of them; its gradient has
+    the same structure. A tuple of argnums gives a tuple of gradients.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> g = rg.grad(lambda w, x: np.sum(np.sin(w) * x))
+        >>> g(np.zeros(2), np.array([1.0, 2.0]))
+        array([1., 2.])
+        >>> rg.grad(lambda d: d["a"] * d["b"])({"a": 2.0, "b": 3.0})
+        {'a': np.float64(3.0), 'b': np.float64(2.0)}
+    """
+    gl = gradloss(f, argnums)
+
+    def gradient(*args: Any, **kwargs: Any) -> Any:
+        return gl(*args, **kwargs)[0]
+
+    gradient.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
+    gradient.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')} w.r.t. argument(s) {argnums}."
+    return gradient
+
+
+def _wrap(tape: Tape, x: Any, leaves: list[Box]) -> Any:
+    """Replace every array in structure ``x`` by a leaf box on ``tape``."""
+    if isinstance(x, (list, tuple)):
+        wrapped = [_wrap(tape, v, leaves) for v in x]
+        return type(x)(wrapped) if not hasattr(type(x), "_fields") else type(x)(*wrapped)
+    if isinstance(x, dict):
+        return {k: _wrap(tape, v, leaves) for k, v in x.items()}
+    if not (isinstance(x, Tracked) and x._live()):
+        x = _as_leaf_value(x if not isinstance(x, Param) else x.value, "argument")
+    box = Box(x, tape, Node(None, (), {}, x, ()))
+    tape.nodes.append(box.node)
+    leaves.append(box)
+    return box
+
+
+def _unwrap(x: Any, grads: list[Any]) -> Any:
+    """The structure of ``x`` (with leaf boxes) with each leaf replaced by its gradient."""
+    if isinstance(x, (list, tuple)) and not isinstance(x, Tracked):
+        got = [_unwrap(v, grads) for v in x]
+        return type(x)(got) if not hasattr(type(x), "_fields") else type(x)(*got)
+    if isinstance(x, dict):
+        return {k: _unwrap(v, grads) for k, v in x.items()}
+    g = x.node.grad
+    return _zeros_like(x.value) if g is None else g
+
+
+def _inputs(
+    f: Callable[..., Any], args: tuple, kwargs: dict, argnums: tuple[int, ...]
+) -> tuple[Tape, list, Any]:
+    tape = Tape()
+    args = list(args)
+    for i in argnums:
+        if i >= len(args):
+            raise IndexError(f"argnums {i} is out of range for {len(args)} positional arguments")
+        args[i] = _wrap(tape, args[i], [])
+    out = _run(tape, f, tuple(args), kwargs)
+    return tape, args, out
+
+
+def gradloss(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+    """Like ``grad(f, argnums)`` but the function returns ``(gradient, loss)`` (Knet).
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> rg.gradloss(lambda x: x**3)(2.0)
+        (np.float64(12.0), np.float64(8.0))
+    """
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+
+    def gradient_and_loss(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        tape, wrapped, out = _inputs(f, args, kwargs, nums)
+        if isinstance(out, Box) and out.tape is tape:
+            backward(tape, [(out, _seed(out, None))])
+            loss = out.value
+        else:
+            loss = _constant(tape, out).value
+            tape.release()
+        grads = tuple(_unwrap(wrapped[i], []) for i in nums)
+        return (grads if isinstance(argnums, tuple) else grads[0]), loss
+
+    gradient_and_loss.__name__ = f"gradloss_{getattr(f, '__name__', 'f')}"
+    return gradient_and_loss
+
+
+def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable[..., tuple]]:
+    """Run ``f(*args)`` and return its output and a pullback for all positional arguments.
+
+    ``f`` may return a tuple (several outputs); the pullback then takes one output
+    gradient per output (``None`` for zero) and returns one gradient per argument. The
+    pullback may be called more than once.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> out, back = rg.vjp(lambda a, b: (a * b, a + b), 2.0, 3.0)
+        >>> out
+        (np.float64(6.0), np.float64(5.0))
+        >>> back(1.0, 0.0)
+        (np.float64(3.0), np.float64(2.0))
+    """
+    tape, wrapped, out = _inputs(f, args, kwargs, tuple(range(len(args))))
+    multi = isinstance(out, tuple)
+    outs = out if multi else (out,)
+    boxes = [o if isinstance(o, Box) and o.tape is tape else None for o in outs]
+    weakref.finalize(tape, tape.release)  # keep the tape for repeated pullbacks until then
+
+    def back(*douts: Any) -> tuple[Any, ...]:
+        if len(douts) != len(outs):
+            raise ValueError(f"the pullback takes {len(outs)} output gradient(s), got {len(douts)}")
+        seeds = [(b, d) for b, d in zip(boxes, douts) if b is not None and d is not None]
+        backward(tape, seeds, release=False)
+        grads = tuple(_unwrap(w, []) for w in wrapped)
+        for node in tape.nodes:
+            node.grad = None
+        return grads
+
+    plain = tuple(o.value if b is not None else _plain(o) for o, b in zip(outs, boxes))
+    return (plain if multi else plain[0]), back
+
+
+def params(x: Any) -> list[Param]:
+    """Every Param reachable from ``x`` (objects, lists, tuples, dicts), each once.
+
+    Given a `diff` result, the Params its tape tracked.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> class Linear:
+        ...     def __init__(self):
+        ...         self.w, self.b = rg.Param(np.zeros((2, 3))), rg.Param(np.zeros(2))
+        >>> [p.shape for p in rg.params([Linear(), {"extra": rg.Param(1.0)}])]
+        [(2, 3), (2,), ()]
+    """
+    if isinstance(x, Box):
+        return [p for p, _ in x.tape.leaves.values()]
+    found: dict[int, Param] = {}
+    seen: set[int] = set()
+
+    def visit(v: Any) -> None:
+        if id(v) in seen:
+            return
+        seen.add(id(v))
+        if isinstance(v, Param):
+            found[id(v)] = v
+        elif isinstance(v, dict):
+            for item in v.values():
+                visit(item)
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            for item in v:
+                visit(item)
+        elif hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray)):
+            for item in vars(v).values():
+                visit(item)
+
+    visit(x)
+    return list(found.values())

@@ -1,0 +1,41 @@
+"""The exceptions rulegrad raises: each says what was wrong, then what to do."""
+
+from __future__ import annotations
+
+__all__ = [
+    "RulegradError",
+    "NoRuleError",
+    "NonScalarError",
+    "DTypeError",
+    "InPlaceError",
+    "RuleError",
+    "GradCheckError",
+]
+
+
+class RulegradError(Exception):
+    """Base class of every error rulegrad raises on purpose."""
+
+
+class NoRuleError(RulegradError, TypeError):
+    """A function met a tracked value but has no gradient rule for these argument types."""
+
+
+class NonScalarError(RulegradError, ValueError):
+    """`grad` was asked for the gradient of a non-scalar result without an output gradient."""
+
+
+class DTypeError(RulegradError, TypeError):
+    """A value cannot be differentiated because of its dtype (integers, booleans, objects)."""
+
+
+class InPlaceError(RulegradError, ValueError):
+    """Code tried to write into a value that the tape still needs for the backward pass."""
+
+
+class RuleError(RulegradError):
+    """A gradient rule returned something that does not fit its argument (shape, count)."""
+
+
+class GradCheckError(RulegradError, AssertionError):
+    """The analytic gradient disagrees with central finite differences."""

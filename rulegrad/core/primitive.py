@@ -1,0 +1,404 @@
+"""Primitives: functions rulegrad records, each a plum function of typed methods with rules.
+
+A `Primitive` owns a ``plum.Function``. Each method (one typed implementation) carries
+its own gradient rules, one per positional argument, called as
+``rule(dy, y, *args, **kwargs)`` -- AutoGrad.jl's per-method ``back``. The method for a
+call is found by the types of the plain arguments, once per type tuple: plum stays the
+source of truth and a dict in front of it keeps the hot path at one lookup.
+
+Recording (`Primitive.__call__`): when no argument is tracked by a recording tape the
+method runs on plain values at full speed. Otherwise the arguments are unboxed one
+level (the level of the newest tape among them), the primitive runs on them (recursing
+when they are still boxes of outer tapes), and the result is boxed with a new `Node`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import plum
+
+from .box import FUNCTIONS, Box, Param, Tracked, value
+from .errors import NoRuleError
+from .tape import _ACTIVE, Node, Tape
+
+__all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
+
+#: Every primitive, keyed by the function it was made from (or module.qualname).
+PRIMITIVES: dict[Any, Primitive] = {}
+
+_ANY = plum.Signature(varargs=object)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """How `rulegrad.testing` draws valid inputs for one method's automatic gradient check.
+
+    The core only stores it; the meaning of each field is `rulegrad.testing`'s.
+
+    Attributes:
+        args: one kind per positional argument: ``"real"``, ``"positive"``, ``"unit"``
+            (open interval (0, 1)), ``"nonzero"``, ``"int"`` (a non-differentiable
+            integer array), ... (see `rulegrad.testing.strategies.KINDS`).
+        shapes: how argument shapes relate: ``"broadcast"``, ``"same"``, ``"matmul"``,
+            ``"square"`` or ``"scalar"``.
+        kwargs: keyword arguments to try: name -> values (``"axis"`` draws a valid axis).
+        avoid: points (kinks, poles) that drawn values keep away from.
+        order: the highest derivative order to check (0 skips the numeric check).
+        sample: a function of a ``numpy.random.Generator`` returning ``(args, kwargs)``,
+            for inputs the fields above cannot describe (conv4's shapes, say).
+    """
+
+    args: tuple[str, ...] = ()
+    shapes: str = "broadcast"
+    kwargs: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    avoid: tuple[float, ...] = ()
+    order: int = 2
+    sample: Callable[[np.random.Generator], tuple[tuple, dict]] | None = None
+
+
+class Method:
+    """One typed implementation of a primitive with its gradient rules."""
+
+    __slots__ = ("primitive", "impl", "signature", "rules", "vjp", "domain", "origin")
+
+    def __init__(
+        self,
+        primitive: Primitive,
+        impl: Callable[..., Any],
+        signature: plum.Signature,
+        rules: tuple[Callable[..., Any] | None, ...],
+        vjp: Callable[..., Any] | None,
+        domain: Domain | None,
+        origin: str = "",
+    ) -> None:
+        self.primitive = primitive
+        self.impl = impl
+        self.signature = signature
+        self.rules = rules
+        self.vjp = vjp
+        self.domain = domain
+        self.origin = origin  # the module that registered it: whose rule this is
+
+    @property
+    def name(self) -> str:
+        return self.primitive.name
+
+    @property
+    def types(self) -> tuple[Any, ...]:
+        """The annotated argument types of this method (``object`` for the generic one)."""
+        sig = self.signature
+        varargs = getattr(sig, "varargs", None)
+        extra = (varargs,) if isinstance(varargs, type) else ()
+        return tuple(sig.types) + extra
+
+    def __repr__(self) -> str:
+        names = ",".join(getattr(t, "__name__", str(t)) for t in self.types)
+        return f"{self.name}[{names}]"
+
+
+class Primitive:
+    """A function that rulegrad records: methods chosen by argument type, each with rules.
+
+    Make one with `primitive`; call it like the function it wraps.
+    """
+
+    __slots__ = ("name", "func", "zero", "_fn", "_methods", "_cache", "__weakref__")
+
+    def __init__(self, func: Callable[..., Any], name: str, zero: bool = False) -> None:
+        self.func = func
+        self.name = name
+        self.zero = zero
+        self._fn = plum.Function(func)
+        self._methods: dict[Any, Method] = {}  # impl -> Method
+        self._cache: dict[tuple[type, ...], Method] = {}
+
+    @property
+    def methods(self) -> list[Method]:
+        """Every registered method, in registration order."""
+        return list(self._methods.values())
+
+    def register(
+        self,
+        impl: Callable[..., Any],
+        rules: Sequence[Callable[..., Any] | None] = (),
+        *,
+        vjp: Callable[..., Any] | None = None,
+        domain: Domain | None = None,
+        signature: plum.Signature | None = None,
+        origin: str | None = None,
+    ) -> Method:
+        """Add a method; its signature comes from ``impl``'s annotations unless given.
+
+        ``origin`` names the module registering it (default: the caller's module).
+        """
+        if signature is None:
+            signature = plum.Signature(*_annotated_types(impl))
+        if origin is None:
+            origin = sys._getframe(1).f_globals.get("__name__", "")
+        self._fn.register(impl, signature)
+        method = Method(self, impl, signature, tuple(rules), vjp, domain, origin)
+        self._methods[impl] = method
+        self._cache.clear()
+        self._fn.clear_cache()
+        return method
+
+    def resolve(self, types: tuple[type, ...]) -> Method:
+        """The method for plain arguments of these types (cached per type tuple)."""
+        method = self._cache.get(types)
+        if method is None:
+            try:
+                impl, _ = self._fn.resolve_method(plum.Signature(*types))
+            except LookupError as e:
+                names = ", ".join(t.__name__ for t in types)
+                raise NoRuleError(
+                    f"{self.name} has no method for arguments ({names}); its methods are "
+                    f"{self.methods}. Add one with @rg.primitive(<rules>, of={self.name})."
+                ) from e
+            method = self._cache[types] = self._methods[impl]
+        return method
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        top: Tape | None = None
+        for a in args:
+            if isinstance(a, Tracked):
+                t = a.tape if a.__class__ is Box and a.tape.recording else _live_tape(a)
+                if t is not None and (top is None or t.level > top.level):
+                    top = t
+        if top is None or self.zero:
+            if top is not None or any(isinstance(a, Tracked) for a in args):
+                args = tuple(value(a) for a in args)
+            method = self._cache.get(tuple(map(type, args))) or self.resolve(tuple(map(type, args)))
+            return method.impl(*args, **kwargs)
+        return _record(self, top, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name} with {len(self._methods)} method(s)>"
+
+
+def _annotated_types(impl: Callable[..., Any]) -> list[Any]:
+    hints = inspect.get_annotations(impl, eval_str=True)
+    types = []
+    for p in inspect.signature(impl).parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
+            hint = hints.get(p.name, object)
+            types.append(object if hint is Any else hint)
+    return types
+
+
+def _live_tape(a: Any) -> Tape | None:
+    """The recording tape that tracks ``a`` at its outermost level, if any."""
+    while isinstance(a, Box):
+        if a.tape.recording:
+            return a.tape
+        a = a.value
+    if isinstance(a, Param):
+        stack = _ACTIVE.get()
+        return stack[-1] if stack else None
+    return None
+
+
+def _leaf(tape: Tape, p: Param) -> Box:
+    """The box standing for Param ``p`` on ``tape``, made on first touch.
+
+    Its value is ``p``'s box on the next outer recording tape, so a Param touched
+    inside nested ``diff`` calls is tracked by all of them.
+    """
+    entry = tape.leaves.get(id(p))
+    if entry is not None:
+        return entry[1]
+    stack = _ACTIVE.get()
+    outer = [t for t in stack if t.level < tape.level and t.recording]
+    inner = _leaf(outer[-1], p) if outer else p.value
+    if isinstance(inner, np.ndarray):
+        tape.lock(inner)
+    box = Box(inner, tape, Node(None, (), {}, inner, (), leaf=p))
+    tape.nodes.append(box.node)
+    tape.leaves[id(p)] = (p, box)
+    return box
+
+
+def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
+    raw = []
+    parents = []
+    nested = False
+    for i, a in enumerate(args):
+        if isinstance(a, Tracked):
+            if a.__class__ is not Box or a.tape is not tape:
+                while isinstance(a, Box) and not a.tape.recording:
+                    a = a.value  # a finished diff's result is a constant here
+                if isinstance(a, Param):
+                    a = _leaf(tape, a)
+                if not (isinstance(a, Box) and a.tape is tape):
+                    nested = nested or isinstance(a, Tracked)
+                    raw.append(a)
+                    continue
+            raw.append(a.value)
+            parents.append((i, a.node, a.index))
+        else:
+            if a.__class__ is np.ndarray and id(a) not in tape.seen:
+                tape.lock(a)
+            raw.append(a)
+    if nested:
+        y = prim(*raw, **kwargs)
+        method = prim.resolve(tuple(type(value(r)) for r in raw))
+    else:
+        types = tuple(map(type, raw))
+        method = prim._cache.get(types) or prim.resolve(types)
+        y = method.impl(*raw, **kwargs)
+    node = Node(method, raw, kwargs, y, tuple(parents))
+    tape.nodes.append(node)
+    if isinstance(y, tuple):
+        out = tuple(Box(v, tape, node, k) for k, v in enumerate(y))
+        return type(y)(*out) if hasattr(type(y), "_fields") else out
+    return Box(y, tape, node)
+
+
+def _numpy_name(f: Any) -> str:
+    module = getattr(f, "__module__", None)
+    name = getattr(f, "__qualname__", None) or getattr(f, "__name__", repr(f))
+    if isinstance(f, np.ufunc) or module == "numpy":
+        return f"np.{name}"
+    if module and module.startswith("numpy"):
+        return f"{module.replace('numpy', 'np', 1)}.{name}"
+    return f"{module}.{name}" if module else name
+
+
+def _get(func: Any, zero: bool = False) -> Primitive:
+    """The primitive made from ``func``, made (with a generic method) on first use."""
+    if isinstance(func, Primitive):
+        return func
+    prim = PRIMITIVES.get(func)
+    if prim is None:
+        prim = PRIMITIVES[func] = Primitive(func, _numpy_name(func), zero=zero)
+        FUNCTIONS[func] = prim
+    return prim
+
+
+def _caller() -> str:
+    """The module that called the public registration function calling this."""
+    return sys._getframe(2).f_globals.get("__name__", "")
+
+
+def _is_rule(x: Any) -> bool:
+    """Rules take ``dy`` first; the functions they differentiate do not."""
+    if x is None:
+        return True
+    try:
+        params = list(inspect.signature(x).parameters)
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and params[0] == "dy"
+
+
+def primitive(
+    *args: Any,
+    vjp: Callable[..., Any] | None = None,
+    domain: Domain | None = None,
+    of: Any = None,
+) -> Any:
+    """Make a function a primitive with gradient rules (AutoGrad.jl's ``@primitive``).
+
+    Two forms:
+
+    * ``primitive(f, rule_0, rule_1, ...)`` records ``f`` (a numpy function, say) with
+      one rule per positional argument; ``None`` marks an argument with no gradient.
+      The method is generic: it applies to arguments of any type.
+    * ``@primitive(rule_0, ...)`` decorates a new function; its annotations pick the
+      types its method applies to. Decorating another function of the same name (or
+      passing ``of=``) adds a method to the same primitive, with its own rules.
+
+    A rule is called as ``rule(dy, y, *args, **kwargs)`` with the output gradient, the
+    output and the plain arguments, and returns the gradient for its argument. Write it
+    with numpy calls so it can be differentiated again; the core sums broadcast axes.
+    ``vjp=`` instead gives one function returning a tuple with a gradient per argument
+    (for functions of any number of arguments, such as ``concatenate``).
+
+    Args:
+        *args: the function and its rules, or (decorator form) the rules only.
+        vjp: a function ``(dy, y, *args, **kwargs) -> tuple`` replacing per-argument rules.
+        domain: how to draw valid inputs for the automatic checks (`Domain`).
+        of: the primitive (or function) a decorated method belongs to.
+
+    Returns:
+        The `Primitive` (a callable); in decorator form, a decorator returning it.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> @rg.primitive(lambda dy, y, x: dy * y * (1 - y))
+        ... def sigm(x):
+        ...     return 1 / (1 + np.exp(-x))
+        >>> x = rg.Param(np.array([0.0, 1.0]))
+        >>> J = rg.diff(lambda: np.sum(sigm(x)))
+        >>> rg.grad(J, x).round(4)
+        array([0.25  , 0.1966])
+    """
+    if args and not _is_rule(args[0]):
+        func, *rules = args
+        prim = _get(func)
+        prim.register(func, rules, vjp=vjp, domain=domain, signature=_ANY, origin=_caller())
+        return prim
+
+    def decorate(impl: Callable[..., Any]) -> Primitive:
+        if of is not None:
+            prim = _get(of)
+        else:
+            key = f"{impl.__module__}.{impl.__qualname__}"
+            prim = PRIMITIVES.get(key) or PRIMITIVES.setdefault(
+                key, Primitive(impl, getattr(impl, "__name__", key))
+            )
+        prim.register(impl, args, vjp=vjp, domain=domain, origin=origin)
+        return prim
+
+    origin = _caller()
+    return decorate
+
+
+def zerograd(*funcs: Any) -> None:
+    """Record nothing for these functions: they return plain values and have no gradient.
+
+    For comparisons, ``np.sign``, ``np.argmax``, shape queries and the like.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> rg.zerograd(np.isfinite)
+        >>> x = rg.Param(np.array([1.0, np.inf]))
+        >>> rg.diff(lambda: np.isfinite(x))  # a plain array: nothing was recorded
+        Result(array([ True, False]), tape of 0 nodes)
+    """
+    for f in funcs:
+        prim = _get(f, zero=True)
+        prim.zero = True
+        if f not in prim._methods:
+            prim.register(f, (), signature=_ANY, origin=_caller())
+
+
+def implements(func: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route ``func`` on tracked values to a plain Python function built from primitives.
+
+    For numpy functions that are compositions of existing primitives (they need no rule
+    of their own) or whose calling convention differs from a primitive's (a list of
+    arrays in, say).
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> saved = FUNCTIONS.get(np.linalg.norm)
+        >>> @rg.implements(np.linalg.norm)
+        ... def _norm(x):
+        ...     return np.sqrt(np.sum(x * x))
+        >>> x = rg.Param(np.array([3.0, 4.0]))
+        >>> rg.grad(rg.diff(lambda: np.linalg.norm(x)), x)
+        array([0.6, 0.8])
+        >>> FUNCTIONS[np.linalg.norm] = saved  # leave the registry as it was
+    """
+
+    def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+        FUNCTIONS[func] = handler
+        return handler
+
+    return register

@@ -1,0 +1,121 @@
+"""The record of what ran: `Node`, `Tape`, and the context variable holding the active tapes.
+
+A tape is a list of nodes in the order their primitives ran, so walking it backwards
+visits every node after all the nodes that consumed its output. Tapes nest: each has a
+``level`` from a global counter, and a value tracked on several tapes is a box inside a
+box, the outermost on the newest tape (HIPS autograd's trace ids, AutoGrad.jl's nested
+``Result``). A backward pass whose rules run on values of an outer tape records there,
+which is all higher-order differentiation needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import weakref
+from contextvars import ContextVar
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Node", "Tape", "active_tapes"]
+
+#: The tapes recording in this thread/context, outermost first.
+_ACTIVE: ContextVar[tuple[Tape, ...]] = ContextVar("rulegrad_active_tapes", default=())
+_LEVELS = itertools.count(1)
+
+#: Arrays made read-only while some tape needs them: id -> [array, number of tapes].
+_LOCKS: dict[int, list] = {}
+
+
+def active_tapes() -> tuple[Tape, ...]:
+    """The tapes recording in the current context, outermost first."""
+    return _ACTIVE.get()
+
+
+class Node:
+    """One recorded primitive call, or a leaf (a Param or an input) when ``method`` is None.
+
+    ``args`` and ``y`` are the arguments and output with one level of boxing removed;
+    ``parents`` lists ``(argnum, node, output index)`` for each tracked argument; ``grad``
+    accumulates the gradient of the output during the backward walk.
+    """
+
+    __slots__ = ("method", "args", "kwargs", "y", "parents", "grad", "leaf")
+
+    def __init__(
+        self, method: Any, args: tuple, kwargs: dict, y: Any, parents: tuple, leaf: Any = None
+    ) -> None:
+        self.method = method
+        self.args = args
+        self.kwargs = kwargs
+        self.y = y
+        self.parents = parents
+        self.grad: Any = None
+        self.leaf = leaf
+
+
+def _release_locks(ids: list[int]) -> None:
+    # Newest first: a view locked after its base must be writeable again before the base
+    # is, since numpy refuses a writeable view of a read-only base.
+    for key in reversed(ids):
+        entry = _LOCKS.get(key)
+        if entry is None:
+            continue
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _LOCKS[key]
+            # A view whose base an outer tape still holds read-only stays read-only.
+            with contextlib.suppress(ValueError):
+                entry[0].flags.writeable = True
+
+
+class Tape:
+    """The nodes recorded by one `diff` (or one call of a gradient function).
+
+    Arrays from outside the tape that a node keeps for its backward pass are made
+    read-only until the tape lets go of them (after the backward walk, or when the tape
+    is garbage collected), so an in-place write cannot silently corrupt a gradient.
+    """
+
+    __slots__ = ("level", "nodes", "leaves", "recording", "done", "seen", "_locked", "__weakref__")
+
+    def __init__(self) -> None:
+        self.level = next(_LEVELS)
+        self.nodes: list[Node] = []
+        #: id(Param) -> (Param, leaf Node) for the Params touched while recording.
+        self.leaves: dict[int, tuple[Any, Node]] = {}
+        self.recording = True
+        self.done = False
+        self.seen: set[int] = set()
+        self._locked: list[int] = []
+        weakref.finalize(self, _release_locks, self._locked)
+
+    def lock(self, a: np.ndarray) -> None:
+        """Make ``a`` read-only until this tape is done with it (if it is writeable now).
+
+        Callers test ``id(a) in tape.seen`` first, so each array costs one set lookup
+        per use after the first.
+        """
+        key = id(a)
+        self.seen.add(key)
+        entry = _LOCKS.get(key)
+        if entry is not None and entry[0] is a:
+            entry[1] += 1
+        elif a.flags.writeable:
+            a.flags.writeable = False
+            _LOCKS[key] = [a, 1]
+        else:
+            return
+        self._locked.append(key)
+
+    def release(self) -> None:
+        """Let go of recorded arrays and their write protection; keep leaf gradients."""
+        _release_locks(self._locked)
+        self._locked.clear()
+        self.seen.clear()
+        self.nodes = []
+        self.done = True
+
+    def __len__(self) -> int:
+        return len(self.nodes)

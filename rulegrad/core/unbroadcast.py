@@ -1,0 +1,56 @@
+"""Reduce a gradient to the shape of the argument it belongs to.
+
+numpy broadcasting stretches an argument of shape ``(3, 1)`` against one of shape
+``(2, 3, 4)``; the gradient that flows back has the broadcast shape and must be summed
+over the stretched axes. The core does this once, for every rule (tinygrad and
+AutoGrad.jl do the same), so rules are written as if no broadcasting happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import RuleError
+
+__all__ = ["unbroadcast"]
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """Sum ``g`` over the axes along which ``x`` was broadcast, so it has ``x``'s shape.
+
+    Works on arrays and on tracked values alike (it only calls ``.sum`` and
+    ``.reshape``), so it is recorded when a backward pass runs inside an outer ``diff``.
+
+    Args:
+        g: a gradient, shaped like the broadcast result.
+        x: the argument the gradient belongs to (array, scalar or tracked value).
+
+    Returns:
+        ``g`` reduced to ``np.shape(x)``.
+
+    Raises:
+        RuleError: when ``g``'s shape cannot come from broadcasting ``x``.
+
+    Examples:
+        >>> unbroadcast(np.ones((2, 3)), np.zeros((1, 3)))
+        array([[2., 2., 2.]])
+        >>> float(unbroadcast(np.ones(4), 1.0))
+        4.0
+    """
+    shape = np.shape(x)
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, gshape[lead:])):
+        raise RuleError(
+            f"a gradient of shape {gshape} cannot belong to an argument of shape {shape}: "
+            "the rule returned the wrong shape (broadcast reduction only sums stretched axes)"
+        )
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1
+    )
+    g = g.sum(axis=axes)
+    return g.reshape(shape) if np.shape(g) != shape else g
