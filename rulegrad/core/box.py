@@ -84,14 +84,22 @@ def value(x: Any) -> Any:
 
 
 def _binary(func: Any, reflected: bool = False) -> Callable[[Any, Any], Any]:
+    """A Python operator method calling ``func``'s handler (looked up at call time)."""
+    get = FUNCTIONS.get
     if reflected:
 
         def method(self: Tracked, other: Any) -> Any:
-            return call(func, other, self)
+            handler = get(func)
+            if handler is None:
+                raise no_rule(func, (other, self))
+            return handler(other, self)
     else:
 
         def method(self: Tracked, other: Any) -> Any:
-            return call(func, self, other)
+            handler = get(func)
+            if handler is None:
+                raise no_rule(func, (self, other))
+            return handler(self, other)
 
     method.__name__ = f"{'r' if reflected else ''}{getattr(func, '__name__', 'op')}"
     return method

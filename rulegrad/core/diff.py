@@ -67,18 +67,15 @@ def _constant(tape: Tape, v: Any) -> Box:
     return Box(v, tape, Node(None, (), {}, v, ()))
 
 
-def _accumulate(node: Node, index: int, g: Any, nout: int) -> None:
+def _accumulate(node: Node, index: int, g: Any) -> None:
+    """Add ``g`` to the gradient of output ``index`` of ``node`` (-1: its only output)."""
     if index < 0:
         node.grad = g if node.grad is None else node.grad + g
         return
     if node.grad is None:
-        node.grad = [None] * nout
+        node.grad = [None] * len(node.y)
     old = node.grad[index]
     node.grad[index] = g if old is None else old + g
-
-
-def _zeros_like(v: Any) -> Any:
-    return np.zeros_like(v)
 
 
 def backward(tape: Tape, seeds: list[tuple[Box, Any]], release: bool = True) -> None:
@@ -93,8 +90,7 @@ def backward(tape: Tape, seeds: list[tuple[Box, Any]], release: bool = True) -> 
         for node in nodes:
             node.grad = None
     for box, dy in seeds:
-        y = box.node.y
-        _accumulate(box.node, box.index, dy, len(y) if isinstance(y, tuple) else 0)
+        _accumulate(box.node, box.index, dy)
     for node in reversed(nodes):
         dy = node.grad
         if dy is None or not node.parents:
@@ -102,40 +98,51 @@ def backward(tape: Tape, seeds: list[tuple[Box, Any]], release: bool = True) -> 
         if release:
             node.grad = None
         method, args, kwargs, y = node.method, node.args, node.kwargs, node.y
-        if isinstance(y, tuple):
-            dy = tuple(_zeros_like(v) if g is None else g for g, v in zip(dy, y))
-        if method.vjp is not None:
-            grads = method.vjp(dy, y, *args, **kwargs)
-            if len(grads) != len(args):
-                raise RuleError(
-                    f"the vjp of {method!r} returned {len(grads)} gradients for "
-                    f"{len(args)} arguments; return one per positional argument (None for none)"
-                )
-        else:
-            grads = None
+        if y.__class__ is tuple or isinstance(y, tuple):
+            dy = tuple(np.zeros_like(v) if g is None else g for g, v in zip(dy, y))
+        grads = None if method.vjp is None else _call_vjp(method, dy, y, args, kwargs)
+        rules = method.rules
         for argnum, parent, index in node.parents:
             if grads is not None:
                 g = grads[argnum]
             else:
-                rule = method.rules[argnum] if argnum < len(method.rules) else None
+                rule = rules[argnum] if argnum < len(rules) else None
                 if rule is None:
                     continue  # no gradient through this argument (an index, a shape, ...)
                 g = rule(dy, y, *args, **kwargs)
             if g is None:
                 continue
-            try:
-                g = unbroadcast(g, args[argnum])
-            except RuleError as e:
-                raise RuleError(
-                    f"the rule of {method!r} for argument {argnum} ({describe(args[argnum])}) "
-                    f"returned {describe(g)}: {e}"
-                ) from None
-            py = parent.y
-            _accumulate(parent, index, g, len(py) if isinstance(py, tuple) else 0)
+            x = args[argnum]
+            if g.__class__ is not np.ndarray or x.__class__ is not np.ndarray or g.shape != x.shape:
+                g = _reduce(g, x, method, argnum)
+            if index < 0 and parent.grad is None:
+                parent.grad = g
+            else:
+                _accumulate(parent, index, g)
         if release:
             node.args = node.y = node.kwargs = None
     if release:
         tape.release()
+
+
+def _call_vjp(method: Any, dy: Any, y: Any, args: tuple, kwargs: dict) -> tuple:
+    grads = method.vjp(dy, y, *args, **kwargs)
+    if len(grads) != len(args):
+        raise RuleError(
+            f"the vjp of {method!r} returned {len(grads)} gradients for "
+            f"{len(args)} arguments; return one per positional argument (None for none)"
+        )
+    return grads
+
+
+def _reduce(g: Any, x: Any, method: Any, argnum: int) -> Any:
+    try:
+        return unbroadcast(g, x)
+    except RuleError as e:
+        raise RuleError(
+            f"the rule of {method!r} for argument {argnum} ({describe(x)}) "
+            f"returned {describe(g)}: {e}"
+        ) from None
 
 
 def _seed(result: Box, dy: Any) -> Any:
@@ -173,7 +180,7 @@ def grad(result: Box, p: object, dy: object = None) -> Any:
     if not result.tape.done:
         backward(result.tape, [(result, _seed(result, dy))])
     entry = result.tape.leaves.get(id(p))
-    return None if entry is None else entry[1].node.grad
+    return None if entry is None else entry[1].grad
 
 
 @_dispatch
@@ -224,7 +231,7 @@ def _unwrap(x: Any, grads: list[Any]) -> Any:
     if isinstance(x, dict):
         return {k: _unwrap(v, grads) for k, v in x.items()}
     g = x.node.grad
-    return _zeros_like(x.value) if g is None else g
+    return np.zeros_like(x.value) if g is None else g
 
 
 def _inputs(

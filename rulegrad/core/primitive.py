@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,9 +94,7 @@ class Method:
     def types(self) -> tuple[Any, ...]:
         """The annotated argument types of this method (``object`` for the generic one)."""
         sig = self.signature
-        varargs = getattr(sig, "varargs", None)
-        extra = (varargs,) if isinstance(varargs, type) else ()
-        return tuple(sig.types) + extra
+        return tuple(sig.types) + ((sig.varargs,) if sig.has_varargs else ())
 
     def __repr__(self) -> str:
         names = ",".join(getattr(t, "__name__", str(t)) for t in self.types)
@@ -138,7 +137,7 @@ class Primitive:
         ``origin`` names the module registering it (default: the caller's module).
         """
         if signature is None:
-            signature = plum.Signature(*_annotated_types(impl))
+            signature = _signature(impl)
         if origin is None:
             origin = sys._getframe(1).f_globals.get("__name__", "")
         self._fn.register(impl, signature)
@@ -153,7 +152,11 @@ class Primitive:
         method = self._cache.get(types)
         if method is None:
             try:
-                impl, _ = self._fn.resolve_method(plum.Signature(*types))
+                with warnings.catch_warnings():
+                    # plum warns that it cannot resolve ``-> Any`` return hints; we never
+                    # use the return type, so the warning is noise for rule authors.
+                    warnings.filterwarnings("ignore", "Could not resolve the type hint")
+                    impl, _ = self._fn.resolve_method(plum.Signature(*types))
             except LookupError as e:
                 names = ", ".join(t.__name__ for t in types)
                 raise NoRuleError(
@@ -165,30 +168,43 @@ class Primitive:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         top: Tape | None = None
+        tracked = False
         for a in args:
-            if isinstance(a, Tracked):
-                t = a.tape if a.__class__ is Box and a.tape.recording else _live_tape(a)
-                if t is not None and (top is None or t.level > top.level):
-                    top = t
+            if a.__class__ is Box and a.tape.recording:
+                t = a.tape
+            elif isinstance(a, Tracked):
+                t = _live_tape(a)
+            else:
+                continue
+            tracked = True
+            if t is not None and (top is None or t.level > top.level):
+                top = t
         if top is None or self.zero:
-            if top is not None or any(isinstance(a, Tracked) for a in args):
+            if tracked:
                 args = tuple(value(a) for a in args)
-            method = self._cache.get(tuple(map(type, args))) or self.resolve(tuple(map(type, args)))
-            return method.impl(*args, **kwargs)
+            types = tuple(map(type, args))
+            return (self._cache.get(types) or self.resolve(types)).impl(*args, **kwargs)
         return _record(self, top, args, kwargs)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name} with {len(self._methods)} method(s)>"
 
 
-def _annotated_types(impl: Callable[..., Any]) -> list[Any]:
+def _signature(impl: Callable[..., Any]) -> plum.Signature:
+    """The plum signature of ``impl``'s required positional parameters (and ``*args``)."""
     hints = inspect.get_annotations(impl, eval_str=True)
-    types = []
+
+    def hint(name: str) -> Any:
+        h = hints.get(name, object)
+        return object if h is Any else h
+
+    types, varargs = [], None
     for p in inspect.signature(impl).parameters.values():
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
-            hint = hints.get(p.name, object)
-            types.append(object if hint is Any else hint)
-    return types
+            types.append(hint(p.name))
+        elif p.kind is p.VAR_POSITIONAL:
+            varargs = hint(p.name)
+    return plum.Signature(*types) if varargs is None else plum.Signature(*types, varargs=varargs)
 
 
 def _live_tape(a: Any) -> Tape | None:
@@ -211,39 +227,42 @@ def _leaf(tape: Tape, p: Param) -> Box:
     """
     entry = tape.leaves.get(id(p))
     if entry is not None:
-        return entry[1]
+        return Box(entry[1].y, tape, entry[1])
     stack = _ACTIVE.get()
     outer = [t for t in stack if t.level < tape.level and t.recording]
     inner = _leaf(outer[-1], p) if outer else p.value
     if isinstance(inner, np.ndarray):
         tape.lock(inner)
-    box = Box(inner, tape, Node(None, (), {}, inner, (), leaf=p))
-    tape.nodes.append(box.node)
-    tape.leaves[id(p)] = (p, box)
-    return box
+    node = Node(None, (), {}, inner, (), leaf=p)
+    tape.nodes.append(node)
+    tape.leaves[id(p)] = (p, node)  # the node, not a box: a box would make a cycle
+    return Box(inner, tape, node)
 
 
 def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
-    raw = []
+    """Run ``prim`` one boxing level below ``tape`` and record it there (the hot path)."""
+    raw = list(args)
     parents = []
     nested = False
-    for i, a in enumerate(args):
-        if isinstance(a, Tracked):
-            if a.__class__ is not Box or a.tape is not tape:
-                while isinstance(a, Box) and not a.tape.recording:
-                    a = a.value  # a finished diff's result is a constant here
-                if isinstance(a, Param):
-                    a = _leaf(tape, a)
-                if not (isinstance(a, Box) and a.tape is tape):
-                    nested = nested or isinstance(a, Tracked)
-                    raw.append(a)
-                    continue
-            raw.append(a.value)
-            parents.append((i, a.node, a.index))
-        else:
-            if a.__class__ is np.ndarray and id(a) not in tape.seen:
-                tape.lock(a)
-            raw.append(a)
+    seen = tape.seen
+    for i in range(len(raw)):
+        a = raw[i]
+        if a.__class__ is not Box or a.tape is not tape:
+            if not isinstance(a, Tracked):
+                if a.__class__ is np.ndarray and id(a) not in seen:
+                    tape.lock(a)
+                continue
+            while isinstance(a, Box) and not a.tape.recording:
+                a = a.value  # a finished diff's result is a constant here
+            if isinstance(a, Param):
+                a = _leaf(tape, a)
+            if not (isinstance(a, Box) and a.tape is tape):
+                nested = nested or isinstance(a, Tracked)
+                raw[i] = a
+                continue
+        raw[i] = a.value
+        parents.append((i, a.node, a.index))
+    raw = tuple(raw)
     if nested:
         y = prim(*raw, **kwargs)
         method = prim.resolve(tuple(type(value(r)) for r in raw))
@@ -251,12 +270,12 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
         types = tuple(map(type, raw))
         method = prim._cache.get(types) or prim.resolve(types)
         y = method.impl(*raw, **kwargs)
-    node = Node(method, raw, kwargs, y, tuple(parents))
+    node = Node(method, raw, kwargs, y, parents)
     tape.nodes.append(node)
-    if isinstance(y, tuple):
-        out = tuple(Box(v, tape, node, k) for k, v in enumerate(y))
-        return type(y)(*out) if hasattr(type(y), "_fields") else out
-    return Box(y, tape, node)
+    if y.__class__ is not tuple and not isinstance(y, tuple):
+        return Box(y, tape, node)
+    out = tuple(Box(v, tape, node, k) for k, v in enumerate(y))
+    return type(y)(*out) if hasattr(type(y), "_fields") else out
 
 
 def _numpy_name(f: Any) -> str:

@@ -1,0 +1,172 @@
+"""Engine overhead: per-primitive cost and an MLP training step against hand-written backprop.
+
+Prints, in one run and on one thread:
+
+1. forward+backward cost per primitive for a chain of 100 elementwise ops on 3-element
+   arrays (rulegrad, hand-written numpy forward+backward, HIPS autograd if installed);
+2. one MLP training step (784-64-10, batch 100, float32, softmax cross-entropy) for
+   rulegrad, hand-written numpy backprop and HIPS autograd, with ratios to hand-written.
+
+Run: ``python benchmarks/overhead.py [--repeat N]``. Medians of N timed runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one thread, before numpy loads BLAS
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import rulegrad as rg  # noqa: E402
+
+CHAIN = 100
+
+
+def median_time(f: Callable[[], object], repeat: int, number: int) -> float:
+    """Median over ``repeat`` runs of the mean time of ``number`` calls, in seconds."""
+    f()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(number):
+            f()
+        times.append((time.perf_counter() - t) / number)
+    return statistics.median(times)
+
+
+# ---- a chain of elementwise ops: (x * c + c) then tanh, alternating ----
+def chain(x: object) -> object:
+    for i in range(CHAIN // 2):
+        x = x * 0.9 + 0.01 if i % 2 else np.tanh(x) * 1.1
+    return np.sum(x)
+
+
+def chain_by_hand(x: np.ndarray) -> np.ndarray:
+    """The same chain with its backward pass written out."""
+    saved = []
+    for i in range(CHAIN // 2):
+        if i % 2:
+            x = x * 0.9 + 0.01
+        else:
+            t = np.tanh(x)
+            saved.append(t)
+            x = t * 1.1
+    g = np.ones_like(x)
+    for i in reversed(range(CHAIN // 2)):
+        g = g * 0.9 if i % 2 else (g * 1.1) * (1 - saved.pop() ** 2)
+    return g
+
+
+# ---- the MLP step ----
+def init_mlp(rng: np.random.Generator) -> list[np.ndarray]:
+    f32 = np.float32
+    return [
+        (rng.standard_normal((784, 64)) * 0.05).astype(f32), np.zeros(64, f32),
+        (rng.standard_normal((64, 10)) * 0.05).astype(f32), np.zeros(10, f32),
+    ]  # fmt: skip
+
+
+def mlp_loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
+    h = np.maximum(x @ w[0] + w[1], 0)
+    s = h @ w[2] + w[3]
+    s = s - rg.value(np.max(rg.value(s), axis=1, keepdims=True))
+    logp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+    return -np.sum(logp * onehot) / x.shape[0]
+
+
+def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1) -> None:
+    a = x @ w[0] + w[1]
+    h = np.maximum(a, 0)
+    s = h @ w[2] + w[3]
+    s = s - s.max(axis=1, keepdims=True)
+    e = np.exp(s)
+    p = e / e.sum(axis=1, keepdims=True)
+    ds = (p - onehot) / x.shape[0]
+    dw2, db2 = h.T @ ds, ds.sum(0)
+    dh = ds @ w[2].T
+    da = dh * (a > 0)
+    dw0, db0 = x.T @ da, da.sum(0)
+    for p_, g in zip(w, (dw0, db0, dw2, db2)):
+        p_ -= lr * g
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        autograd = None
+
+    x3 = np.array([0.1, -0.2, 0.3])
+    ops = CHAIN  # each loop iteration is two primitives
+    rows = [("hand-written numpy", median_time(lambda: chain_by_hand(x3), args.repeat, 200))]
+    rows.append(("rulegrad", median_time(lambda: rg.grad(chain)(x3), args.repeat, 100)))
+    if autograd is not None:
+
+        def achain(x: object) -> object:
+            for i in range(CHAIN // 2):
+                x = x * 0.9 + 0.01 if i % 2 else anp.tanh(x) * 1.1
+            return anp.sum(x)
+
+        rows.append(
+            ("HIPS autograd", median_time(lambda: autograd.grad(achain)(x3), args.repeat, 50))
+        )
+    print(f"Per-primitive forward+backward, chain of {ops} ops on 3-element arrays (median)")
+    print(f"{'':22}{'us/op':>10}{'ratio':>10}")
+    base = rows[0][1]
+    for name, t in rows:
+        print(f"{name:22}{t / ops * 1e6:10.2f}{t / base:10.2f}")
+
+    rng = np.random.default_rng(0)
+    x = rng.random((100, 784), dtype=np.float32)
+    onehot = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 100)]
+    w_hand, w_rg = init_mlp(rng), [rg.Param(a) for a in init_mlp(rng)]
+
+    def rg_step() -> None:
+        J = rg.diff(mlp_loss, w_rg, x, onehot)
+        for p in w_rg:
+            p.value -= 0.1 * rg.grad(J, p)
+
+    rows = [
+        (
+            "hand-written numpy",
+            median_time(lambda: mlp_step_by_hand(w_hand, x, onehot), args.repeat, 20),
+        )
+    ]
+    rows.append(("rulegrad", median_time(rg_step, args.repeat, 20)))
+    if autograd is not None:
+        w_ag = init_mlp(rng)
+
+        def ag_loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
+            h = anp.maximum(anp.dot(x, w[0]) + w[1], 0)
+            s = anp.dot(h, w[2]) + w[3]
+            s = s - anp.max(s, axis=1, keepdims=True)
+            logp = s - anp.log(anp.sum(anp.exp(s), axis=1, keepdims=True))
+            return -anp.sum(logp * onehot) / x.shape[0]
+
+        ag_grad = autograd.grad(ag_loss)
+
+        def ag_step() -> None:
+            for p, g in zip(w_ag, ag_grad(w_ag, x, onehot)):
+                p -= 0.1 * g
+
+        rows.append(("HIPS autograd", median_time(ag_step, args.repeat, 20)))
+    print("\nMLP training step 784-64-10, batch 100, float32 (median)")
+    print(f"{'':22}{'ms/step':>10}{'ratio':>10}")
+    base = rows[0][1]
+    for name, t in rows:
+        print(f"{name:22}{t * 1e3:10.3f}{t / base:10.2f}")
+
+
+if __name__ == "__main__":
+    main()

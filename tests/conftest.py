@@ -1,0 +1,21 @@
+"""Shared fixtures: a clean registry for tests that define throwaway primitives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rulegrad.core.box import FUNCTIONS
+from rulegrad.core.primitive import PRIMITIVES
+
+
+@pytest.fixture
+def scratch_registry() -> Iterator[None]:
+    """Remove every primitive a test registers once it is done."""
+    prims, funcs = dict(PRIMITIVES), dict(FUNCTIONS)
+    yield
+    PRIMITIVES.clear()
+    PRIMITIVES.update(prims)
+    FUNCTIONS.clear()
+    FUNCTIONS.update(funcs)

@@ -1,0 +1,170 @@
+"""Primitives: plum methods chosen by type, each with its own rules; zerograd; implements."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rulegrad as rg
+
+
+class Scaled:
+    """A small array-like: an array times a scale, kept apart until asked."""
+
+    def __init__(self, data: np.ndarray, scale: float) -> None:
+        self.data, self.scale = data, scale
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    def __mul__(self, k: object) -> Scaled:
+        return Scaled(self.data, self.scale * k)
+
+    __rmul__ = __mul__
+
+    def __add__(self, other: object) -> Scaled:
+        other = other if isinstance(other, Scaled) else Scaled(np.asarray(other), 1.0)
+        return Scaled(self.data * self.scale + other.data * other.scale, 1.0)
+
+    __radd__ = __add__
+
+
+def test_methods_by_type_have_their_own_forward_and_rule(scratch_registry: None) -> None:
+    """Two methods of one primitive: different forward code, different gradient rules."""
+    calls = []
+
+    def ndarray_rule(dy, y, x):
+        calls.append("ndarray")
+        return dy * 2 * x
+
+    def scaled_rule(dy, y, x):
+        calls.append("scaled")
+        return dy * 2 * x.scale * x.data * x.scale  # d/ds of (s*d)^2 summed, per element
+
+    @rg.primitive(ndarray_rule)
+    def sqnorm(x: np.ndarray):
+        return np.sum(x * x)
+
+    @rg.primitive(scaled_rule)
+    def sqnorm(x: Scaled):  # noqa: F811  (a second method of the same primitive)
+        return np.sum((x.data * x.scale) ** 2)
+
+    assert len(sqnorm.methods) == 2
+    assert rg.grad(sqnorm)(np.array([1.0, 2.0])).tolist() == [2.0, 4.0]
+    s = Scaled(np.array([1.0, 2.0]), 3.0)
+    assert sqnorm(s) == 45.0
+    out, back = rg.vjp(sqnorm, s)
+    assert out == 45.0
+    np.testing.assert_array_equal(back(1.0)[0], [18.0, 36.0])
+    assert calls == ["ndarray", "scaled"]
+
+
+def test_method_added_to_numpy_primitive_with_of(scratch_registry: None) -> None:
+    """of= adds a typed method (with its own rule) to an existing numpy primitive."""
+
+    @rg.primitive(lambda dy, y, x: dy * 10.0, of=np.exp)
+    def exp_scaled(x: Scaled):
+        return Scaled(x.data, x.scale * 10.0)
+
+    prim = rg.core.PRIMITIVES[np.exp]
+    assert {repr(m) for m in prim.methods} >= {"np.exp[object]", "np.exp[Scaled]"}
+    assert prim.resolve((Scaled,)).impl is exp_scaled.resolve((Scaled,)).impl
+    assert prim.resolve((np.ndarray,)).impl is np.exp
+
+
+def test_primitive_of_numpy_function_with_none_rule(scratch_registry: None) -> None:
+    """None marks an argument without a gradient; it is skipped in the backward pass."""
+    rg.primitive(np.heaviside, lambda dy, y, x1, x2: dy * 0.0, None)
+    x = rg.Param(np.array([-1.0, 2.0]))
+    J = rg.diff(lambda: np.sum(np.heaviside(x, x)))
+    np.testing.assert_array_equal(rg.grad(J, x), [0.0, 0.0])
+
+
+def test_keyword_arguments_reach_the_rules(scratch_registry: None) -> None:
+    """Keywords given to a primitive are passed to its rules."""
+    seen = {}
+
+    def rule(dy, y, x, *, power=2):
+        seen["power"] = power
+        return dy * power * x ** (power - 1)
+
+    @rg.primitive(rule)
+    def pw(x, *, power=2):
+        return x**power
+
+    assert rg.grad(lambda x: pw(x, power=3))(2.0) == 12.0
+    assert seen == {"power": 3}
+
+
+def test_vjp_rule_for_all_arguments(scratch_registry: None) -> None:
+    """vjp= gives one function returning a gradient per argument (varargs primitives)."""
+
+    @rg.primitive(vjp=lambda dy, y, *xs: tuple(dy * i for i in range(1, len(xs) + 1)))
+    def weighted(*xs):
+        return sum(i * x for i, x in enumerate(xs, 1))
+
+    g = rg.grad(lambda a, b, c: weighted(a, b, c), argnums=(0, 1, 2))(1.0, 1.0, 1.0)
+    assert g == (1.0, 2.0, 3.0)
+
+
+def test_multiple_output_primitive(scratch_registry: None) -> None:
+    """A primitive returning a tuple gives boxes per output; missing gradients are zeros."""
+
+    def rule(dy, y, x):
+        ds, dc = dy
+        return ds * np.cos(x) - dc * np.sin(x)
+
+    @rg.primitive(rule)
+    def sincos(x):
+        return np.sin(x), np.cos(x)
+
+    x = np.array([0.3, 1.1])
+    np.testing.assert_allclose(rg.grad(lambda x: np.sum(sincos(x)[0]))(x), np.cos(x))
+    np.testing.assert_allclose(
+        rg.grad(lambda x: np.sum(sincos(x)[0] * sincos(x)[1]))(x), np.cos(2 * x)
+    )
+
+
+def test_zerograd_returns_plain_values() -> None:
+    """Comparisons and argmax return plain arrays and record nothing."""
+    x = rg.Param(np.array([1.0, 3.0, 2.0]))
+
+    def f() -> object:
+        i = np.argmax(x)
+        mask = x > 1.5
+        assert isinstance(i, np.integer) and isinstance(mask, np.ndarray)
+        return x[i] * 2 + np.sum(x * mask)
+
+    J = rg.diff(f)
+    np.testing.assert_array_equal(rg.grad(J, x), [0.0, 3.0, 1.0])
+
+
+def test_untracked_calls_skip_recording() -> None:
+    """A primitive on plain arrays returns a plain array, inside diff or not."""
+    prim = rg.core.PRIMITIVES[np.multiply]
+    out = prim(np.ones(2), 3.0)
+    assert type(out) is np.ndarray
+    J = rg.diff(lambda: prim(np.ones(2), 3.0))
+    assert len(J.tape) == 0
+
+
+def test_decorator_form_needs_dy_first() -> None:
+    """Rules are recognised by their first parameter, dy; plain functions are primitives."""
+    from rulegrad.core.primitive import _is_rule
+
+    assert _is_rule(lambda dy, y, x: dy)
+    assert _is_rule(None)
+    assert not _is_rule(np.sin)
+    assert not _is_rule(lambda x: x)
+
+
+def test_no_method_for_types_is_a_clear_error(scratch_registry: None) -> None:
+    """A primitive with only typed methods names them when nothing applies."""
+
+    @rg.primitive(lambda dy, y, x: dy)
+    def only_arrays(x: np.ndarray):
+        return x
+
+    with pytest.raises(rg.NoRuleError, match=r"only_arrays has no method for arguments \(str\)"):
+        only_arrays("text")

@@ -1,0 +1,57 @@
+"""Tapes: printing, release of memory and write protection, nesting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import rulegrad as rg
+from rulegrad.core.tape import _LOCKS, active_tapes
+
+
+def test_printing_a_result_lists_its_tape() -> None:
+    """print(J) shows one line per node: primitive, argument types and shapes, output."""
+    w = rg.Param(np.ones((2, 3)))
+    x = np.ones(3)
+    J = rg.diff(lambda: np.sum(np.tanh(w @ x)))
+    text = str(J)
+    lines = text.splitlines()
+    assert lines[0].startswith("Result(")
+    assert "input ndarray[float64](2, 3)" in lines[1]
+    assert (
+        "np.matmul(ndarray[float64](2, 3), ndarray[float64](3,)) -> ndarray[float64](2,)"
+        in (lines[2])
+    )
+    assert "np.tanh(" in lines[3] and "np.sum(" in lines[4]
+    rg.grad(J, w)
+    assert "released" in str(J)
+
+
+def test_backward_releases_nodes_and_locks() -> None:
+    """After the walk the tape holds no nodes and no array stays read-only."""
+    w = rg.Param(np.ones(3))
+    x = np.ones(3)
+    J = rg.diff(lambda: np.sum(w * x))
+    assert not x.flags.writeable and id(x) in _LOCKS
+    rg.grad(J, w)
+    assert len(J.tape) == 0 and J.tape.done
+    assert x.flags.writeable and w.value.flags.writeable
+
+
+def test_active_tapes_nest_and_unwind() -> None:
+    """diff pushes a tape for the duration of the call only."""
+    depth = []
+
+    def inner() -> None:
+        depth.append(len(active_tapes()))
+
+    rg.diff(lambda: inner() or rg.diff(inner))
+    assert depth == [1, 2]
+    assert active_tapes() == ()
+
+
+def test_result_of_finished_diff_is_a_constant() -> None:
+    """A finished Result used in later code is a constant: nothing records on its tape."""
+    w = rg.Param(np.array([2.0]))
+    J1 = rg.diff(lambda: w * 3)
+    J2 = rg.diff(lambda: np.sum(J1 * w))
+    np.testing.assert_array_equal(rg.grad(J2, w), [6.0])
