@@ -167,6 +167,9 @@ class Primitive:
         return method
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        first = args[0] if args else None
+        if first.__class__ is Box and first.tape.recording and not self.zero:
+            return _record(self, first.tape, args, kwargs)  # the common case: x * ..., f(x)
         top: Tape | None = None
         tracked = False
         for a in args:
@@ -252,6 +255,9 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
                 if a.__class__ is np.ndarray and id(a) not in seen:
                     tape.lock(a)
                 continue
+            live = _live_tape(a)
+            if live is not None and live.level > tape.level:
+                return _record(prim, live, args, kwargs)  # a newer tape tracks this argument
             while isinstance(a, Box) and not a.tape.recording:
                 a = a.value  # a finished diff's result is a constant here
             if isinstance(a, Param):
