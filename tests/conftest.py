@@ -9,6 +9,9 @@ import pytest
 from rulegrad.core.box import FUNCTIONS
 from rulegrad.core.primitive import PRIMITIVES
 
+# Under --doctest-modules pytest would import each conftest a second time as a module.
+collect_ignore_glob = ["conftest.py", "**/conftest.py"]
+
 
 @pytest.fixture
 def scratch_registry() -> Iterator[None]:

@@ -113,7 +113,12 @@ def backward(tape: Tape, seeds: list[tuple[Box, Any]], release: bool = True) -> 
             if g is None:
                 continue
             x = args[argnum]
-            if g.__class__ is not np.ndarray or x.__class__ is not np.ndarray or g.shape != x.shape:
+            if (
+                g.__class__ is not np.ndarray
+                or x.__class__ is not np.ndarray
+                or g.shape != x.shape
+                or g.dtype != x.dtype
+            ):
                 g = _reduce(g, x, method, argnum)
             if index < 0 and parent.grad is None:
                 parent.grad = g

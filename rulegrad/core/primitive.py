@@ -66,7 +66,7 @@ class Domain:
 class Method:
     """One typed implementation of a primitive with its gradient rules."""
 
-    __slots__ = ("primitive", "impl", "signature", "rules", "vjp", "domain", "origin")
+    __slots__ = ("primitive", "impl", "signature", "rules", "vjp", "domain", "origin", "_shown")
 
     def __init__(
         self,
@@ -85,6 +85,7 @@ class Method:
         self.vjp = vjp
         self.domain = domain
         self.origin = origin  # the module that registered it: whose rule this is
+        self._shown = _required(impl, len(signature.types))
 
     @property
     def name(self) -> str:
@@ -92,9 +93,13 @@ class Method:
 
     @property
     def types(self) -> tuple[Any, ...]:
-        """The annotated argument types of this method (``object`` for the generic one)."""
+        """The annotated types of the required arguments (``object`` for the generic one).
+
+        Defaulted positional parameters dispatch too but are left out here, so a method
+        reads ``logp[ndarray]`` rather than ``logp[ndarray,object]``.
+        """
         sig = self.signature
-        return tuple(sig.types) + ((sig.varargs,) if sig.has_varargs else ())
+        return tuple(sig.types[: self._shown]) + ((sig.varargs,) if sig.has_varargs else ())
 
     def __repr__(self) -> str:
         names = ",".join(getattr(t, "__name__", str(t)) for t in self.types)
@@ -194,7 +199,11 @@ class Primitive:
 
 
 def _signature(impl: Callable[..., Any]) -> plum.Signature:
-    """The plum signature of ``impl``'s required positional parameters (and ``*args``)."""
+    """The plum signature of ``impl``'s positional parameters (and ``*args``).
+
+    Defaulted positional parameters are part of it, so ``logp(x, 0)`` (axis given by
+    position) resolves to the same method as ``logp(x)``.
+    """
     hints = inspect.get_annotations(impl, eval_str=True)
 
     def hint(name: str) -> Any:
@@ -203,11 +212,20 @@ def _signature(impl: Callable[..., Any]) -> plum.Signature:
 
     types, varargs = [], None
     for p in inspect.signature(impl).parameters.values():
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
             types.append(hint(p.name))
         elif p.kind is p.VAR_POSITIONAL:
             varargs = hint(p.name)
     return plum.Signature(*types) if varargs is None else plum.Signature(*types, varargs=varargs)
+
+
+def _required(impl: Callable[..., Any], n: int) -> int:
+    """How many of the first ``n`` positional parameters of ``impl`` have no default."""
+    try:
+        params = list(inspect.signature(impl).parameters.values())[:n]
+    except (TypeError, ValueError):  # a builtin without a signature: all are shown
+        return n
+    return sum(p.default is p.empty for p in params if p.kind is not p.VAR_POSITIONAL)
 
 
 def _live_tape(a: Any) -> Tape | None:
@@ -267,6 +285,7 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
                 raw[i] = a
                 continue
         raw[i] = a.value
+        nested = nested or isinstance(raw[i], Tracked)
         parents.append((i, a.node, a.index))
     raw = tuple(raw)
     if nested:

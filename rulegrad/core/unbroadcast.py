@@ -39,6 +39,8 @@ def unbroadcast(g: Any, x: Any) -> Any:
         >>> float(unbroadcast(np.ones(4), 1.0))
         4.0
     """
+    if np.iscomplexobj(g) and not np.iscomplexobj(x):
+        g = np.real(g)  # a real input's gradient is the real part (see docs/primitives.md)
     shape = np.shape(x)
     gshape = np.shape(g)
     if gshape == shape:
