@@ -1,88 +1,243 @@
-"""Arithmetic: + - * / ** @, negation, maximum/minimum, where. Broadcasting is the core's job."""
+"""Arithmetic: numpy's binary float ufuncs (+ - * / ** % @ and the rest), clip, where.
+
+Broadcasting is the core's job. Ties in maximum/minimum/fmax/fmin split the gradient in
+half between the two arguments (HIPS autograd does the same). Not here: floor_divide,
+heaviside, nextafter (piecewise constant: nondiff.py), and the bitwise, logical, gcd and
+lcm ufuncs (integers and booleans have no gradient).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from ..core import Domain, primitive
+from ..core import Domain, implements, primitive
+from ._util import cast_like, zero
 
-BINARY = Domain(args=("real", "real"))
+REAL2 = Domain(args=("real", "real"))
+DIVISOR = Domain(args=("real", "nonzero"))
+
+
+def _apart(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """Two arrays that differ everywhere by at least 0.1 (maximum and co. have kinks at ties)."""
+    x1 = rng.standard_normal((3, 4))
+    return (x1, x1 + rng.choice([-1.0, 1.0], (3, 4)) * rng.uniform(0.1, 1.0, (3, 4))), {}
+
+
+TIES = Domain(args=("real", "real"), sample=_apart)
 
 # ---- sums and products ----
-primitive(np.add, lambda dy, y, a, b: dy, lambda dy, y, a, b: dy, domain=BINARY)
-primitive(np.subtract, lambda dy, y, a, b: dy, lambda dy, y, a, b: -dy, domain=BINARY)
-primitive(np.multiply, lambda dy, y, a, b: dy * b, lambda dy, y, a, b: dy * a, domain=BINARY)
-primitive(np.negative, lambda dy, y, x: -dy, domain=Domain(args=("real",)))
-primitive(np.positive, lambda dy, y, x: dy, domain=Domain(args=("real",)))
+primitive(np.add, lambda dy, y, x1, x2: dy, lambda dy, y, x1, x2: dy, domain=REAL2)
+primitive(np.subtract, lambda dy, y, x1, x2: dy, lambda dy, y, x1, x2: -dy, domain=REAL2)
+primitive(np.multiply, lambda dy, y, x1, x2: dy * x2, lambda dy, y, x1, x2: dy * x1, domain=REAL2)
 primitive(
     np.true_divide,
-    lambda dy, y, a, b: dy / b,
-    lambda dy, y, a, b: -dy * y / b,
-    domain=Domain(args=("real", "nonzero")),
-)
+    lambda dy, y, x1, x2: dy / x2,
+    lambda dy, y, x1, x2: -dy * y / x2,
+    domain=DIVISOR,
+)  # np.divide is np.true_divide
 
 
 # ---- powers ----
-def _power_da(dy: Any, y: Any, a: Any, b: Any) -> Any:
-    """d(a**b)/da = b * a**(b-1)."""
-    return dy * b * a ** (b - 1)
+def _power_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
+    """d(x1**x2)/dx1 = x2 * x1**(x2-1); 0 where x2 == 0 (even at x1 == 0)."""
+    if isinstance(x2, (int, float)):
+        return dy * x2 * x1 ** (x2 - 1) if x2 != 0 else np.zeros_like(dy)
+    return dy * x2 * x1 ** np.where(x2 == 0, 1, x2 - 1)
 
 
-def _power_db(dy: Any, y: Any, a: Any, b: Any) -> Any:
-    """d(a**b)/db = a**b * log(a), taken as 0 where a <= 0 (b is then usually constant)."""
-    return dy * y * np.log(np.where(a > 0, a, 1))
+def _power_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
+    """d(x1**x2)/dx2 = x1**x2 * log(x1); taken as 0 where x1 <= 0 (x2 is then usually fixed)."""
+    if isinstance(x1, (int, float)):  # 2 ** x: a Python log keeps x's dtype
+        return dy * y * (math.log(x1) if x1 > 0 else 0.0)
+    return dy * y * np.log(np.where(x1 > 0, x1, 1))
 
 
-primitive(np.power, _power_da, _power_db, domain=Domain(args=("positive", "real")))
-primitive(np.square, lambda dy, y, x: dy * 2 * x, domain=Domain(args=("real",)))
+primitive(np.power, _power_dx1, _power_dx2, domain=Domain(args=("positive", "real")))
 
 
-# ---- matrix product ----
-def _matmul_da(dy: Any, y: Any, a: Any, b: Any) -> Any:
-    """d(a @ b)/da = dy @ b^T, with numpy's promotion of 1-d operands undone."""
-    if np.ndim(b) == 1:
-        return np.multiply.outer(dy, b) if np.ndim(a) > 1 else dy * b
-    if np.ndim(a) == 1:
-        return np.matmul(np.expand_dims(dy, -2), np.swapaxes(b, -1, -2))[..., 0, :]
-    return np.matmul(dy, np.swapaxes(b, -1, -2))
+def _in_dtype_of(rule: Any, argnum: int) -> Any:
+    """power's rule evaluated in its argument's dtype (float_power computes in float64)."""
+
+    def in_dtype(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
+        x = (x1, x2)[argnum]
+        return cast_like(rule(cast_like(dy, x), cast_like(y, x), x1, x2), x)
+
+    return in_dtype
 
 
-def _matmul_db(dy: Any, y: Any, a: Any, b: Any) -> Any:
-    """d(a @ b)/db = a^T @ dy, with numpy's promotion of 1-d operands undone."""
-    if np.ndim(a) == 1:
-        return np.multiply.outer(a, dy) if np.ndim(b) > 1 else dy * a
-    if np.ndim(b) == 1:
-        return np.matmul(np.swapaxes(a, -1, -2), np.expand_dims(dy, -1))[..., 0]
-    return np.matmul(np.swapaxes(a, -1, -2), dy)
+primitive(
+    np.float_power,
+    _in_dtype_of(_power_dx1, 0),
+    _in_dtype_of(_power_dx2, 1),
+    domain=Domain(args=("positive", "real")),
+)
 
 
-primitive(np.matmul, _matmul_da, _matmul_db, domain=Domain(args=("real", "real"), shapes="matmul"))
+# ---- remainders: x1 - q * x2 with q piecewise constant (kinks where x1 / x2 is whole) ----
+def _remainder_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """x2 in [1, 2) and x1 / x2 at least 0.1 away from a whole number."""
+    x2 = rng.uniform(1.0, 2.0, (3, 4))
+    x1 = x2 * (rng.integers(-3, 3, (3, 4)) + rng.uniform(0.1, 0.9, (3, 4)))
+    return (x1, x2), {}
 
 
-# ---- selection ----
-def _maximum_da(dy: Any, y: Any, a: Any, b: Any) -> Any:
-    """Ties send the gradient to the first argument."""
-    return dy * (a >= b)
+REMAINDER = Domain(args=("real", "nonzero"), sample=_remainder_sample)
+primitive(
+    np.remainder,
+    lambda dy, y, x1, x2: dy,
+    lambda dy, y, x1, x2: -dy * np.floor_divide(x1, x2),
+    domain=REMAINDER,
+)
+primitive(
+    np.fmod,
+    lambda dy, y, x1, x2: dy,
+    lambda dy, y, x1, x2: -dy * np.trunc(x1 / x2),
+    domain=REMAINDER,
+)
+primitive(
+    np.divmod, lambda dy, y, x1, x2: dy[1], lambda dy, y, x1, x2: -dy[1] * y[0], domain=REMAINDER
+)  # two outputs
+
+
+# ---- selection: the gradient goes to the argument chosen, half to each on a tie ----
+def _chosen(dy: Any, win: Any, tie: Any) -> Any:
+    """``dy`` where this argument won, ``dy / 2`` where the two were equal, else 0."""
+    return np.where(tie, 0.5 * dy, dy * win)
 
 
 primitive(
     np.maximum,
-    _maximum_da,
-    lambda dy, y, a, b: dy * (a < b),
-    domain=Domain(args=("real", "real"), avoid=(0.0,)),
+    lambda dy, y, x1, x2: _chosen(dy, x1 > x2, x1 == x2),
+    lambda dy, y, x1, x2: _chosen(dy, x2 > x1, x1 == x2),
+    domain=TIES,
 )
 primitive(
     np.minimum,
-    lambda dy, y, a, b: dy * (a <= b),
-    lambda dy, y, a, b: dy * (a > b),
-    domain=Domain(args=("real", "real"), avoid=(0.0,)),
+    lambda dy, y, x1, x2: _chosen(dy, x1 < x2, x1 == x2),
+    lambda dy, y, x1, x2: _chosen(dy, x2 < x1, x1 == x2),
+    domain=TIES,
+)
+# fmax/fmin ignore NaN: the number wins against a NaN
+primitive(
+    np.fmax,
+    lambda dy, y, x1, x2: _chosen(dy, (x1 > x2) | np.isnan(x2), x1 == x2),
+    lambda dy, y, x1, x2: _chosen(dy, (x2 > x1) | np.isnan(x1), x1 == x2),
+    domain=TIES,
+)
+primitive(
+    np.fmin,
+    lambda dy, y, x1, x2: _chosen(dy, (x1 < x2) | np.isnan(x2), x1 == x2),
+    lambda dy, y, x1, x2: _chosen(dy, (x2 < x1) | np.isnan(x1), x1 == x2),
+    domain=TIES,
 )
 primitive(
     np.where,
     None,
-    lambda dy, y, c, a, b: np.where(c, dy, np.zeros_like(dy)),
-    lambda dy, y, c, a, b: np.where(c, np.zeros_like(dy), dy),
+    lambda dy, y, condition, x, y_: np.where(condition, dy, np.zeros_like(dy)),
+    lambda dy, y, condition, x, y_: np.where(condition, np.zeros_like(dy), dy),
     domain=Domain(args=("bool", "real", "real")),
 )
+
+
+@implements(np.clip)
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
+    """``np.clip`` as maximum then minimum, so the bounds get gradients too."""
+    lo, hi = kwargs.pop("min", a_min), kwargs.pop("max", a_max)
+    if kwargs:
+        raise TypeError(f"np.clip on tracked values takes no {sorted(kwargs)}")
+    if lo is not None:
+        a = np.maximum(a, lo)
+    return a if hi is None else np.minimum(a, hi)
+
+
+# ---- two-argument functions ----
+def _arctan2_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
+    """d atan2(x1, x2)/dx1 = x2 / (x1^2 + x2^2)."""
+    return dy * x2 / (x1 * x1 + x2 * x2)
+
+
+def _arctan2_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
+    """d atan2(x1, x2)/dx2 = -x1 / (x1^2 + x2^2)."""
+    return -dy * x1 / (x1 * x1 + x2 * x2)
+
+
+primitive(np.arctan2, _arctan2_dx1, _arctan2_dx2, domain=Domain(args=("nonzero", "nonzero")))
+primitive(
+    np.hypot,
+    lambda dy, y, x1, x2: dy * x1 / y,
+    lambda dy, y, x1, x2: dy * x2 / y,
+    domain=Domain(args=("nonzero", "nonzero")),
+)
+primitive(
+    np.logaddexp,
+    lambda dy, y, x1, x2: dy * np.exp(x1 - y),
+    lambda dy, y, x1, x2: dy * np.exp(x2 - y),
+    domain=REAL2,
+)
+primitive(
+    np.logaddexp2,
+    lambda dy, y, x1, x2: dy * np.exp2(x1 - y),
+    lambda dy, y, x1, x2: dy * np.exp2(x2 - y),
+    domain=REAL2,
+)
+primitive(
+    np.copysign,
+    lambda dy, y, x1, x2: dy * np.sign(x1) * np.sign(y),
+    zero,
+    domain=Domain(args=("nonzero", "nonzero")),
+)
+primitive(
+    np.ldexp, lambda dy, y, x1, x2: np.ldexp(dy, x2), None, domain=Domain(args=("real", "int"))
+)
+
+
+# ---- matrix product (the @ operator; the other products are in linalg.py) ----
+def _matmul_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
+    """d(x1 @ x2)/dx1 = dy @ x2^T, with numpy's promotion of 1-d operands undone."""
+    if np.ndim(x2) == 1:
+        return np.expand_dims(dy, -1) * x2 if np.ndim(x1) > 1 else dy * x2
+    if np.ndim(x1) == 1:
+        return np.matmul(np.expand_dims(dy, -2), np.swapaxes(x2, -1, -2))[..., 0, :]
+    return np.matmul(dy, np.swapaxes(x2, -1, -2))
+
+
+def _matmul_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
+    """d(x1 @ x2)/dx2 = x1^T @ dy, with numpy's promotion of 1-d operands undone."""
+    if np.ndim(x1) == 1:
+        return np.expand_dims(x1, -1) * np.expand_dims(dy, -2) if np.ndim(x2) > 1 else dy * x1
+    if np.ndim(x2) == 1:
+        return np.matmul(np.swapaxes(x1, -1, -2), np.expand_dims(dy, -1))[..., 0]
+    return np.matmul(np.swapaxes(x1, -1, -2), dy)
+
+
+primitive(
+    np.matmul, _matmul_dx1, _matmul_dx2, domain=Domain(args=("real", "real"), shapes="matmul")
+)
+
+
+# ---- ufunc.outer: broadcasting in disguise ----
+def _outer(ufunc: np.ufunc) -> Any:
+    def outer(a: Any, b: Any, **kwargs: Any) -> Any:
+        return ufunc(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b, **kwargs)
+
+    outer.__name__ = f"{ufunc.__name__}_outer"
+    outer.__doc__ = f"``np.{ufunc.__name__}.outer`` by broadcasting."
+    return outer
+
+
+for _ufunc in (
+    np.add,
+    np.subtract,
+    np.multiply,
+    np.true_divide,
+    np.power,
+    np.maximum,
+    np.minimum,
+    np.hypot,
+    np.arctan2,
+    np.logaddexp,
+):
+    implements(_ufunc.outer)(_outer(_ufunc))

@@ -1,22 +1,103 @@
-"""Elementwise math: numpy's unary float ufuncs."""
+"""Elementwise math: numpy's unary float ufuncs, plus sinc. Complex inputs: complex.py.
+
+Every differentiable unary ufunc is here (35 of them, counting aliases such as
+np.abs/np.absolute and np.degrees/np.rad2deg once each). Not here: sign, floor, ceil,
+rint, trunc, spacing, signbit (piecewise constant: nondiff.py); frexp and modf (two
+outputs: below, with their own section); isnan and friends (booleans).
+"""
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 import numpy as np
 
 from ..core import Domain, primitive
+from ._util import is_complex
 
 REAL = Domain(args=("real",))
 POSITIVE = Domain(args=("positive",))
+NONZERO = Domain(args=("nonzero",))
+UNIT = Domain(args=("unit",))  # inside the open interval (0, 1)
+KINKED = Domain(args=("real",), avoid=(0.0,))
+LN2, LN10, DEGREE = math.log(2.0), math.log(10.0), math.pi / 180.0  # Python floats keep dtypes
+
+
+def _above_one(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """Inputs for arccosh, defined for x > 1."""
+    return (1.1 + rng.uniform(0.0, 2.0, (3, 4)),), {}
+
+
+# ---- signs and absolute values ----
+def _absolute_dx(dy: Any, y: Any, x: Any) -> Any:
+    """sign(x) for real x; conj(x) / |x| for complex x (autograd's convention); 0 at 0."""
+    if is_complex(x):
+        return dy * np.conj(x) / np.where(y == 0, 1, y)
+    return dy * np.sign(x)
+
+
+primitive(np.negative, lambda dy, y, x: -dy, domain=REAL)
+primitive(np.positive, lambda dy, y, x: dy, domain=REAL)
+primitive(np.absolute, _absolute_dx, domain=KINKED)  # np.abs is np.absolute
+primitive(np.fabs, lambda dy, y, x: dy * np.sign(x), domain=KINKED)
+
+# ---- powers and roots ----
+primitive(np.square, lambda dy, y, x: dy * 2 * x, domain=REAL)
+primitive(np.sqrt, lambda dy, y, x: dy / (2 * y), domain=POSITIVE)
+primitive(np.cbrt, lambda dy, y, x: dy / (3 * y * y), domain=NONZERO)
+primitive(np.reciprocal, lambda dy, y, x: -dy * y * y, domain=NONZERO)
 
 # ---- exponentials and logarithms ----
 primitive(np.exp, lambda dy, y, x: dy * y, domain=REAL)
+primitive(np.exp2, lambda dy, y, x: dy * y * LN2, domain=REAL)
+primitive(np.expm1, lambda dy, y, x: dy * (y + 1), domain=REAL)
 primitive(np.log, lambda dy, y, x: dy / x, domain=POSITIVE)
-primitive(np.sqrt, lambda dy, y, x: dy / (2 * y), domain=POSITIVE)
-# ---- trigonometric and hyperbolic ----
+primitive(np.log2, lambda dy, y, x: dy / (x * LN2), domain=POSITIVE)
+primitive(np.log10, lambda dy, y, x: dy / (x * LN10), domain=POSITIVE)
+primitive(np.log1p, lambda dy, y, x: dy / (1 + x), domain=POSITIVE)
+
+# ---- trigonometric ----
 primitive(np.sin, lambda dy, y, x: dy * np.cos(x), domain=REAL)
 primitive(np.cos, lambda dy, y, x: -dy * np.sin(x), domain=REAL)
+primitive(np.tan, lambda dy, y, x: dy * (1 + y * y), domain=UNIT)  # poles at pi/2 + k pi
+primitive(np.arcsin, lambda dy, y, x: dy / np.sqrt(1 - x * x), domain=UNIT)
+primitive(np.arccos, lambda dy, y, x: -dy / np.sqrt(1 - x * x), domain=UNIT)
+primitive(np.arctan, lambda dy, y, x: dy / (1 + x * x), domain=REAL)
+
+# ---- hyperbolic ----
+primitive(np.sinh, lambda dy, y, x: dy * np.cosh(x), domain=REAL)
+primitive(np.cosh, lambda dy, y, x: dy * np.sinh(x), domain=REAL)
 primitive(np.tanh, lambda dy, y, x: dy * (1 - y * y), domain=REAL)
-# ---- absolute value (the gradient at 0 is taken as 0) ----
-KINKED = Domain(args=("real",), avoid=(0.0,))
-primitive(np.absolute, lambda dy, y, x: dy * np.sign(x), domain=KINKED)
+primitive(np.arcsinh, lambda dy, y, x: dy / np.sqrt(x * x + 1), domain=REAL)
+primitive(
+    np.arccosh,
+    lambda dy, y, x: dy / np.sqrt(x * x - 1),
+    domain=Domain(args=("positive",), sample=_above_one),
+)
+primitive(np.arctanh, lambda dy, y, x: dy / (1 - x * x), domain=UNIT)
+
+# ---- angles ----
+primitive(np.deg2rad, lambda dy, y, x: dy * DEGREE, domain=REAL)
+primitive(np.radians, lambda dy, y, x: dy * DEGREE, domain=REAL)
+primitive(np.rad2deg, lambda dy, y, x: dy / DEGREE, domain=REAL)
+primitive(np.degrees, lambda dy, y, x: dy / DEGREE, domain=REAL)
+
+
+def _sinc_dx(dy: Any, y: Any, x: Any) -> Any:
+    """d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, and 0 at x = 0."""
+    safe = np.where(x == 0, 1, x)
+    return dy * np.where(x == 0, 0, (np.cos(np.pi * x) - y) / safe)
+
+
+primitive(np.sinc, _sinc_dx, domain=KINKED)  # the rule's own derivative is not exact at 0
+
+
+# ---- two outputs ----
+def _modf_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """Inputs at least 0.1 away from whole numbers, where modf jumps."""
+    return (rng.integers(-3, 3, (3, 4)) + rng.uniform(0.1, 0.9, (3, 4)),), {}
+
+
+primitive(np.modf, lambda dy, y, x: dy[0], domain=Domain(args=("real",), sample=_modf_sample))
+primitive(np.frexp, lambda dy, y, x: np.ldexp(dy[0], -y[1]), domain=NONZERO)

@@ -1,4 +1,10 @@
-"""Reductions: sum and mean over all or some axes, with keepdims."""
+"""Reductions: sum mean prod var std max min cumsum cumprod (axis, keepdims, ddof), and more.
+
+max/min (and amax/amin) split the gradient equally between tied maxima, as autograd
+does: ``np.max([1, 3, 3])`` sends half of ``dy`` to each 3. median, average, ptp and the
+nan* reductions are built from these (they need no rule of their own). Not here:
+``where=`` on anything but sum and mean, ``out=``.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +12,390 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, primitive
+from ..core import Domain, implements, primitive
+from ._util import axes_of, cast_like, dtype_of, expand, eye, is_complex, spread
 
-AXES = Domain(args=("real",), kwargs={"axis": ("axis",), "keepdims": (False, True)})
-
-
-def _restore(dy: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    """Reshape a reduced gradient so it broadcasts against ``x`` again."""
-    if axis is None or keepdims:
-        return dy if keepdims or np.ndim(dy) == np.ndim(x) else np.reshape(dy, (1,) * np.ndim(x))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    shape = list(np.shape(x))
-    for ax in axes:
-        shape[ax % len(shape)] = 1
-    return np.reshape(dy, shape)
+AXES = {"axis": ("axis",), "keepdims": (False, True)}
+REDUCE = Domain(args=("real",), kwargs=AXES)
+DDOF = Domain(args=("real",), kwargs={**AXES, "ddof": (0, 1)})
+ACCUMULATE = Domain(args=("real",), kwargs={"axis": ("axis",)})
+TABLE = 32  # cumprod's rule divides by the input only along longer axes
 
 
-def _sum_dx(dy: Any, y: Any, x: Any, axis: Any = None, dtype: Any = None, **kw: Any) -> Any:
-    """Every element of x gets the gradient of the sum it went into."""
-    return np.broadcast_to(_restore(dy, x, axis, kw.get("keepdims", False)), np.shape(x))
+def _count(x: Any, y: Any) -> int:
+    """How many elements of ``x`` went into each element of the reduction ``y``."""
+    return np.size(x) // max(np.size(y), 1) if np.size(x) else 1
 
 
-def _mean_dx(dy: Any, y: Any, x: Any, axis: Any = None, dtype: Any = None, **kw: Any) -> Any:
+# ---- sums and means ----
+def _sum_dx(
+    dy: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
+) -> Any:
+    """Every element gets the gradient of the sum it went into (0 where ``where`` is False)."""
+    g = spread(cast_like(dy, a), a, axis, keepdims)
+    return g if where is True else g * where
+
+
+def _mean_dx(
+    dy: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    *,
+    where: Any = True,
+) -> Any:
     """The sum's gradient divided by the number of elements averaged."""
-    n = np.size(x) // max(np.size(y), 1) if np.size(x) else 1
-    return _sum_dx(dy, y, x, axis, **kw) / n
+    if where is True:
+        return spread(cast_like(dy, a), a, axis, keepdims) / _count(a, y)
+    n = np.sum(np.broadcast_to(where, np.shape(a)), axis=axis, keepdims=True)
+    return spread(cast_like(dy, a), a, axis, keepdims) * (where / n).astype(dtype_of(a))
 
 
-primitive(np.sum, _sum_dx, domain=AXES)
-primitive(np.mean, _mean_dx, domain=AXES)
+primitive(np.sum, _sum_dx, domain=REDUCE)
+primitive(np.mean, _mean_dx, domain=REDUCE)
+
+
+# ---- products ----
+def _others(a: Any, axis: Any) -> Any:
+    """For each element, the product of the others along ``axis``, without dividing."""
+    axes = axes_of(axis, np.ndim(a))
+    front = [i for i in range(np.ndim(a)) if i not in axes]
+    moved = np.transpose(a, front + list(axes))
+    flat = np.reshape(moved, np.shape(moved)[: len(front)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], -1), -1), -1)
+    others = np.reshape(left * right, np.shape(moved))
+    return np.transpose(others, np.argsort(front + list(axes)))
+
+
+def _prod_dx(
+    dy: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """dy times the product of the other elements (no division: exact at and near zeros)."""
+    return expand(dy, a, axis, keepdims) * _others(a, axis)
+
+
+primitive(np.prod, _prod_dx, domain=REDUCE)
+
+
+# ---- spread: var and std (complex input: |x - mean|^2, as autograd) ----
+def _centered(a: Any, axis: Any) -> Any:
+    """``a`` minus its mean (conjugated for complex ``a``)."""
+    d = a - np.mean(a, axis=axis, keepdims=True)
+    return np.conj(d) if is_complex(a) else d
+
+
+def _var_dx(
+    dy: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """2 (x - mean) / (n - ddof) times the gradient of the variance it went into."""
+    ddof = kwargs.get("correction", ddof)
+    return expand(dy, a, axis, keepdims) * _centered(a, axis) * (2 / (_count(a, y) - ddof))
+
+
+def _std_dx(
+    dy: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """(x - mean) / ((n - ddof) std): the variance's rule through the square root; 0 for a
+    single element (std is then constant)."""
+    ddof = kwargs.get("correction", ddof)
+    if _count(a, y) <= 1:
+        return np.zeros_like(spread(dy, a, axis, keepdims))
+    return expand(dy / y, a, axis, keepdims) * _centered(a, axis) / (_count(a, y) - ddof)
+
+
+primitive(np.var, _var_dx, domain=DDOF)
+
+
+def _spread_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """Values spread out: near-constant inputs make std's second derivative ill-conditioned."""
+    axis = [None, 0, 1, -1, (0, 1)][rng.integers(5)]
+    kwargs = {"axis": axis, "keepdims": bool(rng.integers(2)), "ddof": int(rng.integers(2))}
+    return (rng.standard_normal((3, 4)),), kwargs
+
+
+primitive(np.std, _std_dx, domain=Domain(args=("real",), sample=_spread_sample))
+
+
+# ---- extremes: ties share the gradient equally ----
+def _extreme_dx(
+    dy: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """dy divided equally between the elements equal to the maximum (or minimum)."""
+    hit = a == expand(y, a, axis, keepdims)
+    count = np.sum(hit, axis=axis, keepdims=True)
+    share = hit if np.max(count, initial=0) <= 1 else (hit / np.maximum(count, 1))
+    return expand(dy, a, axis, keepdims) * share.astype(dtype_of(a))
+
+
+for _f in (np.max, np.amax, np.min, np.amin):
+    primitive(_f, _extreme_dx, domain=REDUCE)
+
+
+# ---- running sums and products ----
+def _cumsum_dx(
+    dy: Any, y: Any, a: Any, axis: Any = None, dtype: Any = None, out: Any = None
+) -> Any:
+    """A running sum from the other end: each element feeds every later output."""
+    if axis is None:  # numpy flattened a first
+        g = np.reshape(np.flip(np.cumsum(np.flip(dy))), np.shape(a))
+    else:
+        g = np.flip(np.cumsum(np.flip(dy, axis), axis), axis)
+    return cast_like(g, a)
+
+
+def _cumprod_dx(
+    dy: Any, y: Any, a: Any, axis: Any = None, dtype: Any = None, out: Any = None
+) -> Any:
+    """The sum over later outputs j of dy_j times the running product up to j with a_i left
+    out: from an n x n table per row (exact, also at zeros) for axes of up to `TABLE`
+    elements or with zeros, else as sum_j dy_j y_j / a_i (rounding grows as a_i nears 0)."""
+    n = np.size(a) if axis is None else np.shape(a)[axis]
+    if n > TABLE and not np.any(a == 0):
+        return _cumsum_dx(dy * y, y, a, axis) / a
+    x, ax = (np.ravel(a), 0) if axis is None else (a, axis)
+    x, g = np.moveaxis(x, ax, -1), np.moveaxis(dy, ax, -1)
+    n = np.shape(x)[-1]
+    diag = eye(n, x, dtype=bool)
+    left_out = np.cumprod(np.where(diag, 1, np.expand_dims(x, -2)), axis=-1)
+    later = np.triu(np.ones_like(diag))
+    dx = np.sum(np.where(later, left_out * np.expand_dims(g, -2), 0), axis=-1)
+    return np.reshape(dx, np.shape(a)) if axis is None else np.moveaxis(dx, -1, ax)
+
+
+primitive(np.cumsum, _cumsum_dx, domain=ACCUMULATE)
+primitive(np.cumprod, _cumprod_dx, domain=ACCUMULATE)
+
+
+# ---- built from the above: no rules of their own ----
+def _along_last(a: Any, axis: Any) -> tuple[Any, tuple[int, ...]]:
+    """``a`` with the ``axis`` axes moved to the end and merged into one."""
+    axes = axes_of(axis, np.ndim(a))
+    front = [i for i in range(np.ndim(a)) if i not in axes]
+    moved = np.transpose(a, front + list(axes))
+    return np.reshape(moved, np.shape(moved)[: len(front)] + (-1,)), axes
+
+
+def _keep(r: Any, a: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    return (
+        np.reshape(r, [1 if i in axes else n for i, n in enumerate(np.shape(a))]) if keepdims else r
+    )
+
+
+@implements(np.median)
+def _median(
+    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
+) -> Any:
+    """The mean of the middle one or two sorted values: they get the gradient."""
+    flat, axes = _along_last(a, axis)
+    n = np.shape(flat)[-1]
+    middle = np.sort(flat, axis=-1)[..., (n - 1) // 2 : n // 2 + 1]
+    return _keep(np.mean(middle, axis=-1), a, axes, keepdims)
+
+
+@implements(np.average)
+def _average(
+    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: bool = False
+) -> Any:
+    """sum(a * w) / sum(w); 1-d weights lie along a single ``axis``."""
+    if weights is None:
+        avg = np.mean(a, axis=axis, keepdims=keepdims)
+        scale = np.full_like(avg, _count(a, avg)) if returned else None
+    else:
+        w = weights
+        if np.ndim(w) != np.ndim(a):
+            shape = [1] * np.ndim(a)
+            shape[axes_of(axis, np.ndim(a))[0]] = np.size(w)
+            w = np.reshape(w, shape)
+        w = np.broadcast_to(w, np.shape(a)) if np.shape(w) != np.shape(a) else w
+        scale = np.sum(w, axis=axis, keepdims=keepdims)
+        avg = np.sum(a * w, axis=axis, keepdims=keepdims) / scale
+    return (avg, np.broadcast_to(scale, np.shape(avg))) if returned else avg
+
+
+@implements(np.ptp)
+def _ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
+
+
+def _nan_as(a: Any, fill: float) -> Any:
+    return np.where(np.isnan(a), fill, a)
+
+
+@implements(np.nansum)
+def _nansum(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    return np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims, **kwargs)
+
+
+@implements(np.nanmean)
+def _nanmean(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    n = np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)
+    return np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims) / n.astype(dtype_of(a))
+
+
+@implements(np.nanprod)
+def _nanprod(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    return np.prod(_nan_as(a, 1), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmax)
+def _nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    return np.max(_nan_as(a, -np.inf), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmin)
+def _nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    return np.min(_nan_as(a, np.inf), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanvar)
+def _nanvar(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    n = np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)
+    d = _nan_as(a - np.nanmean(a, axis=axis, keepdims=True), 0)
+    square = np.real(d * np.conj(d)) if is_complex(a) else d * d
+    return np.sum(square, axis=axis, keepdims=keepdims) / (n - ddof).astype(dtype_of(square))
+
+
+@implements(np.nanstd)
+def _nanstd(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    return np.sqrt(_nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+@implements(np.nancumsum)
+def _nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    return np.cumsum(_nan_as(a, 0), axis=axis)
+
+
+@implements(np.linspace)
+def _linspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    retstep: bool = False,
+    dtype: Any = None,
+    axis: int = 0,
+    **kwargs: Any,
+) -> Any:
+    """start + (stop - start) * t for t from 0 to 1: start and stop get gradients."""
+    div = num - 1 if endpoint else num
+    shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
+    t = (np.arange(num) / max(div, 1)).reshape((num,) + (1,) * len(shape))
+    ends = [v if isinstance(v, (int, float, complex)) else dtype_of(v) for v in (start, stop)]
+    t = t.astype(np.result_type(*ends, 1.0))  # Python numbers do not widen float32 ends
+    y = np.moveaxis(start + (stop - start) * t, 0, axis)
+    y = y if dtype is None else y.astype(dtype)
+    return (y, (stop - start) / div) if retstep else y
+
+
+# ---- ufunc methods that are reductions in disguise ----
+def _reduce(f: Any, name: str) -> Any:
+    def reduce(
+        array: Any,
+        axis: Any = 0,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        return f(array, axis=axis, keepdims=keepdims, **kwargs)
+
+    reduce.__name__ = f"{name}_reduce"
+    return reduce
+
+
+def _accumulate(f: Any, name: str) -> Any:
+    def accumulate(array: Any, axis: int = 0, dtype: Any = None, out: Any = None) -> Any:
+        return f(array, axis=axis)
+
+    accumulate.__name__ = f"{name}_accumulate"
+    return accumulate
+
+
+for _ufunc, _f in (
+    (np.add, np.sum),
+    (np.multiply, np.prod),
+    (np.maximum, np.max),
+    (np.minimum, np.min),
+):
+    implements(_ufunc.reduce)(_reduce(_f, _ufunc.__name__))
+for _ufunc, _f in ((np.add, np.cumsum), (np.multiply, np.cumprod)):
+    implements(_ufunc.accumulate)(_accumulate(_f, _ufunc.__name__))

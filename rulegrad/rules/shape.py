@@ -1,5 +1,12 @@
-"""Shape and indexing: reshape, transpose, swapaxes, broadcast_to, expand_dims, indexing,
-concatenate."""
+"""Shape and indexing: reshaping, axes, joining and splitting, repeating, flips, triangles, sort,
+pad, astype, copy, and indexing of every kind (repeated integer indices add up).
+
+``np.array([a, b])`` of tracked values cannot be intercepted (numpy converts each element
+first); ``np.stack([a, b])`` builds the same array and is recorded, also for 0-d values.
+Not here: in-place functions (put, place, fill_diagonal, ``x[i] = v``: the core raises
+InPlaceError), pad modes that mix values (linear_ramp, mean, median, maximum, minimum,
+reflect_type="odd").
+"""
 
 from __future__ import annotations
 
@@ -8,39 +15,396 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, implements, primitive, unbroadcast
+from ..core import Domain, Tracked, implements, primitive, unbroadcast, value
+from ..core.errors import NoRuleError
+from ._util import cast_like, dtype_of
+
+REAL = Domain(args=("real",))
+
+
+def _matrix(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.standard_normal(shape or (3, 4))
+
+
+def _back(dy: Any, y: Any, a: Any, *args: Any, **kwargs: Any) -> Any:
+    """The rule of functions that only rearrange: reshape dy to the input's shape."""
+    return np.reshape(dy, np.shape(a))
+
 
 # ---- reshaping (the gradient is reshaped back) ----
-primitive(np.reshape, lambda dy, y, x, *a, **k: np.reshape(dy, np.shape(x)), None)
-primitive(np.ravel, lambda dy, y, x, *a, **k: np.reshape(dy, np.shape(x)))
-primitive(np.expand_dims, lambda dy, y, x, axis: np.reshape(dy, np.shape(x)), None)
-primitive(np.squeeze, lambda dy, y, x, *a, **k: np.reshape(dy, np.shape(x)))
-primitive(np.broadcast_to, lambda dy, y, x, *a, **k: unbroadcast(dy, x), None)
+primitive(
+    np.reshape,
+    _back,
+    None,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), (2, 6)), {})),
+)
+primitive(np.ravel, _back, domain=REAL)
+primitive(np.expand_dims, _back, None, domain=Domain(args=("real",), kwargs={"axis": (0, -1)}))
+primitive(
+    np.squeeze,
+    _back,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng, 3, 1, 4),), {})),
+)
+primitive(
+    np.broadcast_to,
+    lambda dy, y, array, shape, **kw: unbroadcast(dy, array),
+    None,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng, 3, 1), (2, 3, 4)), {})),
+)
+primitive(np.copy, lambda dy, y, a, *args, **kwargs: dy, domain=REAL)
+
+
+@primitive(
+    lambda dy, y, x, dtype, **kw: cast_like(dy, x),
+    None,
+    of=np.ndarray.astype,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), "float64"), {})),
+)
+def _astype(x: Any, dtype: Any, **kwargs: Any) -> Any:
+    """``x.astype(dtype)``; the gradient is cast back to x's dtype (autograd's convention)."""
+    return x.astype(dtype, **kwargs)
+
+
+def _at_least(ndim: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape numpy's atleast_{ndim}d gives: (1,) -> (1, n) -> (1, n, 1)."""
+    if len(shape) >= ndim:
+        return shape
+    if ndim == 3 and len(shape) == 2:
+        return (*shape, 1)
+    if ndim == 3:
+        return (1, *(shape or (1,)), 1)
+    return (1,) * (ndim - len(shape)) + shape
+
+
+def _atleast(ndim: int) -> Any:
+    def atleast(*arys: Any) -> Any:
+        out = tuple(np.reshape(a, _at_least(ndim, np.shape(a))) for a in arys)
+        return out[0] if len(out) == 1 else out
+
+    atleast.__name__ = f"atleast_{ndim}d"
+    return atleast
+
+
+implements(np.atleast_1d)(_atleast(1))
+implements(np.atleast_2d)(_atleast(2))
+implements(np.atleast_3d)(_atleast(3))
+
+
+@implements(np.broadcast_arrays)
+def _broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    return tuple(np.broadcast_to(a, shape) for a in args)
 
 
 # ---- axes ----
-def _transpose_dx(dy: Any, y: Any, x: Any, axes: Any = None) -> Any:
+def _transpose_dx(dy: Any, y: Any, a: Any, axes: Any = None) -> Any:
     """Transpose back with the inverse permutation."""
     return np.transpose(dy, None if axes is None else np.argsort(axes))
 
 
-primitive(np.transpose, _transpose_dx, None)
-primitive(np.swapaxes, lambda dy, y, x, a, b: np.swapaxes(dy, a, b), None, None)
+primitive(np.transpose, _transpose_dx, None, domain=REAL)
+primitive(
+    np.swapaxes,
+    lambda dy, y, a, axis1, axis2: np.swapaxes(dy, axis1, axis2),
+    None,
+    None,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), 0, -1), {})),
+)
+primitive(
+    np.moveaxis,
+    lambda dy, y, a, source, destination: np.moveaxis(dy, destination, source),
+    None,
+    None,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng, 2, 3, 4), 0, -1), {})),
+)
+
+
+@implements(np.rollaxis)
+def _rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    n = np.ndim(a)
+    axis, start = axis % n, start % (n + 1)
+    return np.moveaxis(a, axis, start - 1 if start > axis else start)
+
+
+# ---- order ----
+def _roll_dx(dy: Any, y: Any, a: Any, shift: Any, axis: Any = None) -> Any:
+    """Roll back by the opposite shift."""
+    back = -shift if isinstance(shift, (int, np.integer)) else tuple(-s for s in shift)
+    return np.roll(dy, back, axis)
+
+
+primitive(np.flip, lambda dy, y, m, axis=None: np.flip(dy, axis), domain=REAL)
+primitive(
+    np.roll,
+    _roll_dx,
+    None,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), 2), {"axis": 1})),
+)
+implements(np.fliplr)(lambda m: np.flip(m, 1))
+implements(np.flipud)(lambda m: np.flip(m, 0))
+
+
+@implements(np.rot90)
+def _rot90(m: Any, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Any:
+    """numpy's rot90, written with flip and transpose."""
+    k %= 4
+    perm = list(range(np.ndim(m)))
+    perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
+    if k == 0:
+        return m
+    if k == 2:
+        return np.flip(np.flip(m, axes[0]), axes[1])
+    if k == 1:
+        return np.transpose(np.flip(m, axes[1]), perm)
+    return np.flip(np.transpose(m, perm), axes[1])
+
+
+@implements(np.sort)
+def _sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
+    """The values in order: each gets the gradient of the position it moved to."""
+    if axis is None:
+        a, axis = np.ravel(a), -1
+    return np.take_along_axis(a, np.argsort(a, axis=axis, kind=kind, **kwargs), axis=axis)
+
+
+@implements(np.partition)
+def _partition(
+    a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None
+) -> Any:
+    if axis is None:
+        a, axis = np.ravel(a), -1
+    return np.take_along_axis(a, np.argpartition(a, kth, axis=axis), axis=axis)
+
+
+# ---- repetition ----
+def _repeat_dx(dy: Any, y: Any, a: Any, repeats: Any, axis: Any = None) -> Any:
+    """Sum the copies: by a reshape for a single count, by scattering for a list of counts."""
+    if axis is None:
+        return np.reshape(_repeat_dx(dy, y, np.ravel(a), repeats, 0), np.shape(a))
+    ax = axis % np.ndim(a)
+    shape = np.shape(a)
+    if np.ndim(repeats) == 0 or np.size(repeats) == 1:
+        r = int(np.ravel(repeats)[0]) if np.ndim(repeats) else int(repeats)
+        return np.sum(np.reshape(dy, shape[:ax] + (shape[ax], r) + shape[ax + 1 :]), axis=ax + 1)
+    source = np.repeat(np.arange(shape[ax]), repeats)
+    return untake(dy, a, (slice(None),) * ax + (source,))
+
+
+def _tile_dx(dy: Any, y: Any, A: Any, reps: Any) -> Any:
+    """Split each axis into (copies, size) and sum the copies."""
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    shape = np.shape(A)
+    n = max(len(reps), len(shape))
+    reps, full = (1,) * (n - len(reps)) + reps, (1,) * (n - len(shape)) + shape
+    split = [v for r, s in zip(reps, full) for v in (r, s)]
+    summed = np.sum(np.reshape(dy, split), axis=tuple(range(0, 2 * n, 2)))
+    return np.reshape(summed, shape)
+
+
+primitive(
+    np.repeat,
+    _repeat_dx,
+    None,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), 2), {"axis": 1})),
+)
+primitive(
+    np.tile,
+    _tile_dx,
+    None,
+    domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), (2, 1, 3)), {})),
+)
+
+
+# ---- triangles and diagonals ----
+def _diagonal_dx(dy: Any, y: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """Scatter dy onto the diagonal of zeros shaped like a."""
+    n = np.shape(dy)[-1]
+    rows = np.arange(n) + max(-offset, 0)
+    cols = np.arange(n) + max(offset, 0)
+    moved = np.moveaxis(a, (axis1, axis2), (-2, -1))
+    return np.moveaxis(untake(dy, moved, (Ellipsis, rows, cols)), (-2, -1), (axis1, axis2))
+
+
+def _diag_dx(dy: Any, y: Any, v: Any, k: int = 0) -> Any:
+    """diag builds a matrix from a vector (gradient: its diagonal) or reads one (scatter back)."""
+    return np.diagonal(dy, k) if np.ndim(v) == 1 else _diagonal_dx(dy, y, v, k)
+
+
+primitive(np.triu, lambda dy, y, m, k=0: np.triu(dy, k), domain=REAL)
+primitive(np.tril, lambda dy, y, m, k=0: np.tril(dy, k), domain=REAL)
+primitive(np.diagonal, _diagonal_dx, domain=REAL)
+primitive(np.diag, _diag_dx, domain=REAL)
+implements(np.diagflat)(lambda v, k=0: np.diag(np.ravel(v), k))
+
+
+# ---- padding: each output is a copy of one input element (or the constant) ----
+_COPY_MODES = ("constant", "empty", "edge", "reflect", "symmetric", "wrap")
+
+
+def _pad_dx(
+    dy: Any, y: Any, array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any
+) -> Any:
+    """Cut the padding off, or, for copying modes, add each copy back where it came from.
+
+    Padding an array of flat indices the same way says which element each output copies.
+    """
+    shape = np.shape(array)
+    if mode in ("constant", "empty"):
+        width = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2))
+        return dy[tuple(slice(lo, lo + n) for (lo, _), n in zip(width, shape))]
+    if mode not in _COPY_MODES or kwargs.get("reflect_type", "even") != "even":
+        raise NoRuleError(
+            f"np.pad(mode={mode!r}, {kwargs}) has no gradient rule: its outputs mix several "
+            f"inputs. Modes with a rule: {', '.join(_COPY_MODES)} (reflect_type='even')."
+        )
+    source = np.pad(np.reshape(np.arange(np.size(array)), shape), pad_width, mode=mode, **kwargs)
+    return np.reshape(untake(np.ravel(dy), np.ravel(array), np.ravel(source)), shape)
+
+
+primitive(
+    np.pad,
+    _pad_dx,
+    None,
+    domain=Domain(
+        args=("real",), sample=lambda rng: ((_matrix(rng), ((1, 2), (0, 3))), {"mode": "reflect"})
+    ),
+)
 
 
 # ---- indexing: getitem and its adjoint, which scatters (adding repeated indices) ----
-@primitive(lambda dy, y, g, x, index: dy[index], None, None)
+def _basic(index: Any) -> bool:
+    """Whether ``index`` picks each element at most once (no integer arrays)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for p in parts:
+        if p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)):
+            continue
+        if getattr(p, "dtype", None) == np.bool_ and len(parts) == 1:
+            continue
+        return False
+    return True
+
+
+def _index_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """A matrix and an index mixing a repeated integer array with a strided slice."""
+    return (_matrix(rng, 4, 5), (np.array([0, 2, 2, 3]), slice(None, None, 2))), {}
+
+
+def _untake_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """A gradient for ``x[index]`` with a repeated integer array and a strided slice."""
+    x, index = _index_sample(rng)[0]
+    return (rng.standard_normal(np.shape(x[index])), x, index), {}
+
+
+@primitive(
+    lambda dy, y, g, x, index: dy[index],
+    None,
+    None,
+    domain=Domain(args=("real", "real"), sample=_untake_sample),
+)
 def untake(g: Any, x: Any, index: Any) -> Any:
-    """Zeros shaped like ``x`` (dtype of ``g``) with ``g`` added at ``x[index]``."""
-    out = np.zeros(np.shape(x), dtype=g.dtype if hasattr(g, "dtype") else np.result_type(g))
-    np.add.at(out, index, g)
+    """Zeros shaped like ``x`` (dtype of ``g``) with ``g`` added at ``x[index]``.
+
+    The adjoint of ``x[index]``: elements picked several times get the sum of their gradients.
+
+    Examples:
+        >>> untake(np.array([1.0, 2.0, 3.0]), np.zeros(3), [0, 0, 2])
+        array([3., 0., 3.])
+    """
+    if isinstance(g, Tracked):  # a box of an outer tape (second order): record it there
+        return untake(g, x, index)
+    out = np.zeros_like(x, dtype=g.dtype if hasattr(g, "dtype") else np.result_type(g))
+    if _basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
     return out
 
 
-primitive(operator.getitem, lambda dy, y, x, index: untake(dy, x, index), None)
+primitive(
+    operator.getitem,
+    lambda dy, y, x, index: untake(dy, x, index),
+    None,
+    domain=Domain(args=("real",), sample=_index_sample),
+)
 
 
-# ---- joining ----
+def _along(shape: tuple[int, ...], indices: Any, axis: int) -> tuple[Any, ...]:
+    """The integer-array index equivalent to ``take_along_axis(., indices, axis)``."""
+    ndim = len(shape)
+    index = []
+    for i in range(ndim):
+        if i == axis % ndim:
+            index.append(indices)
+        else:
+            index.append(
+                np.reshape(np.arange(shape[i]), [-1 if j == i else 1 for j in range(ndim)])
+            )
+    return tuple(index)
+
+
+def _take_along_axis_dx(dy: Any, y: Any, arr: Any, indices: Any, axis: Any = -1) -> Any:
+    """Scatter-add dy back to the positions it was taken from."""
+    if axis is None:
+        return np.reshape(untake(dy, np.ravel(arr), indices), np.shape(arr))
+    return untake(dy, arr, _along(np.shape(arr), indices, axis))
+
+
+def _along_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (_matrix(rng), rng.integers(0, 4, (3, 6))), {"axis": 1}
+
+
+primitive(
+    np.take_along_axis,
+    _take_along_axis_dx,
+    None,
+    domain=Domain(args=("real", "int"), sample=_along_sample),
+)
+
+
+@implements(np.take)
+def _take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+    n = np.size(a) if axis is None else np.shape(a)[axis]
+    if mode == "wrap":
+        indices = np.mod(indices, n)
+    elif mode == "clip":
+        indices = np.clip(indices, 0, n - 1)
+    if axis is None:
+        return np.ravel(a)[indices]
+    return a[(slice(None),) * (axis % np.ndim(a)) + (indices,)]
+
+
+@implements(np.nan_to_num)
+def _nan_to_num(
+    x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, neginf: Any = None
+) -> Any:
+    """Finite elements pass through (with their gradients); the others become constants."""
+    fill = np.nan_to_num(value(x), copy=True, nan=nan, posinf=posinf, neginf=neginf)
+    return np.where(np.isfinite(x), x, fill)
+
+
+@implements(np.diff)
+def _diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Any:
+    """Differences of neighbours along ``axis``, ``n`` times, by slicing."""
+    ax = axis % np.ndim(a)
+
+    def edge(v: Any) -> Any:
+        """A scalar to prepend or append becomes a slab along ``axis``, in a's dtype."""
+        if np.ndim(v) != 0:
+            return v
+        v = np.asarray(v, dtype_of(a)) if isinstance(v, (int, float, complex)) else v
+        return np.broadcast_to(v, np.shape(a)[:ax] + (1,) + np.shape(a)[ax + 1 :])
+
+    if prepend is not None or append is not None:
+        before = [edge(prepend)] if prepend is not None else []
+        after = [edge(append)] if append is not None else []
+        a = concat(*before, a, *after, axis=ax)
+    pre = (slice(None),) * ax
+    for _ in range(n):
+        a = a[(*pre, slice(1, None))] - a[(*pre, slice(None, -1))]
+    return a
+
+
+# ---- joining: everything goes through concat ----
 def _concatenate_vjp(dy: Any, y: Any, *arrays: Any, axis: int = 0) -> tuple:
     """Each input gets its slice of dy along ``axis``."""
     ax = axis % np.ndim(y)
@@ -56,7 +420,72 @@ def concat(*arrays: Any, axis: int = 0) -> Any:
 
 
 @implements(np.concatenate)
-def _concatenate(arrays: Any, axis: int = 0, **kw: Any) -> Any:
+def _concatenate(arrays: Any, axis: Any = 0, **kwargs: Any) -> Any:
     if axis is None:
         return concat(*(np.ravel(a) for a in arrays))
     return concat(*arrays, axis=axis)
+
+
+@implements(np.stack)
+def _stack(arrays: Any, axis: int = 0, **kwargs: Any) -> Any:
+    """Stack by concatenating along a new axis; works for lists of 0-d tracked values."""
+    arrays = list(arrays)
+    return concat(*(np.expand_dims(a, axis) for a in arrays), axis=axis)
+
+
+@implements(np.hstack)
+def _hstack(tup: Any, **kwargs: Any) -> Any:
+    arrays = [np.atleast_1d(a) for a in tup]
+    return concat(*arrays, axis=0 if np.ndim(arrays[0]) == 1 else 1)
+
+
+implements(np.vstack)(lambda tup, **kw: concat(*(np.atleast_2d(a) for a in tup), axis=0))
+implements(np.dstack)(lambda tup, **kw: concat(*(np.atleast_3d(a) for a in tup), axis=2))
+
+
+@implements(np.column_stack)
+def _column_stack(tup: Any) -> Any:
+    cols = [np.reshape(a, (-1, 1)) if np.ndim(a) < 2 else a for a in tup]
+    return concat(*cols, axis=1)
+
+
+@implements(np.append)
+def _append(arr: Any, values: Any, axis: Any = None) -> Any:
+    if axis is None:
+        return concat(np.ravel(arr), np.ravel(values))
+    return concat(arr, values, axis=axis)
+
+
+# ---- splitting: slices, whose gradients concatenate back ----
+@implements(np.array_split)
+def _array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    n = np.shape(ary)[axis]
+    if np.ndim(indices_or_sections) == 0:
+        sections = int(indices_or_sections)
+        each, extra = divmod(n, sections)
+        sizes = [each + 1] * extra + [each] * (sections - extra)
+        bounds = [0, *np.cumsum(sizes).tolist()]
+    else:
+        bounds = [0, *list(indices_or_sections), n]
+    pre = (slice(None),) * (axis % np.ndim(ary))
+    return [ary[(*pre, slice(lo, hi))] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+@implements(np.split)
+def _split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    if np.ndim(indices_or_sections) == 0 and np.shape(ary)[axis] % int(indices_or_sections):
+        raise ValueError("array split does not result in an equal division")
+    return _array_split(ary, indices_or_sections, axis)
+
+
+implements(np.hsplit)(lambda ary, ios: _split(ary, ios, axis=1 if np.ndim(ary) > 1 else 0))
+implements(np.vsplit)(lambda ary, ios: _split(ary, ios, axis=0))
+implements(np.dsplit)(lambda ary, ios: _split(ary, ios, axis=2))
+
+_NUMPY2 = {  # numpy >= 2.0 (unstack: 2.1)
+    "matrix_transpose": lambda x, /: np.swapaxes(x, -1, -2),
+    "unstack": lambda x, /, *, axis=0: tuple(np.moveaxis(x, axis, 0)),
+}
+for _name, _f in _NUMPY2.items():
+    if hasattr(np, _name):
+        implements(getattr(np, _name))(_f)

@@ -1,0 +1,105 @@
+"""Helpers shared by the rule files: dtypes, axes, and undoing a reduction's shape change.
+
+Everything here works on plain arrays and on tracked values alike (it calls numpy
+functions and reads ``.dtype``/``np.shape``), so rules built from it differentiate again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core import value
+
+__all__ = ["eye", "dtype_of", "is_complex", "cast_like", "axes_of", "expand", "spread", "zero"]
+
+
+def dtype_of(x: Any) -> np.dtype:
+    """The dtype of an array, tracked value, numpy scalar or Python number.
+
+    Examples:
+        >>> dtype_of(np.zeros(2, np.float32)), dtype_of(1.5)
+        (dtype('float32'), dtype('float64'))
+    """
+    dtype = getattr(x, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.result_type(x)
+
+
+def eye(n: int, like: Any, dtype: Any = None) -> Any:
+    """An ``n`` x ``n`` identity made by the array library of ``like`` (numpy, cupy, ...).
+
+    Rules that build masks or identities use it so a GPU array meets a GPU mask.
+
+    Examples:
+        >>> eye(2, np.zeros(3), dtype=bool)
+        array([[ True, False],
+               [False,  True]])
+    """
+    raw = value(like)
+    if not hasattr(raw, "__array_function__"):
+        return np.eye(n, dtype=dtype)
+    return np.eye(n, dtype=dtype, like=raw)
+
+
+def is_complex(x: Any) -> bool:
+    """Whether ``x`` holds complex numbers."""
+    return dtype_of(x).kind == "c"
+
+
+def cast_like(g: Any, x: Any) -> Any:
+    """``g`` in the floating dtype of ``x`` (its real part if ``x`` is real), else unchanged.
+
+    For rules of functions whose output dtype differs from their input's (``astype``,
+    ``float_power``, ``sum(dtype=...)``): the gradient keeps the argument's dtype.
+
+    Examples:
+        >>> cast_like(np.ones(2), np.zeros(2, np.float32)).dtype
+        dtype('float32')
+    """
+    want, have = dtype_of(x), dtype_of(g)
+    if want.kind not in "fc" or have == want:
+        return g
+    if have.kind == "c" and want.kind != "c":
+        g = np.real(g)
+    return g.astype(want) if hasattr(g, "astype") else np.asarray(g, dtype=want)
+
+
+def axes_of(axis: Any, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int or a tuple, negative allowed) as sorted non-negative ints.
+
+    Examples:
+        >>> axes_of(None, 3), axes_of(-1, 3), axes_of((2, 0), 3)
+        ((0, 1, 2), (2,), (0, 2))
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    return tuple(sorted(int(a) % max(ndim, 1) for a in axis))
+
+
+def expand(dy: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Reshape a reduction's output (or its gradient) so it broadcasts against ``x`` again.
+
+    Examples:
+        >>> expand(np.ones(3), np.zeros((2, 3)), axis=0).shape
+        (1, 3)
+    """
+    ndim = np.ndim(x)
+    if keepdims or np.ndim(dy) == ndim:
+        return dy
+    shape = list(np.shape(x))
+    for ax in axes_of(axis, ndim):
+        shape[ax] = 1
+    return np.reshape(dy, shape)
+
+
+def spread(dy: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """A reduction's gradient copied to every element of ``x`` it came from (a view)."""
+    return np.broadcast_to(expand(dy, x, axis, keepdims), np.shape(x))
+
+
+def zero(dy: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+    """The rule of an argument whose derivative is zero almost everywhere."""
+    return np.zeros_like(dy)

@@ -1,0 +1,464 @@
+"""Linear algebra: dot inner outer vdot tensordot einsum trace kron (matmul: arithmetic.py), and
+np.linalg's inv det slogdet solve norm cholesky eigh svd, plus what is built from them.
+
+Where a gradient does not exist: inv/det/slogdet/solve at singular matrices; eigh's
+eigenvectors at repeated eigenvalues (its eigenvalues alone are fine); svd's U and V at
+repeated or zero singular values, and svd(full_matrices=True) of a non-square matrix
+(the extra columns are arbitrary: use full_matrices=False); norms at 0 (ord <= 1 or
+max-type norms at ties). cholesky and eigh read one triangle of their input, so their
+gradients are those of that triangle (the other is zero); symmetrize the input
+(``(a + a.T) / 2``) to get the symmetric gradient. einsum: the "a,b->c" string form.
+Not here: eig, eigvals, qr, lstsq, pinv, cross, the einsum operand-list form.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from ..core import Domain, implements, primitive, value
+from ..core.errors import NoRuleError
+from ._util import dtype_of, eye, is_complex
+
+
+def _swap(x: Any) -> Any:
+    """Transpose the last two axes (a stack of matrices)."""
+    return np.swapaxes(x, -1, -2)
+
+
+def _eye(n: int, like: Any) -> Any:
+    return eye(n, like, dtype=dtype_of(like))
+
+
+def _square(rng: np.random.Generator, n: int = 3) -> np.ndarray:
+    """A well-conditioned square matrix."""
+    return rng.standard_normal((n, n)) + n * np.eye(n)
+
+
+def _spd(rng: np.random.Generator, n: int = 3) -> np.ndarray:
+    """A symmetric positive definite matrix."""
+    b = rng.standard_normal((n, n))
+    return b @ b.T + n * np.eye(n)
+
+
+SQUARE = Domain(args=("real",), shapes="square", sample=lambda rng: ((_square(rng),), {}))
+
+
+# ---- tensordot and einsum: contractions whose adjoints are contractions ----
+def _contracted(a: Any, b: Any, axes: Any) -> tuple[list[int], list[int], list[int], list[int]]:
+    """tensordot's summed axes of a and b (paired), and the free axes of each."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if np.ndim(axes) == 0:
+        sa, sb = list(range(na - int(axes), na)), list(range(int(axes)))
+    else:
+        sa, sb = ([x] if np.ndim(x) == 0 else list(x) for x in axes)
+        sa, sb = [int(i) % na for i in sa], [int(i) % nb for i in sb]
+    return sa, sb, [i for i in range(na) if i not in sa], [i for i in range(nb) if i not in sb]
+
+
+def _tensordot_da(dy: Any, y: Any, a: Any, b: Any, axes: Any = 2) -> Any:
+    """Contract dy with b over b's free axes, then order the axes as a's."""
+    sa, sb, fa, fb = _contracted(a, b, axes)
+    g = np.tensordot(dy, b, axes=(list(range(len(fa), np.ndim(dy))), fb))
+    return np.transpose(g, np.argsort(fa + [sa[sb.index(j)] for j in sorted(sb)]))
+
+
+def _tensordot_db(dy: Any, y: Any, a: Any, b: Any, axes: Any = 2) -> Any:
+    """Contract a with dy over a's free axes, then order the axes as b's."""
+    sa, sb, fa, fb = _contracted(a, b, axes)
+    g = np.tensordot(a, dy, axes=(fa, list(range(len(fa)))))
+    return np.transpose(g, np.argsort([sb[sa.index(i)] for i in sorted(sa)] + fb))
+
+
+def _pair(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 3, 5))), {
+        "axes": ([1, 2], [1, 0])
+    }
+
+
+primitive(
+    np.tensordot, _tensordot_da, _tensordot_db, domain=Domain(args=("real", "real"), sample=_pair)
+)
+
+
+def _einsum_labels(subscripts: str, operands: tuple) -> tuple[list[str], str]:
+    """Input and output labels with "..." spelled out as letters and the output made explicit."""
+    subs = subscripts.replace(" ", "")
+    ins_text, out = subs.split("->") if "->" in subs else (subs, None)
+    ins = ins_text.split(",")
+    unused = iter(c for c in string.ascii_letters if c not in subs)
+    widths = [np.ndim(op) - len(s.replace("...", "")) for s, op in zip(ins, operands) if "..." in s]
+    dots = "".join(next(unused) for _ in range(max(widths, default=0)))
+    ins = [
+        s.replace("...", dots[len(dots) - np.ndim(op) + len(s) - 3 :])
+        for s, op in zip(ins, operands)
+    ]
+    if out is None:  # numpy's implicit output: "..." then the labels used once, sorted
+        counts = Counter(ins_text.replace(".", "").replace(",", ""))
+        out = dots + "".join(sorted(c for c, n in counts.items() if n == 1))
+    return ins, out.replace("...", dots)
+
+
+def _einsum_vjp(dy: Any, y: Any, subscripts: Any, *operands: Any, **kwargs: Any) -> tuple:
+    """Each operand's gradient is the einsum of dy with the other operands.
+
+    Labels repeated within an operand (a diagonal) are split and tied by an identity;
+    labels summed only within the operand, or broadcast from size 1, are restored by
+    broadcasting afterwards.
+    """
+    if not isinstance(subscripts, str):
+        raise NoRuleError("np.einsum's gradient needs the subscripts string form ('ij,jk->ik')")
+    ins, out = _einsum_labels(subscripts, operands)
+    size: dict[str, int] = {}
+    for s, op in zip(ins, operands):
+        for c, n in zip(s, np.shape(op)):
+            size[c] = max(size.get(c, 1), n)
+    spare = iter(c for c in string.ascii_letters if c not in size)
+    grads: list[Any] = [None]
+    for k, (s, x) in enumerate(zip(ins, operands)):
+        labels, tied = "", []
+        for c in s:
+            if c in labels:
+                new = next(spare)
+                tied.append((c + new, _eye(size[c], dy)))
+                size[new], c = size[c], new
+            labels += c
+        rest = [(t, o) for j, (t, o) in enumerate(zip(ins, operands)) if j != k] + tied
+        known = set(out).union(*(t for t, _ in rest))
+        keep = "".join(c for c, n in zip(labels, np.shape(x)) if c in known and n == size[c])
+        spec = ",".join([out] + [t for t, _ in rest]) + "->" + keep
+        g = np.einsum(spec, dy, *(o for _, o in rest), optimize=kwargs.get("optimize", False))
+        g = np.reshape(g, [np.shape(g)[keep.index(c)] if c in keep else 1 for c in labels])
+        grads.append(np.broadcast_to(g, np.shape(x)) if np.shape(g) != np.shape(x) else g)
+    return tuple(grads)
+
+
+def _einsum_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return ("ij,jk->ik", rng.standard_normal((2, 3)), rng.standard_normal((3, 4))), {}
+
+
+primitive(np.einsum, vjp=_einsum_vjp, domain=Domain(sample=_einsum_sample))
+
+
+# ---- products built from matmul and tensordot ----
+@implements(np.dot)
+def _dot(a: Any, b: Any, out: Any = None) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return np.multiply(a, b)
+    if np.ndim(b) <= 2:
+        return np.matmul(a, b)
+    return np.tensordot(a, b, axes=([-1], [-2]))
+
+
+@implements(np.inner)
+def _inner(a: Any, b: Any) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return np.multiply(a, b)
+    return np.tensordot(a, b, axes=([-1], [-1]))
+
+
+@implements(np.outer)
+def _outer(a: Any, b: Any, out: Any = None) -> Any:
+    return np.reshape(a, (-1, 1)) * np.ravel(b)
+
+
+@implements(np.vdot)
+def _vdot(a: Any, b: Any) -> Any:
+    a = np.ravel(a)
+    return np.sum((np.conj(a) if is_complex(a) else a) * np.ravel(b))
+
+
+def _vecdot(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
+    return np.sum((np.conj(x1) if is_complex(x1) else x1) * x2, axis=axis)
+
+
+_NUMPY2 = {  # numpy >= 2.0 (matvec, vecmat: 2.2)
+    "vecdot": _vecdot,
+    "matvec": lambda x1, x2, /, **kw: np.matmul(x1, np.expand_dims(x2, -1))[..., 0],
+    "vecmat": lambda x1, x2, /, **kw: np.matmul(np.expand_dims(np.conj(x1), -2), x2)[..., 0, :],
+}
+for _name, _f in _NUMPY2.items():
+    if hasattr(np, _name):
+        implements(getattr(np, _name))(_f)
+
+
+@implements(np.kron)
+def _kron(a: Any, b: Any) -> Any:
+    """Interleave the axes of a and b, multiply by broadcasting, merge each pair."""
+    n = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (n - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (n - np.ndim(b)) + np.shape(b)
+    a2 = np.reshape(a, [v for s in sa for v in (s, 1)])
+    b2 = np.reshape(b, [v for s in sb for v in (1, s)])
+    return np.reshape(a2 * b2, [p * q for p, q in zip(sa, sb)])
+
+
+@implements(np.trace)
+def _trace(
+    a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
+) -> Any:
+    return np.sum(np.diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+# ---- inverses and determinants (undefined at singular matrices) ----
+def _inv_da(dy: Any, y: Any, a: Any) -> Any:
+    """d inv(a) = -inv(a) da inv(a): the gradient is -inv(a)^T dy inv(a)^T."""
+    yt = _swap(y)
+    return -np.matmul(yt, np.matmul(dy, yt))
+
+
+def _det_da(dy: Any, y: Any, a: Any) -> Any:
+    """d det(a)/da = det(a) inv(a)^T."""
+    return np.expand_dims(dy * y, (-2, -1)) * _swap(np.linalg.inv(a))
+
+
+def _slogdet_da(dy: Any, y: Any, a: Any) -> Any:
+    """d log|det(a)|/da = inv(a)^T (the sign has no gradient)."""
+    return np.expand_dims(dy[1], (-2, -1)) * _swap(np.linalg.inv(a))
+
+
+def _solve_db(dy: Any, y: Any, a: Any, b: Any) -> Any:
+    """x = a^-1 b: the gradient of b is a^-T dy (b a vector when 1-d, as numpy reads it)."""
+    if np.ndim(b) == 1:
+        return np.linalg.solve(_swap(a), np.expand_dims(dy, -1))[..., 0]
+    return np.linalg.solve(_swap(a), dy)
+
+
+def _solve_da(dy: Any, y: Any, a: Any, b: Any) -> Any:
+    """-(a^-T dy) x^T."""
+    g = _solve_db(dy, y, a, b)
+    if np.ndim(b) == 1:
+        return -np.expand_dims(g, -1) * np.expand_dims(y, -2)
+    return -np.matmul(g, _swap(y))
+
+
+def _solve_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (_square(rng), rng.standard_normal((3, 2))), {}
+
+
+primitive(np.linalg.inv, _inv_da, domain=SQUARE)
+primitive(np.linalg.det, _det_da, domain=SQUARE)
+primitive(np.linalg.slogdet, _slogdet_da, domain=SQUARE)
+primitive(
+    np.linalg.solve,
+    _solve_da,
+    _solve_db,
+    domain=Domain(args=("real", "real"), sample=_solve_sample),
+)
+
+
+# ---- factorizations ----
+def _fold(g: Any, upper: bool) -> Any:
+    """The gradient with respect to the one triangle a factorization reads, from a symmetric one."""
+    return np.triu(g) + np.triu(g, 1) if upper else np.tril(g) + np.tril(g, -1)
+
+
+def _cholesky_da(dy: Any, y: Any, a: Any, upper: bool = False) -> Any:
+    """Murray (2016), arXiv:1602.07527: S = L^-T phi(L^T dL) L^-1, symmetrized, then folded
+    onto the triangle numpy reads (phi keeps the lower triangle and halves the diagonal)."""
+    low, dlow = (_swap(y), _swap(dy)) if upper else (y, dy)
+    p = np.matmul(_swap(low), dlow)
+    phi = np.tril(p) - 0.5 * np.triu(np.tril(p))
+    lt = _swap(low)
+    s = np.linalg.solve(lt, _swap(np.linalg.solve(lt, _swap(phi))))
+    return _fold((s + _swap(s)) / 2, upper)
+
+
+def _eigh_da(dy: Any, y: Any, a: Any, UPLO: str = "L") -> Any:
+    """V (diag(dw) + F o (V^T dV)) V^T with F_ij = 1 / (w_j - w_i) off the diagonal, then
+    folded onto the triangle numpy reads. The dV part is skipped when dV is zero, so
+    eigenvalues alone have gradients even when some are repeated."""
+    (w, v), (dw, dv) = y, dy
+    vc, vt = (np.conj(v) if is_complex(v) else v), _swap(v)
+    g = np.matmul(vc * np.expand_dims(dw, -2), vt)
+    if np.any(dv):
+        n = np.shape(w)[-1]
+        diag = eye(n, w, dtype=bool)
+        gap = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+        f = np.where(diag, 0, 1 / np.where(diag, 1, gap))
+        g = g + np.matmul(np.matmul(vc, f * np.matmul(vt, dv)), vt)
+    g = (g + np.conj(_swap(g))) / 2 if is_complex(g) else (g + _swap(g)) / 2
+    return _fold(g, UPLO == "U")
+
+
+def _svd_da(
+    dy: Any,
+    y: Any,
+    a: Any,
+    full_matrices: bool = True,
+    compute_uv: bool = True,
+    hermitian: bool = False,
+) -> Any:
+    """Townsend (2016), "Differentiating the singular value decomposition", as in autograd."""
+    if not compute_uv:
+        u, _, vh = np.linalg.svd(a, full_matrices=False)
+        return np.matmul(np.conj(u) * np.expand_dims(dy, -2), np.conj(vh))
+    (u, s, vh), (gu, gs, gvh) = y, dy
+    m, n = np.shape(a)[-2:]
+    if full_matrices and m != n:
+        raise NoRuleError(
+            "np.linalg.svd(full_matrices=True) of a non-square matrix has no gradient (the "
+            "extra singular vectors are arbitrary); use full_matrices=False."
+        )
+    v, gv = np.conj(_swap(vh)), np.conj(_swap(gvh))
+    eye = _eye(min(m, n), s)
+    row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)
+    f = 1 / (row * row - col * col + eye)
+    utgu, vtgv = np.matmul(_swap(u), gu), np.matmul(_swap(v), gv)
+    t = (f * (utgu - np.conj(_swap(utgu)))) * row + eye * np.expand_dims(gs, -1)
+    t = t + col * (f * (vtgv - np.conj(_swap(vtgv))))
+    if is_complex(u):
+        t = t + 1j * np.imag(eye * utgu) / row
+    t = np.matmul(np.matmul(np.conj(u), t), _swap(v))
+    if m < n:
+        rest = _eye(n, s) - np.matmul(v, np.conj(_swap(v)))
+        t = t + np.conj(np.matmul(np.matmul(u / row, _swap(gv)), rest))
+    elif m > n:
+        rest = _eye(m, s) - np.matmul(u, np.conj(_swap(u)))
+        t = t + _swap(np.matmul(np.matmul(v / row, _swap(gu)), rest))
+    return t
+
+
+def _wide(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (rng.standard_normal((3, 4)),), {"full_matrices": False}
+
+
+SPD = Domain(args=("real",), shapes="square", sample=lambda rng: ((_spd(rng),), {}))
+primitive(np.linalg.cholesky, _cholesky_da, domain=SPD)
+primitive(np.linalg.eigh, _eigh_da, domain=SPD)  # sign of eigenvectors: use them squared
+primitive(np.linalg.svd, _svd_da, domain=Domain(args=("real",), sample=_wide))
+
+
+# ---- norms and the rest of np.linalg, built from the above ----
+def _abs2(x: Any) -> Any:
+    return np.real(x * np.conj(x)) if is_complex(x) else x * x
+
+
+def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
+    if ord is None or ord == 2:
+        return np.sqrt(np.sum(_abs2(x), axis=axis, keepdims=keepdims))
+    if ord == np.inf:
+        return np.max(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return np.min(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return np.sum(x != 0, axis=axis, keepdims=keepdims).astype(np.finfo(dtype_of(x)).dtype)
+    if ord == 1:
+        return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
+    return np.sum(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _matrix_norm(x: Any, ord: Any, axis: tuple[int, int], keepdims: bool) -> Any:
+    r, c = (ax % np.ndim(x) for ax in axis)
+    if ord in (None, "fro"):
+        out = np.sqrt(np.sum(_abs2(x), axis=(r, c)))
+    elif ord in ("nuc", 2, -2):
+        s = np.linalg.svd(np.moveaxis(x, (r, c), (-2, -1)), compute_uv=False)
+        out = np.sum(s, -1) if ord == "nuc" else (np.max(s, -1) if ord == 2 else np.min(s, -1))
+    elif ord in (1, -1, np.inf, -np.inf):
+        inner, outer = (r, c) if ord in (1, -1) else (c, r)
+        sums = np.sum(np.abs(x), axis=inner, keepdims=True)
+        pick = np.max if ord in (1, np.inf) else np.min
+        out = np.squeeze(pick(sums, axis=outer, keepdims=True), axis=(r, c))
+    else:
+        raise ValueError(f"invalid norm order {ord!r} for matrices")
+    return np.expand_dims(out, (r, c)) if keepdims else out
+
+
+@implements(np.linalg.norm)
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """numpy's norm, built from sums, maxima and (for nuc and 2 of matrices) svd."""
+    nd = np.ndim(x)
+    if axis is None:
+        if ord is None:
+            out = np.sqrt(np.sum(_abs2(np.ravel(x))))
+            return np.reshape(out, (1,) * nd) if keepdims else out
+        axis = (0,) if nd == 1 else (0, 1)
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes[0], keepdims)
+    return _matrix_norm(x, ord, axes, keepdims)
+
+
+def _vector_norm_api(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    if axis is None:
+        out = _vector_norm(np.ravel(x), ord, 0, False)
+        return np.reshape(out, (1,) * np.ndim(x)) if keepdims else out
+    return _vector_norm(x, ord, axis, keepdims)
+
+
+_LINALG = {  # np.linalg's array-API names (numpy >= 2.0)
+    "matrix_norm": lambda x, /, *, keepdims=False, ord="fro": _matrix_norm(
+        x, ord, (-2, -1), keepdims
+    ),
+    "svdvals": lambda x, /: np.linalg.svd(x, compute_uv=False),
+    "matmul": lambda x1, x2, /: np.matmul(x1, x2),
+    "outer": lambda x1, x2, /: _outer(x1, x2),
+    "tensordot": lambda x1, x2, /, *, axes=2: np.tensordot(x1, x2, axes=axes),
+    "vecdot": lambda x1, x2, /, *, axis=-1: _vecdot(x1, x2, axis=axis),
+    "trace": lambda x, /, *, offset=0, dtype=None: _trace(x, offset, -2, -1),
+    "diagonal": lambda x, /, *, offset=0: np.diagonal(x, offset, -2, -1),
+    "matrix_transpose": lambda x, /: _swap(x),
+    "vector_norm": _vector_norm_api,
+}
+for _name, _f in _LINALG.items():
+    if hasattr(np.linalg, _name):
+        implements(getattr(np.linalg, _name))(_f)
+implements(np.linalg.eigvalsh)(lambda a, UPLO="L": np.linalg.eigh(a, UPLO)[0])
+
+
+@implements(np.linalg.pinv)
+def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
+    """V diag(1/s) U^T from the svd, small singular values dropped as numpy drops them."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    plain = value(s)
+    if rcond is None:
+        rcond = rtol if rtol is not None else max(np.shape(a)[-2:]) * np.finfo(plain.dtype).eps
+    keep = plain > np.asarray(rcond)[..., None] * np.max(plain, axis=-1, keepdims=True)
+    inv = np.where(keep, 1 / np.where(keep, s, 1), 0)
+    return np.matmul(_swap(vh) * np.expand_dims(inv, -2), np.conj(_swap(u)))
+
+
+@implements(np.cross)
+def _cross(
+    a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None
+) -> Any:
+    """The cross product from components (2-vectors have a zero third component)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    if np.shape(a)[-1] == 2 and np.shape(b)[-1] == 2:
+        return a0 * b1 - a1 * b0
+    a2 = a[..., 2] if np.shape(a)[-1] == 3 else 0
+    b2 = b[..., 2] if np.shape(b)[-1] == 3 else 0
+    c = np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    return np.moveaxis(c, -1, axisc)
+
+
+@implements(np.linalg.multi_dot)
+def _multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    result = arrays[0]
+    for b in arrays[1:]:
+        result = np.matmul(result, b)
+    return result
+
+
+@implements(np.linalg.matrix_power)
+def _matrix_power(a: Any, n: int) -> Any:
+    """Repeated squaring with matmul (inv first for negative powers)."""
+    if n == 0:
+        return np.broadcast_to(_eye(np.shape(a)[-1], a), np.shape(a)).copy()
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    result = None
+    while n:
+        if n & 1:
+            result = a if result is None else np.matmul(result, a)
+        n >>= 1
+        if n:
+            a = np.matmul(a, a)
+    return result

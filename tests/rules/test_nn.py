@@ -1,0 +1,126 @@
+"""Knet's neural-network functions: activations, logp/softmax, nll, accuracy, dropout, mat."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ruletools import ORDERS, cases, check_float32
+
+import rulegrad as rg
+from rulegrad import nn
+
+rng = np.random.default_rng(6)
+X = rng.standard_normal((4, 5)) * 2
+LABELS = np.array([0, 4, 2, 2])
+FEATURES = rng.standard_normal((3, 2, 2, 2))
+
+CASES = {
+    "sigm": (nn.sigm, X),
+    "sigm_large": (nn.sigm, X * 20),
+    "sigmback": (nn.sigmback, X, nn.sigm(X)),
+    "relu": (nn.relu, X),
+    "elu": (nn.elu, X),
+    "elu_alpha": (lambda x: nn.elu(x, alpha=0.5), X),
+    "selu": (nn.selu, X),
+    "softplus": (nn.softplus, X),
+    "logsumexp": (nn.logsumexp, X),
+    "logsumexp_axis": (lambda x: nn.logsumexp(x, axis=0, keepdims=True), X),
+    "logp": (nn.logp, X),
+    "logp_axis0": (lambda x: nn.logp(x, axis=0), X),
+    "logp_all": (lambda x: nn.logp(x, axis=None), X),
+    "softmax": (nn.softmax, X),
+    "softmax_axis0": (lambda x: nn.softmax(x, axis=0), X),
+    "nll": (lambda x: nn.nll(x, LABELS), X),
+    "nll_sum": (lambda x: nn.nll(x, LABELS, average=False), X),
+    "nll_axis0": (lambda x: nn.nll(x.T, LABELS, axis=0), X),
+    "nll_ignored": (lambda x: nn.nll(x, np.array([0, -1, 2, -1])), X),
+    "nll_sequence": (lambda x: nn.nll(x, np.array([[0, 1], [2, 3]])), X.reshape(2, 2, 5)),
+    "bce": (lambda x: nn.bce(x, (X > 0).astype(X.dtype)), X),
+    "logistic": (lambda x: nn.logistic(x, np.sign(X)), X),
+    "mat": (lambda x: nn.mat(x) * 1, FEATURES),
+    "dropout": (lambda x: nn.dropout(x, 0.5, training=True, rng=np.random.default_rng(0)), X),
+    "mlp": (lambda w, x: nn.nll(nn.relu(x @ w) @ w.T, LABELS), rng.standard_normal((5, 5)), X),
+}
+
+
+@ORDERS
+@pytest.mark.parametrize(("f", "args"), cases(CASES))
+def test_gradient(f, args, order) -> None:
+    """Every rule matches central differences, first and second order, in float64."""
+    rg.checkgrad(f, *args, order=order)
+
+
+@pytest.mark.parametrize(("f", "args"), cases(CASES))
+def test_float32(f, args) -> None:
+    """float32 in, float32 gradient out."""
+    check_float32(f, *args)
+
+
+def test_activations_match_their_definitions() -> None:
+    """The stable forms equal the textbook formulas where those do not overflow."""
+    np.testing.assert_allclose(nn.sigm(X), 1 / (1 + np.exp(-X)))
+    np.testing.assert_allclose(nn.softplus(X), np.log1p(np.exp(X)))
+    np.testing.assert_allclose(nn.elu(X), np.where(X > 0, X, np.exp(X) - 1))
+    np.testing.assert_allclose(nn.logsumexp(X, axis=1), np.log(np.exp(X).sum(axis=1)))
+    np.testing.assert_allclose(np.exp(nn.logp(X)).sum(axis=-1), 1.0)
+    np.testing.assert_allclose(nn.softmax(X), np.exp(nn.logp(X)))
+    assert nn.sigm(np.array([-1000.0, 1000.0])).tolist() == [0.0, 1.0]
+    assert np.isfinite(nn.logsumexp(np.array([1000.0, 1000.0])))
+
+
+def test_relu_gradient_at_zero_is_zero() -> None:
+    """relu's kink: the gradient at exactly 0 is 0."""
+    assert rg.grad(lambda x: np.sum(nn.relu(x)))(np.array([-1.0, 0.0, 2.0])).tolist() == [0, 0, 1]
+
+
+def test_nll_gradient_is_softmax_minus_onehot() -> None:
+    """nll's gradient is (softmax - onehot) / n, and its value is cross-entropy."""
+    onehot = np.eye(5)[LABELS]
+    np.testing.assert_allclose(nn.nll(X, LABELS), -np.mean(np.sum(nn.logp(X) * onehot, axis=1)))
+    g = rg.grad(lambda x: nn.nll(x, LABELS))(X)
+    np.testing.assert_allclose(g, (nn.softmax(X) - onehot) / 4)
+
+
+def test_nll_ignores_negative_labels() -> None:
+    """Examples labelled -1 (padding) add nothing to the loss or its gradient."""
+    labels = np.array([0, -1, 2, -1])
+    np.testing.assert_allclose(nn.nll(X, labels), nn.nll(X[[0, 2]], labels[[0, 2]]))
+    g = rg.grad(lambda x: nn.nll(x, labels))(X)
+    np.testing.assert_array_equal(g[[1, 3]], 0.0)
+
+
+def test_accuracy_is_a_plain_value() -> None:
+    """accuracy counts argmax hits and returns a plain number, even on tracked scores."""
+    scores = rg.Param(np.eye(5)[[0, 1, 2, 3]])
+    J = rg.diff(lambda: nn.accuracy(scores, LABELS))
+    assert rg.value(J) == 0.5
+    assert nn.accuracy(scores.value, np.array([0, -1, 2, 9]), average=False) == 2
+
+
+def test_dropout_drops_only_while_differentiating() -> None:
+    """By default dropout acts inside diff (Knet's training()) and is the identity outside."""
+    x = rg.Param(np.ones((100, 10)))
+    assert nn.dropout(x.value, 0.5) is x.value
+    J = rg.diff(lambda: np.sum(nn.dropout(x, 0.5, rng=np.random.default_rng(1))))
+    g = rg.grad(J, x)
+    assert set(np.unique(g)) == {0.0, 2.0}  # dropped units get no gradient; kept ones 1/(1-p)
+    assert rg.value(J) == np.sum(g)
+    assert nn.dropout(x.value, 0.5, training=False) is x.value
+
+
+def test_mat_keeps_the_batch_axis() -> None:
+    """mat flattens every axis but the first."""
+    assert nn.mat(FEATURES).shape == (3, 8)
+    assert nn.mat(np.zeros(4)).shape == (4, 1)
+
+
+def test_sigm_second_derivative_uses_sigmback() -> None:
+    """sigm's backward is a primitive: its second derivative is s (1 - s) (1 - 2 s)."""
+    d2 = rg.grad(lambda x: np.sum(rg.grad(lambda z: np.sum(nn.sigm(z)))(x)))(X)
+    s = nn.sigm(X)
+    np.testing.assert_allclose(d2, s * (1 - s) * (1 - 2 * s))
+
+
+def test_axis_can_be_passed_positionally() -> None:
+    """logp(x, 0) means logp(x, axis=0), as for any Python function."""
+    np.testing.assert_array_equal(nn.logp(X, 0), nn.logp(X, axis=0))

@@ -1,0 +1,192 @@
+"""Shape and indexing rules: reshaping, axes, joining, splitting, repeating, sort, pad, indexing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ruletools import ORDERS, cases, check_float32
+
+import rulegrad as rg
+
+rng = np.random.default_rng(4)
+A = rng.standard_normal((3, 4))
+T = rng.standard_normal((2, 3, 4))
+V = rng.standard_normal(5)
+
+CASES = {
+    # reshaping
+    "reshape": (lambda a: np.reshape(a, (2, 6)), A),
+    "reshape_method": (lambda a: a.reshape(4, -1) * a.reshape((12, 1))[:4], A),
+    "ravel": (lambda a: np.ravel(a) * a.flatten(), A),
+    "expand_dims": (lambda a: np.expand_dims(a, (0, -1)), A),
+    "squeeze": (lambda a: np.squeeze(a[:, None], axis=1), A),
+    "broadcast_to": (lambda a: np.broadcast_to(a[:, :1], (2, 3, 4)), A),
+    "broadcast_arrays": (lambda a, b: np.broadcast_arrays(a, b)[1], A, A[:1]),
+    "atleast_1d": (lambda a: np.atleast_1d(a[0, 0]), A),
+    "atleast_2d": (lambda a: np.atleast_2d(a[0]), A),
+    "atleast_3d": (lambda a: np.atleast_3d(a), A),
+    "copy": (lambda a: np.copy(a) * a.copy(), A),
+    "astype": (lambda a: a.astype(np.float64) * 2, A),
+    # axes
+    "transpose": (np.transpose, T),
+    "transpose_axes": (lambda a: np.transpose(a, (1, 2, 0)), T),
+    "transpose_method": (lambda a: a.transpose(2, 0, 1) * 1, T),
+    "T": (lambda a: a.T @ a, A),
+    "swapaxes": (lambda a: np.swapaxes(a, 0, -1), T),
+    "moveaxis": (lambda a: np.moveaxis(a, 0, -1), T),
+    "moveaxes": (lambda a: np.moveaxis(a, (0, 1), (2, 0)), T),
+    "rollaxis": (lambda a: np.rollaxis(a, 2, 1), T),
+    # order
+    "flip": (lambda a: np.flip(a, 1), A),
+    "flip_all": (np.flip, T),
+    "fliplr": (np.fliplr, A),
+    "flipud": (np.flipud, A),
+    "roll": (lambda a: np.roll(a, 2), A),
+    "roll_axes": (lambda a: np.roll(a, (1, -2), axis=(0, 1)), A),
+    "rot90": (np.rot90, A),
+    "rot90_k": (lambda a: np.rot90(a, k=3, axes=(1, 2)), T),
+    "sort": (np.sort, A),
+    "sort_axis": (lambda a: np.sort(a, axis=0), A),
+    "sort_flat": (lambda a: np.sort(a, axis=None), A),
+    "partition": (lambda a: np.partition(a, 2, axis=1), A),
+    # repetition
+    "repeat": (lambda a: np.repeat(a, 3), A),
+    "repeat_axis": (lambda a: np.repeat(a, 2, axis=-1), T),
+    "repeat_counts": (lambda a: np.repeat(a, [2, 0, 1], axis=0), A),
+    "tile": (lambda a: np.tile(a, 2), A),
+    "tile_more_axes": (lambda a: np.tile(a, (2, 1, 3)), A),
+    "tile_fewer_reps": (lambda a: np.tile(a, 2), T),
+    # triangles and diagonals
+    "triu": (np.triu, A),
+    "tril_k": (lambda a: np.tril(a, -1), T),
+    "diag_vector": (lambda v: np.diag(v, 1), V),
+    "diag_matrix": (np.diag, A),
+    "diag_matrix_offset": (lambda a: np.diag(a, -1), A),
+    "diagflat": (lambda a: np.diagflat(a[:2]), A),
+    "diagonal": (lambda a: np.diagonal(a, 1, 2, 0), T),
+    # padding
+    "pad": (lambda a: np.pad(a, ((1, 2), (0, 1))), A),
+    "pad_constant_value": (lambda a: np.pad(a, 1, constant_values=3.0), A),
+    "pad_edge": (lambda a: np.pad(a, 2, mode="edge"), A),
+    "pad_reflect": (lambda a: np.pad(a, (1, 2), mode="reflect"), A),
+    "pad_symmetric": (lambda a: np.pad(a, ((2, 0), (1, 3)), mode="symmetric"), A),
+    "pad_wrap": (lambda a: np.pad(a, 3, mode="wrap"), A),
+    # joining and splitting
+    "concatenate": (lambda a, b: np.concatenate([a, b, a], axis=-1), A, A[:, :2]),
+    "concatenate_flat": (lambda a, b: np.concatenate([a, b], axis=None), A, V),
+    "stack": (lambda a, b: np.stack([a, b], axis=1), A, A * 2),
+    "stack_scalars": (lambda a: np.stack([a[0, 0], a[1, 2] * 2, np.sum(a)]), A),
+    "hstack": (lambda a, v: np.hstack([a[0], v]), A, V),
+    "hstack_2d": (lambda a: np.hstack([a, a[:, :1]]), A),
+    "vstack": (lambda a: np.vstack([a, a[0]]), A),
+    "dstack": (lambda a: np.dstack([a, a]), A),
+    "column_stack": (lambda a: np.column_stack([a[0], a[1]]), A),
+    "append": (lambda a, v: np.append(a, v), A, V),
+    "append_axis": (lambda a: np.append(a, a[:1], axis=0), A),
+    "split": (lambda a: np.split(a, 2, axis=1)[1] * 2, A),
+    "split_indices": (lambda a: np.split(a, [1, 3], axis=1)[2], A),
+    "array_split": (lambda a: np.array_split(a, 3, axis=-1)[0], A),
+    "hsplit": (lambda a: np.hsplit(a, 2)[0], A),
+    "vsplit": (lambda a: np.vsplit(a, [1])[1], A),
+    "dsplit": (lambda a: np.dsplit(a, 2)[1], T),
+    "unstack": (lambda a: np.unstack(a, axis=1)[2], A),
+    "iterate": (lambda a: sum(row * i for i, row in enumerate(a)), A),
+    # differences and cleanup
+    "diff": (np.diff, A),
+    "diff_twice_axis0": (lambda a: np.diff(a, 2, axis=0), T),
+    "diff_prepend_append": (lambda a: np.diff(a, prepend=0.5, append=a[:, :1]), A),
+    "nan_to_num": (lambda a: np.nan_to_num(np.where(A > 1, np.inf, a), posinf=9.0), A),
+    # indexing
+    "int": (lambda a: a[1], A),
+    "ints": (lambda a: a[1, -1], A),
+    "slice_step": (lambda a: a[::2, 1::2], A),
+    "negative_step": (lambda a: a[::-1, ::-2], A),
+    "ellipsis_none": (lambda a: a[..., None, 1:], T),
+    "int_array": (lambda a: a[[0, 2, 2, 1]], A),
+    "int_arrays_repeated": (lambda a: a[[0, 0, 2], [1, 1, 3]], A),
+    "int_array_and_slice": (lambda a: a[1:, [3, 0, 3]], A),
+    "int_array_2d": (lambda a: a[np.array([[0, 1], [1, 0]])], V),
+    "bool_mask": (lambda a: a[A > 0], A),
+    "bool_mask_rows": (lambda a: a[np.array([True, False, True])], A),
+    "take": (lambda a: np.take(a, [1, 1, 3], axis=1), A),
+    "take_flat": (lambda a: np.take(a, [0, 11, 11]), A),
+    "take_wrap": (lambda a: np.take(a, [-1, 5], axis=1, mode="wrap"), A),
+    "take_along_axis": (lambda a: np.take_along_axis(a, np.array([[0, 0], [1, 3], [2, 2]]), 1), A),
+}
+
+
+@ORDERS
+@pytest.mark.parametrize(("f", "args"), cases(CASES))
+def test_gradient(f, args, order) -> None:
+    """Every rule matches central differences, first and second order, in float64."""
+    rg.checkgrad(f, *args, order=order)
+
+
+@pytest.mark.parametrize(("f", "args"), cases(CASES))
+def test_float32(f, args) -> None:
+    """float32 in, float32 gradient out."""
+    check_float32(f, *args)
+
+
+def test_repeated_indices_accumulate() -> None:
+    """An element picked several times gets the sum of its gradients."""
+    g = rg.grad(lambda v: np.sum(v[[0, 0, 0, 2]] * np.array([1.0, 2.0, 3.0, 4.0])))(V)
+    np.testing.assert_array_equal(g, [6.0, 0.0, 4.0, 0.0, 0.0])
+
+
+def test_boolean_mask_gradient_is_the_mask() -> None:
+    """x[mask] sends gradients to the selected elements only."""
+    g = rg.grad(lambda a: np.sum(a[A > 0]))(A)
+    np.testing.assert_array_equal(g, (A > 0).astype(float))
+
+
+def test_stack_builds_arrays_from_scalars() -> None:
+    """np.stack of 0-d tracked values is the recorded way to build an array from them."""
+    x = rg.Param(np.array([1.0, 2.0]))
+    J = rg.diff(lambda: np.sum(np.stack([x[0] * x[1], x[0] ** 2, 3.0]) * np.array([1.0, 1.0, 5.0])))
+    assert rg.value(J) == 2.0 + 1.0 + 15.0
+    np.testing.assert_array_equal(rg.grad(J, x), [2.0 + 2.0, 1.0])
+
+
+def test_np_array_of_tracked_values_says_to_stack() -> None:
+    """np.array([a, b]) of tracked values cannot be recorded; the error names np.stack."""
+    x = rg.Param(np.array([1.0, 2.0]))
+    with pytest.raises(rg.NoRuleError, match="np.stack"):
+        rg.diff(lambda: np.array([x[0], x[1]]))
+
+
+def test_split_pieces_each_get_their_gradient() -> None:
+    """Gradients of the pieces of split land in their own columns."""
+    g = rg.grad(lambda a: np.sum(np.split(a, 2, axis=1)[1] * 3))(A)
+    np.testing.assert_array_equal(g, np.repeat([[0.0, 0.0, 3.0, 3.0]], 3, axis=0))
+
+
+def test_split_unequal_raises_like_numpy() -> None:
+    """np.split into unequal parts raises numpy's error for tracked values too."""
+    with pytest.raises(ValueError, match="equal division"):
+        rg.grad(lambda a: np.sum(np.split(a, 3, axis=1)[0]))(A)
+
+
+def test_pad_modes_mixing_values_have_no_rule() -> None:
+    """Pad modes whose outputs combine several inputs say so when differentiated."""
+    with pytest.raises(rg.NoRuleError, match="linear_ramp"):
+        rg.grad(lambda a: np.sum(np.pad(a, 1, mode="linear_ramp")))(A)
+
+
+def test_astype_round_trip_keeps_the_input_dtype() -> None:
+    """astype to float32 and back: the gradient has the Param's dtype (float64)."""
+    g = rg.grad(lambda a: np.sum(a.astype(np.float32) * 2))(A)
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g, 2.0)
+
+
+def test_untake_basic_index_is_exact() -> None:
+    """untake with slices writes (no accumulation needed) and matches np.add.at."""
+    from rulegrad.rules.shape import untake
+
+    g = rng.standard_normal((2, 2))
+    expected = np.zeros((3, 4))
+    np.add.at(expected, (slice(1, 3), slice(None, None, 2)), g)
+    np.testing.assert_array_equal(
+        untake(g, np.zeros((3, 4)), (slice(1, 3), slice(None, None, 2))), expected
+    )
