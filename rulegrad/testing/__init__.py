@@ -1,7 +1,40 @@
-"""Checking gradient rules: numeric checks, Hypothesis strategies and generated tests."""
+"""Checking gradient rules: numeric checks, Hypothesis strategies and generated tests.
+
+The door for rule authors: `checkgrad` for one function at one point; `method_test`,
+`gradient_tests` and `signature_tests` for the generated checks of registered methods;
+`KINDS` and `SHAPES` for what a `Domain` may declare. ``rulegrad check PKG`` and
+``pytest --rulegrad-check=PKG`` run the generated checks of a package's rules. The
+Hypothesis-based parts need the ``test`` extra (``pip install rulegrad[test]``).
+"""
 
 from .gradcheck import TOLERANCES as TOLERANCES
+from .gradcheck import NotSmoothError as NotSmoothError
 from .gradcheck import checkgrad as checkgrad
 from .gradcheck import numeric_check as numeric_check
+from .gradcheck import tolerance as tolerance
 
-__all__ = ["TOLERANCES", "checkgrad", "numeric_check"]
+__all__ = [
+    # numeric checks (gradcheck)
+    "TOLERANCES", "NotSmoothError", "checkgrad", "numeric_check", "tolerance",
+    # strategies (need Hypothesis)
+    "KINDS", "SHAPES", "Kind", "Grid", "Case", "shapes", "arrays", "choose", "draw_case",
+    "inputs",
+    # generated tests (need Hypothesis)
+    "DomainError", "STATS", "profile", "methods", "check_method", "method_test",
+    "gradient_tests", "signature_tests", "ambiguities",
+]  # fmt: skip
+
+_STRATEGIES = ("KINDS", "SHAPES", "Kind", "Grid", "Case", "shapes", "arrays", "choose",
+               "draw_case", "inputs")  # fmt: skip
+_AUTOTESTS = ("DomainError", "STATS", "profile", "methods", "check_method", "method_test",
+              "gradient_tests", "signature_tests", "ambiguities")  # fmt: skip
+_LAZY = {**dict.fromkeys(_STRATEGIES, "strategies"), **dict.fromkeys(_AUTOTESTS, "autotests")}
+
+
+def __getattr__(name: str) -> object:
+    """Import the Hypothesis-based parts on first use: ``import rulegrad`` needs no Hypothesis."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,11 +6,17 @@ in float64: ``<grad S(x), v>`` must match ``(S(x + eps v) - S(x - eps v)) / (2 e
 Second order applies the same check to ``x -> <grad S(x), w>``, which needs the backward
 pass itself to be differentiable. (autograd's ``check_grads`` and JAX's ``check_grads``
 do the same; comparing along directions keeps the cost at a few evaluations.)
+
+The analytic side may be computed in float32 while the differences always use float64;
+`TOLERANCES` says how close the two must be for each dtype and order. A mismatch at a
+point where ``f`` is not smooth (a kink straddled by the step, a tie in ``maximum``) is
+told apart from a wrong rule by the second difference, which is ``2 |analytic - numeric|``
+at a kink and ``O(eps)`` for a smooth function: it raises `NotSmoothError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,10 +25,36 @@ from ..core import Param, diff, grad, params, value
 from ..core.box import describe
 from ..core.errors import GradCheckError
 
-__all__ = ["checkgrad", "numeric_check", "TOLERANCES"]
+__all__ = ["checkgrad", "numeric_check", "tolerance", "TOLERANCES", "NotSmoothError"]
 
-#: Relative tolerance by order of the check (all arithmetic is float64).
-TOLERANCES = {1: 1e-5, 2: 1e-4}
+#: Relative tolerance by dtype of the analytic gradient and order of the check. The finite
+#: differences are float64 throughout; float32 rules carry their own rounding.
+TOLERANCES: dict[str, dict[int, float]] = {
+    "float64": {1: 1e-5, 2: 1e-4},
+    "float32": {1: 2e-3, 2: 1e-2},
+    "float16": {1: 3e-2, 2: 1e-1},
+}
+
+#: Finite-difference steps by order (the second order differentiates a float64 gradient).
+STEPS = {1: 1e-6, 2: 1e-5}
+
+
+class NotSmoothError(GradCheckError):
+    """The checked function is not differentiable at the point (a kink or a jump nearby)."""
+
+
+def tolerance(dtype: Any, order: int = 1) -> float:
+    """The relative tolerance for gradients of this dtype at this order (`TOLERANCES`).
+
+    Examples:
+        >>> tolerance(np.float32), tolerance("float64", order=2)
+        (0.002, 0.0001)
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":  # as precise as its real and imaginary parts
+        dtype = np.finfo(dtype).dtype
+    table = TOLERANCES.get(dtype.name, TOLERANCES["float64"])
+    return table[min(order, max(table))]
 
 
 def _leaves(x: Any) -> list[Any]:
@@ -46,57 +78,231 @@ def _f64(x: Any) -> Any:
     return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
-def _inner(a: Any, b: Any) -> float:
-    return float(np.real(np.sum(np.conj(np.asarray(value(a))) * np.asarray(b))))
+def _numpy(x: Any) -> np.ndarray:
+    """A plain value as a numpy array (cupy arrays come to the host)."""
+    x = value(x)
+    if hasattr(x, "get") and not isinstance(x, (np.ndarray, np.generic)):
+        x = x.get()
+    return np.asarray(x)
+
+
+def _host(x: Any) -> np.ndarray:
+    """A float64/complex128 numpy copy of a plain value."""
+    x = _numpy(x)
+    return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
+
+
+def _inner(v: Any, g: Any) -> float:
+    """The derivative along ``v`` given gradient ``g``: ``Re(sum(v * g))``.
+
+    rulegrad's complex gradients follow autograd: ``g = dL/dx - i dL/dy`` for ``z = x + iy``,
+    so ``Re(v * g) = v_x dL/dx + v_y dL/dy``; for real arrays this is ``sum(v * g)``.
+    """
+    return float(np.real(np.sum(_host(v) * _host(g))))
+
+
+def _direction(rng: np.random.Generator, x: Any) -> np.ndarray:
+    """A random standard normal direction shaped like ``x`` (complex for complex ``x``)."""
+    v = rng.standard_normal(np.shape(x))
+    if np.iscomplexobj(value(x)):
+        v = v + 1j * rng.standard_normal(np.shape(x))
+    return v
+
+
+def _like(x: Any, v: np.ndarray) -> Any:
+    """Direction ``v`` as the same kind of array as ``x`` (numpy, or cupy through its API)."""
+    if isinstance(x, (np.ndarray, np.generic, int, float, complex)):
+        return v
+    namespace = getattr(x, "__array_namespace__", None)
+    return namespace().asarray(v) if namespace is not None else v
+
+
+def _step(x: Any, d: Any) -> Any:
+    """``x + d`` of the same type as ``x``: numpy turns 0-d array sums into scalars, which
+    may dispatch to another method."""
+    y = x + _like(x, d)
+    return np.asarray(y) if isinstance(x, np.ndarray) and not isinstance(y, np.ndarray) else y
+
+
+def _show(x: Any, limit: int = 12) -> str:
+    """A short rendering of a value for reports: the values themselves when small."""
+    x = value(x)
+    if isinstance(x, type) or not (hasattr(x, "shape") and hasattr(x, "dtype")):
+        return repr(x)
+    if np.size(x) <= limit:
+        text = np.array2string(_numpy(x), precision=6, separator=", ")
+        return f"{text} ({describe(x)})"
+    return describe(x)
+
+
+def _grad_norm_dot(vs: Sequence[Any], gs: Sequence[Any]) -> float:
+    """``sum |v * g|``: the size ``<v, g>`` would have without cancellation."""
+    return sum(float(np.sum(np.abs(_host(v) * _host(g)))) for v, g in zip(vs, gs) if g is not None)
+
+
+def _numeric_gradient(S: Callable[[list], Any], xs: list, i: int, eps: float) -> np.ndarray:
+    """Central differences for every element of argument ``i`` (used in failure reports);
+    ``dS/dx - i dS/dy`` for complex arguments, as rulegrad's gradients."""
+    x = _host(xs[i])
+    steps = (1.0, 1j) if np.iscomplexobj(x) else (1.0,)
+    out = np.zeros(x.shape, dtype=x.dtype)
+    for j in np.ndindex(x.shape):
+        for step in steps:
+            e = np.zeros(x.shape, dtype=x.dtype)
+            e[j] = eps * step
+            plus = S([xx if k != i else _step(xx, e) for k, xx in enumerate(xs)])
+            minus = S([xx if k != i else _step(xx, -e) for k, xx in enumerate(xs)])
+            d = float(np.real(_host(plus) - _host(minus))) / (2 * eps)
+            out[j] += d if step == 1.0 else -1j * d
+    return out
 
 
 def numeric_check(
     S: Callable[[list], Any],
     G: Callable[[list], list],
-    xs: list[np.ndarray],
+    xs: list[Any],
     *,
     rng: np.random.Generator,
     directions: int = 3,
     eps: float = 1e-6,
     rtol: float = 1e-5,
+    atol: float | None = None,
     what: str = "f",
+    names: Sequence[str] | None = None,
+    context: str = "",
 ) -> float:
     """Compare ``G(xs)`` (the analytic gradient of scalar ``S``) with central differences.
 
+    Along each random direction ``v``, ``sum_i <v_i, G(xs)_i>`` must match
+    ``(S(xs + eps v) - S(xs - eps v)) / (2 eps)`` within
+    ``rtol * (max(|analytic|, |numeric|) + sum |v * g| / 10) + atol``.
+
     Args:
         S: a scalar function of a list of float64 arrays.
-        G: its claimed gradient: a list like ``xs`` (``None`` entries count as zeros).
+        G: its claimed gradient: a list like ``xs`` (``None`` entries count as zeros), of
+            any float dtype (the tolerance ``rtol`` should suit it).
         xs: the point, float64 arrays.
         rng: where the random directions come from.
         directions: how many random directions to try.
         eps: the finite-difference step.
-        rtol: the relative tolerance; the absolute one scales with ``|S|``.
-        what: a name for messages.
+        rtol: the relative tolerance.
+        atol: the absolute tolerance (default ``rtol / 1000 * (1 + |S(xs)|)``).
+        what: what is checked, for messages (a primitive, a method, a function name).
+        names: a name per argument for messages (default ``x0``, ``x1``, ...).
+        context: more lines for a failure report (inputs the arguments depend on, say).
 
     Returns:
         The largest relative error seen.
 
     Raises:
-        GradCheckError: with the analytic and numeric values for the worst direction.
+        NotSmoothError: on a mismatch explained by a kink or jump of ``S`` at ``xs``.
+        GradCheckError: on any other mismatch, reporting the analytic and numeric values,
+            the relative error, the arguments at fault and the inputs.
+
+    Examples:
+        >>> S = lambda xs: np.sum(np.sin(xs[0]))
+        >>> G = lambda xs: [np.cos(xs[0])]
+        >>> numeric_check(S, G, [np.array([0.5, 1.0])], rng=np.random.default_rng(0)) < 1e-8
+        True
+        >>> numeric_check(S, lambda xs: [1.001 * np.cos(xs[0])], [np.array([0.5, 1.0])],
+        ...               rng=np.random.default_rng(0), what="sin")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        rulegrad.core.errors.GradCheckError: gradient check of sin failed ...
     """
-    g = G(xs)
-    scale = 1.0 + abs(float(np.real(S(xs))))
+    names = list(names) if names is not None else [f"x{i}" for i in range(len(xs))]
+    g = list(G(xs))
+    S0 = float(np.real(_host(S(xs))))
+    noise = atol if atol is not None else rtol * 1e-3 * (1.0 + abs(S0))
     worst = 0.0
     for k in range(directions):
-        vs = [rng.standard_normal(np.shape(x)) for x in xs]
-        plus = S([x + eps * v for x, v in zip(xs, vs)])
-        minus = S([x - eps * v for x, v in zip(xs, vs)])
-        numeric = float(np.real(plus - minus)) / (2 * eps)
+        vs = [_direction(rng, x) for x in xs]
+        plus = float(np.real(_host(S([_step(x, eps * v) for x, v in zip(xs, vs)]))))
+        minus = float(np.real(_host(S([_step(x, -eps * v) for x, v in zip(xs, vs)]))))
+        numeric = (plus - minus) / (2 * eps)
         analytic = sum(_inner(v, gi) for v, gi in zip(vs, g) if gi is not None)
-        err = abs(analytic - numeric) / max(abs(analytic), abs(numeric), 1e-3 * scale)
+        size = _grad_norm_dot(vs, g)
+        diff_ = abs(analytic - numeric)
+        err = diff_ / max(abs(analytic), abs(numeric), 0.1 * size, noise)
         worst = max(worst, err)
-        if abs(analytic - numeric) > rtol * max(abs(analytic), abs(numeric)) + 1e-7 * scale:
-            raise GradCheckError(
-                f"gradient check of {what} failed along random direction {k}: "
-                f"analytic {analytic:.10g}, numeric {numeric:.10g}, relative error {err:.3g} "
-                f"(tolerance {rtol:g}) at inputs ({', '.join(describe(x) for x in xs)})"
+        if diff_ <= rtol * (max(abs(analytic), abs(numeric)) + 0.1 * size) + noise:
+            continue
+        curvature = abs(plus - 2 * S0 + minus) / eps
+        if curvature >= diff_:
+            raise NotSmoothError(
+                f"{what} is not differentiable at this point along random direction {k}: "
+                f"one-sided slopes differ by {curvature:.3g} (a kink or a jump within "
+                f"{eps:g} of the point), so finite differences cannot check it here. "
+                f"Check at another point, or declare the kink in Domain(avoid=...)."
             )
+        raise GradCheckError(
+            _Lazy(_report, S, g, xs, vs, names, k, analytic, numeric, err, rtol, eps, what, context)
+        )
     return worst
+
+
+class _Lazy:
+    """A message computed when first shown: reports cost evaluations Hypothesis's shrinker,
+    which only compares failures, never needs."""
+
+    def __init__(self, make: Callable[..., str], *args: Any) -> None:
+        self.make, self.args, self.text = make, args, None
+
+    def __str__(self) -> str:
+        if self.text is None:
+            self.text = self.make(*self.args)
+            self.args = ()
+        return self.text
+
+    __repr__ = __str__
+
+
+def _report(
+    S: Callable[[list], Any],
+    g: list,
+    xs: list,
+    vs: list,
+    names: list[str],
+    k: int,
+    analytic: float,
+    numeric: float,
+    err: float,
+    rtol: float,
+    eps: float,
+    what: str,
+    context: str,
+) -> str:
+    """The failure message: values, relative error, the arguments to blame, the inputs."""
+    lines = [
+        f"gradient check of {what} failed along random direction {k}:",
+        f"  analytic <v, grad> = {analytic:.10g}, numeric (central difference, eps={eps:g}, "
+        f"float64) = {numeric:.10g}",
+        f"  relative error {err:.3g} (tolerance {rtol:g})",
+    ]
+    if len(xs) > 1:  # perturb one argument at a time to name the rule at fault
+        for i, gi in enumerate(g):
+            only = [v if j == i else np.zeros_like(v) for j, v in enumerate(vs)]
+            p = S([_step(xx, eps * v) for xx, v in zip(xs, only)])
+            m = S([_step(xx, -eps * v) for xx, v in zip(xs, only)])
+            n_i = float(np.real(_host(p) - _host(m))) / (2 * eps)
+            a_i = _inner(vs[i], gi) if gi is not None else 0.0
+            e_i = abs(a_i - n_i) / max(abs(a_i), abs(n_i), 1e-12)
+            verdict = "WRONG" if e_i > rtol else "ok"
+            lines.append(
+                f"  argument {i} ({names[i]}) alone: analytic {a_i:.10g}, numeric {n_i:.10g}, "
+                f"relative error {e_i:.3g}: {verdict}"
+            )
+    lines.append("  inputs:")
+    lines += [f"    {name} = {_show(x)}" for name, x in zip(names, xs)]
+    if context:
+        lines.append(context)
+    if sum(int(np.size(x)) for x in xs) <= 24:  # small enough to show whole gradients
+        lines.append("  gradients of sum(u * f) for the random weights u (analytic | numeric):")
+        for i, (name, gi) in enumerate(zip(names, g)):
+            num = _numeric_gradient(S, xs, i, eps)
+            shown = "None" if gi is None else _show(gi)
+            lines.append(f"    {name}: {shown} | {_show(num)}")
+    return "\n".join(lines)
 
 
 def checkgrad(
@@ -119,15 +325,16 @@ def checkgrad(
         *args: the point to check at.
         order: 1 checks the gradient; 2 also checks the gradient of the gradient.
         directions: random directions per order.
-        eps: finite-difference step (default 1e-6 first order, 1e-4 second).
-        rtol: relative tolerance (default `TOLERANCES`).
+        eps: finite-difference step (default `STEPS` by order).
+        rtol: relative tolerance (default `TOLERANCES` for float64).
         seed: seed of the random directions and weights.
 
     Returns:
         The largest relative error seen.
 
     Raises:
-        GradCheckError: when rulegrad and the finite differences disagree.
+        GradCheckError: when rulegrad and the finite differences disagree
+            (`NotSmoothError` when ``f`` has a kink at the point).
 
     Examples:
         >>> import rulegrad as rg
@@ -155,30 +362,30 @@ def checkgrad(
             for p, v in zip(plist, saved):
                 p.value = v
 
-    u = rng.standard_normal(np.shape(value(call(x0))))
+    u = _direction(rng, value(call(x0)))
 
     def S(xs: list) -> Any:
-        return np.sum(call(xs) * u)
+        return np.real(np.sum(call(xs) * u))
 
     def G(xs: list) -> list:
         return list(grad(lambda *x: S(list(x)), argnums=tuple(range(len(xs))))(*xs))
 
-    name = getattr(f, "__name__", "f")
+    name = getattr(f, "__name__", None) or getattr(f, "name", "f")  # a Primitive has a name
     worst = numeric_check(
-        S, G, x0, rng=rng, directions=directions, eps=eps or 1e-6,
-        rtol=rtol or TOLERANCES[1], what=name,
+        S, G, x0, rng=rng, directions=directions, eps=eps or STEPS[1],
+        rtol=rtol or tolerance(np.float64, 1), what=name,
     )  # fmt: skip
     if order >= 2:
-        w = [rng.standard_normal(np.shape(x)) for x in x0]
+        w = [_direction(rng, x) for x in x0]
 
         def S2(xs: list) -> Any:
-            return sum(np.sum(gi * wi) for gi, wi in zip(G(xs), w))
+            return sum(np.real(np.sum(gi * wi)) for gi, wi in zip(G(xs), w))
 
         def G2(xs: list) -> list:
             return list(grad(lambda *x: S2(list(x)), argnums=tuple(range(len(xs))))(*xs))
 
         worst = max(worst, numeric_check(
-            S2, G2, x0, rng=rng, directions=directions, eps=eps or 1e-4,
-            rtol=rtol or TOLERANCES[2], what=f"the gradient of {name}",
+            S2, G2, x0, rng=rng, directions=directions, eps=eps or STEPS[2],
+            rtol=rtol or tolerance(np.float64, 2), what=f"the gradient of {name}",
         ))  # fmt: skip
     return worst
