@@ -1,0 +1,236 @@
+"""The plugin manager: find the ``rulegrad`` entry points, load each plugin, call its hooks.
+
+Loading happens once, at first use (`load` is called by ``rg.to``, ``rulegrad info``,
+backend lookups, and by conv4/pool/unpool when they meet arrays they have no method
+for), never by ``import rulegrad``, which stays fast. Each plugin is loaded and its
+hooks are called on their own, so one that fails to import or register is recorded
+(name, error) in `REGISTRY` and warned about, and the others load as usual. With the
+environment variable ``RULEGRAD_PLUGINS_STRICT=1`` a failure raises `PluginError`
+instead: for plugin authors and CI.
+
+pluggy's own ``load_setuptools_entrypoints`` lets the first error propagate, which is
+why the loop over entry points is ours.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import threading
+import warnings
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+import pluggy
+
+from ..core.primitive import PRIMITIVES, Method
+from . import hookspecs
+from .registry import REGISTRY, Backend, PluginError, PluginRecord, Registry
+
+__all__ = ["GROUP", "STRICT_ENV", "PluginWarning", "load", "manager", "register"]
+
+#: The entry-point group plugins are declared in.
+GROUP = hookspecs.PROJECT
+#: Set to 1 to make a plugin that fails to load raise `PluginError`.
+STRICT_ENV = "RULEGRAD_PLUGINS_STRICT"
+#: rulegrad's own plugins, declared in its pyproject.toml like any other; loaded from
+#: here only when its installed metadata lacks them (an editable install made before
+#: they were added), and marked so in ``rulegrad info``.
+BUILTIN = {"cpu": "rulegrad.backends.cpu", "gpu": "rulegrad.backends.gpu"}
+
+_lock = threading.RLock()
+_state: dict[str, Any] = {"pm": None, "loaded": False}
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to import or register; it is skipped (see ``rulegrad info``)."""
+
+
+def strict() -> bool:
+    """Whether plugin failures raise (``RULEGRAD_PLUGINS_STRICT`` set and not 0)."""
+    return os.environ.get(STRICT_ENV, "").strip() not in ("", "0", "false", "False")
+
+
+def manager() -> pluggy.PluginManager:
+    """The pluggy `PluginManager` holding the loaded plugins (made on first call)."""
+    with _lock:
+        if _state["pm"] is None:
+            pm = pluggy.PluginManager(hookspecs.PROJECT)
+            pm.add_hookspecs(hookspecs)
+            _state["pm"] = pm
+        return _state["pm"]
+
+
+def load(*, reload: bool = False) -> Registry:
+    """Load every plugin of the ``rulegrad`` entry-point group (once) and return the registry.
+
+    Args:
+        reload: forget the loaded plugins and look for entry points again (after
+            installing a plugin in a running interpreter, and in tests). Methods
+            already registered stay registered: primitives have no "unregister".
+
+    Returns:
+        `REGISTRY`, with a `PluginRecord` per plugin and the backends they provide.
+
+    Raises:
+        PluginError: in strict mode, when a plugin fails to import or register.
+
+    Examples:
+        >>> registry = load()
+        >>> registry.plugins["cpu"].ok, registry.backends["cpu"].available
+        (True, True)
+    """
+    with _lock:
+        if _state["loaded"] and not reload:
+            return REGISTRY
+        if reload:
+            REGISTRY.clear()
+            _state["pm"] = None
+        _state["loaded"] = True  # before loading: a plugin's hook may call load() again
+        specs = [
+            (ep.name, ep.value, ep.load, _dist_name(ep), "entry point") for ep in _entry_points()
+        ]
+        for name, module in BUILTIN.items():
+            if not any(spec[1] == module for spec in specs):
+                source = "built in (no entry point: reinstall rulegrad to refresh its metadata)"
+                specs.append((name, module, partial(importlib.import_module, module), "", source))
+        # rulegrad's own plugins first, so a third-party one cannot take the name "cpu"
+        specs.sort(key=lambda spec: spec[1] not in BUILTIN.values())
+        found = [r for r in (_import(*spec) for spec in specs) if r is not None]
+        for record in found:
+            _call(record, "rulegrad_register_backends", _add_backends)
+        for record in found:
+            _call(record, "rulegrad_register_rules", None)
+        REGISTRY.credit()
+        return REGISTRY
+
+
+def register(plugin: Any, name: str | None = None) -> PluginRecord:
+    """Register a plugin by hand: a module or object with ``@hookimpl`` functions.
+
+    For applications and notebooks with plugins of their own, and for tests. The
+    installed plugins are loaded first. Failures are recorded as for entry points.
+
+    Examples:
+        >>> import types
+        >>> from rulegrad.plugins import hookimpl
+        >>> mine = types.SimpleNamespace(rulegrad_register_rules=hookimpl(lambda: None))
+        >>> register(mine, name="doc-example").ok
+        True
+    """
+    with _lock:
+        load()
+        name = name or getattr(plugin, "__name__", None) or f"plugin-{id(plugin):x}"
+        record = _import(
+            name, getattr(plugin, "__name__", repr(plugin)), lambda: plugin, "", "register()"
+        )
+        if record is not None and record.ok:
+            _call(record, "rulegrad_register_backends", _add_backends)
+            _call(record, "rulegrad_register_rules", None)
+            REGISTRY.credit()
+        return record or REGISTRY.plugins[name]
+
+
+# ---- the steps ----
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    eps = importlib.metadata.entry_points(group=GROUP)
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for ep in eps:  # the same distribution on sys.path twice lists its entry points twice
+        if (ep.name, ep.value) not in seen:
+            seen.add((ep.name, ep.value))
+            unique.append(ep)
+    return unique
+
+
+def _dist_name(ep: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return ""
+    return f"{dist.metadata['Name']} {dist.version}"
+
+
+def _method_ids() -> dict[int, Method]:
+    return {id(m): m for prim in PRIMITIVES.values() for m in prim.methods}
+
+
+def _fail(record: PluginRecord, e: BaseException, step: str) -> None:
+    record.error = f"{type(e).__name__}: {e}"
+    message = f"rulegrad plugin {record.name!r} ({record.value}) failed to {step}: {record.error}"
+    if strict():
+        raise PluginError(f"{message} ({STRICT_ENV} is set)") from e
+    warnings.warn(f"{message}; it is skipped (see `rulegrad info`)", PluginWarning, stacklevel=4)
+
+
+def _import(name: str, value: str, get: Any, dist: str, source: str) -> PluginRecord | None:
+    """Import a plugin and register it with pluggy; None if one of that name and value is in."""
+    old = REGISTRY.plugins.get(name)
+    if old is not None and old.value == value and old.ok:
+        return None
+    record = PluginRecord(name=name, value=value, dist=dist, source=source)
+    if old is not None:  # another plugin took this name: keep both records
+        record.name = f"{name} ({dist or value})"
+    REGISTRY.plugins[record.name] = record
+    before = _method_ids()
+    try:
+        plugin = get()
+        pm = manager()
+        pm.register(plugin, name=record.name)
+        unknown = [
+            c.name
+            for c in pm.get_hookcallers(plugin) or ()
+            if c.name.startswith("rulegrad_") and not c.has_spec()
+        ]
+        if unknown:
+            pm.unregister(plugin)
+            hooks = ", ".join(sorted(hookspecs_names()))
+            raise pluggy.PluginValidationError(
+                plugin, f"unknown hook(s) {', '.join(unknown)}; the hooks are: {hooks}"
+            )
+    except Exception as e:
+        _fail(record, e, "import")
+    finally:
+        record.methods += [m for k, m in _method_ids().items() if k not in before]
+    return record
+
+
+def hookspecs_names() -> list[str]:
+    """The names of the hooks a plugin may implement."""
+    return [n for n in dir(hookspecs) if n.startswith("rulegrad_")]
+
+
+def _call(record: PluginRecord, hook: str, handle: Any) -> None:
+    """Call one plugin's implementation of ``hook``; record a failure on the plugin."""
+    if not record.ok:
+        return
+    pm = manager()
+    plugin = pm.get_plugin(record.name)
+    before = _method_ids()
+    try:
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            if impl.plugin is plugin:
+                result = impl.function()
+                if handle is not None:
+                    handle(record, result)
+    except Exception as e:
+        pm.unregister(plugin)
+        _fail(record, e, f"register ({hook})")
+    finally:
+        record.methods += [m for k, m in _method_ids().items() if k not in before]
+
+
+def _add_backends(record: PluginRecord, result: Backend | Iterable[Backend] | None) -> None:
+    backends = [] if result is None else [result] if isinstance(result, Backend) else list(result)
+    for b in backends:
+        if not isinstance(b, Backend):
+            raise TypeError(f"rulegrad_register_backends returned {b!r}, not a Backend")
+        if not b.name:
+            raise ValueError(f"backend {b!r} has no name")
+        owner = next((p.name for p in REGISTRY.plugins.values() if b.name in p.backends), None)
+        if owner is not None:
+            raise ValueError(f"a backend called {b.name!r} is already registered by {owner!r}")
+    for b in backends:
+        REGISTRY.backends[b.name] = b
+        record.backends.append(b.name)

@@ -1,0 +1,119 @@
+"""Every rule on cupy arrays gives the numpy gradient; models train alike on both backends.
+
+Prints the step times of the MLP and LeNet on both backends (run with -s to see them).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from devices import NEEDS_DEVICE_METHOD, RULE_LIBRARY, cupy, draw, gradients_on  # noqa: F401  (fixture)
+
+import rulegrad as rg
+from rulegrad.core.primitive import PRIMITIVES
+from rulegrad.rules.conv import conv4, pool
+from rulegrad.transfer import to
+
+pytestmark = pytest.mark.gpu
+
+#: Generic rules that run on numpy-like device arrays but whose functions cupy lacks.
+CUPY_LACKS: dict[str, str] = {}
+
+
+def test_every_rule_gives_the_numpy_gradient(cupy) -> None:  # noqa: F811
+    """All primitives with a domain: gradients on cupy equal those on numpy."""
+    rng = np.random.default_rng(0)
+    failures, checked = {}, 0
+    for prim in list(PRIMITIVES.values()):
+        method = prim.methods[0] if prim.methods else None
+        if prim.zero or method is None or method.domain is None:
+            continue
+        if not method.origin.startswith(RULE_LIBRARY):
+            continue  # plugins', benchmarks' and tests' primitives: theirs to check
+        drawn = draw(method.domain, rng)
+        if drawn is None:
+            continue
+        args, kwargs = drawn
+        try:
+            want = gradients_on(prim, args, kwargs, lambda a: a, lambda a: a)
+        except Exception:
+            continue
+        checked += 1
+        dev = lambda a: cupy.asarray(a) if isinstance(a, np.ndarray) else a  # noqa: E731
+        back = lambda a: cupy.asnumpy(a) if isinstance(a, cupy.ndarray) else a  # noqa: E731
+        try:
+            got = gradients_on(prim, args, kwargs, dev, back)
+        except Exception as e:
+            failures[prim.name] = f"{type(e).__name__}: {e}"
+            continue
+        for g, w in zip(got, want):
+            if (g is None) != (w is None) or (g is not None and not np.allclose(g, w)):
+                failures[prim.name] = "different gradient"
+    allowed = set(CUPY_LACKS) | {k for k, v in NEEDS_DEVICE_METHOD.items() if "host" in v}
+    assert checked > 20
+    assert set(failures) <= allowed, failures
+
+
+def _mlp(x, y):
+    rng = np.random.default_rng(0)
+    sizes = [(64, 784), (64, 1), (10, 64), (10, 1)]
+    model = [rg.Param(rng.standard_normal(s) * 0.05 * (s[1] > 1)) for s in sizes]
+
+    def loss():
+        h = np.maximum(model[0] @ x + model[1], 0)
+        z = model[2] @ h + model[3]
+        z = z - np.max(z, axis=0, keepdims=True)
+        return -np.mean(np.sum(y * (z - np.log(np.sum(np.exp(z), axis=0, keepdims=True))), axis=0))
+
+    return model, loss
+
+
+def _lenet(x, y):
+    rng = np.random.default_rng(0)
+    model = [rg.Param(rng.standard_normal((20, 1, 5, 5)) * 0.1),
+             rg.Param(rng.standard_normal((10, 20 * 12 * 12)) * 0.01)]  # fmt: skip
+
+    def loss():
+        h = pool(np.maximum(conv4(model[0], x), 0))
+        z = model[1] @ h.reshape(x.shape[0], -1).T
+        z = z - np.max(z, axis=0, keepdims=True)
+        return -np.mean(np.sum(y * (z - np.log(np.sum(np.exp(z), axis=0, keepdims=True))), axis=0))
+
+    return model, loss
+
+
+def _train(model, loss, steps, sync):
+    losses, start = [], None
+    for i in range(steps):
+        if i == 1:
+            sync()
+            start = time.perf_counter()
+        J = rg.diff(loss)
+        losses.append(float(rg.value(J)))
+        for p in model:
+            p.value -= 0.1 * rg.grad(J, p)
+    sync()
+    return losses, (time.perf_counter() - start) / (steps - 1)
+
+
+@pytest.mark.parametrize("name", ["mlp", "lenet"])
+def test_training_steps_match_on_both_backends(cupy, name) -> None:  # noqa: F811
+    """The same model code gives the same losses on numpy and cupy (float64)."""
+    rng = np.random.default_rng(1)
+    if name == "mlp":
+        x, y = rng.standard_normal((784, 100)), np.eye(10)[:, rng.integers(0, 10, 100)]
+        make = _mlp
+    else:
+        x, y = rng.standard_normal((100, 1, 28, 28)), np.eye(10)[:, rng.integers(0, 10, 100)]
+        make = _lenet
+    cpu_model, cpu_loss = make(x, y)
+    cpu_losses, cpu_time = _train(cpu_model, cpu_loss, 5, lambda: None)
+    gx, gy = to((x, y), "gpu")
+    gpu_model, gpu_loss = make(gx, gy)
+    to(gpu_model, "gpu")
+    gpu = rg.plugins.backend("gpu")
+    gpu_losses, gpu_time = _train(gpu_model, gpu_loss, 5, gpu.synchronize)
+    print(f"\n{name}: step {cpu_time * 1e3:.2f} ms on cpu, {gpu_time * 1e3:.2f} ms on gpu")
+    assert np.allclose(gpu_losses, cpu_losses, rtol=1e-6)

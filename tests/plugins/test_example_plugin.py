@@ -1,0 +1,68 @@
+"""The example plugin examples/plugins/rulegrad-scipy, as installed by pip (as CI does)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import rulegrad as rg
+from rulegrad import plugins
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("rulegrad_scipy") is None,
+    reason="rulegrad-scipy is not installed (pip install ./examples/plugins/rulegrad-scipy)",
+)
+
+X = np.array([0.3, 0.55, 0.8])  # inside every domain, (0, 1) included
+UNARY = ["gamma", "gammaln", "digamma", "erf", "erfc", "erfcx", "erfinv", "expit", "log_expit",
+         "logit", "ndtr", "log_ndtr", "ndtri", "i0", "i1", "entr"]  # fmt: skip
+
+
+def test_found_through_its_entry_point() -> None:
+    """Loading plugins imports it from the 'rulegrad' group and credits its methods."""
+    record = plugins.load().plugins["scipy"]
+    assert record.ok, record.error
+    assert record.dist.startswith("rulegrad-scipy") or record.dist.startswith("rulegrad_scipy")
+    assert len(record.methods) >= 20
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_special_gradients(name: str) -> None:
+    """Each scipy.special rule passes the numeric check, first and second order."""
+    import scipy.special
+
+    f = getattr(scipy.special, name)
+    assert rg.checkgrad(f, X, order=2) < 1e-4
+
+
+@pytest.mark.parametrize("name", ["xlogy", "xlog1py", "betaln"])
+def test_special_binary_gradients(name: str) -> None:
+    """Binary scipy.special rules, both arguments, second order."""
+    import scipy.special
+
+    assert rg.checkgrad(getattr(scipy.special, name), X, X[::-1] + 0.5, order=2) < 1e-4
+
+
+def test_special_keeps_float32() -> None:
+    """A float32 argument gets a float32 gradient, through digamma and polygamma too."""
+    import scipy.special
+
+    w = rg.Param(X.astype(np.float32))
+    g = rg.grad(rg.diff(lambda: np.sum(scipy.special.gammaln(w) * scipy.special.digamma(w))), w)
+    assert g.dtype == np.float32
+
+
+def test_sparse_gradients() -> None:
+    """CSR products and sums: gradients of the stored values and of the dense side."""
+    from rulegrad_scipy import sparse as sp
+
+    rng = np.random.default_rng(0)
+    A, x, y = sp.random_csr(rng), rng.standard_normal((3, 2)), rng.standard_normal((2, 4))
+    v, D = sp.values(A), rng.standard_normal((1, 3))
+    assert rg.checkgrad(lambda v, x: sp.matmul(sp.with_values(A, v), x), v, x) < 1e-6
+    assert rg.checkgrad(lambda v, y: sp.matmul(y, sp.with_values(A, v)), v, y) < 1e-6
+    assert rg.checkgrad(lambda v, D: sp.todense(sp.multiply(sp.with_values(A, v), D)), v, D) < 1e-6
+    for axis in (None, 0, 1):
+        assert rg.checkgrad(lambda v, a=axis: sp.sum(sp.with_values(A, v), axis=a) ** 2, v) < 1e-6

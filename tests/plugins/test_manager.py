@@ -1,0 +1,160 @@
+"""Loading plugins from entry points: discovery, isolation of failures, strict mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rulegrad as rg
+from rulegrad import plugins
+from rulegrad.core.primitive import PRIMITIVES
+
+GOOD = """
+    import numpy as np
+    import rulegrad as rg
+    from rulegrad.plugins import Backend, hookimpl
+
+    class Twin(Backend):
+        name, modules = "twin", ("numpy",)
+
+    @hookimpl
+    def rulegrad_register_backends():
+        return Twin()
+
+    @hookimpl
+    def rulegrad_register_rules():
+        @rg.primitive(lambda dy, y, x: 3 * dy, domain=rg.Domain(args=("real",)))
+        def triple(x):
+            return 3 * x
+"""
+
+
+def test_builtin_backends_load_through_entry_points() -> None:
+    """The cpu and gpu plugins are found and loaded like any other."""
+    registry = plugins.load()
+    assert registry.plugins["cpu"].ok and registry.plugins["gpu"].ok
+    assert set(registry.backends) >= {"cpu", "gpu"}
+    assert registry.backend("cpu").xp is np
+
+
+def test_discovers_a_throwaway_plugin(install) -> None:
+    """A package declaring a rulegrad entry point is imported and its hooks are called."""
+    install("throwaway_good", GOOD)
+    registry = plugins.load(reload=True)
+    record = registry.plugins["throwaway_good"]
+    assert record.ok, record.error
+    assert record.dist == "throwaway_good 0.1" and record.backends == ["twin"]
+    assert [m.name for m in record.methods] == ["triple"]
+    assert registry.backend("twin").owns(np.zeros(2))
+    triple = record.methods[0].primitive
+    assert triple in PRIMITIVES.values()
+    x = rg.Param(np.array([1.0, 2.0]))
+    assert rg.grad(rg.diff(lambda: np.sum(triple(x))), x).tolist() == [3.0, 3.0]
+
+
+def test_load_is_lazy_and_happens_once() -> None:
+    """A second load() returns the same registry without looking again."""
+    assert plugins.load() is plugins.load() is plugins.REGISTRY
+
+
+def test_a_plugin_that_fails_to_import_is_reported_not_raised(install) -> None:
+    """An import error is recorded with the plugin's name; the others still load."""
+    install("throwaway_broken", "import not_a_module_anywhere_xyz\n")
+    with pytest.warns(plugins.PluginWarning, match="throwaway_broken"):
+        registry = plugins.load(reload=True)
+    record = registry.plugins["throwaway_broken"]
+    assert not record.ok
+    assert record.error.startswith(
+        "ModuleNotFoundError: No module named 'not_a_module_anywhere_xyz'"
+    )
+    assert registry.failures == [record]
+    assert registry.plugins["cpu"].ok and registry.backend("cpu").available
+
+
+def test_a_hook_that_raises_marks_only_its_plugin(install) -> None:
+    """An exception in rulegrad_register_rules fails that plugin, with the hook named."""
+    install("throwaway_raises", """
+        from rulegrad.plugins import hookimpl
+
+        @hookimpl
+        def rulegrad_register_rules():
+            raise RuntimeError("boom")
+    """)  # fmt: skip
+    with pytest.warns(plugins.PluginWarning):
+        registry = plugins.load(reload=True)
+    assert registry.plugins["throwaway_raises"].error == "RuntimeError: boom"
+    assert [p.name for p in registry.failures] == ["throwaway_raises"]
+
+
+def test_unknown_hooks_are_an_error(install) -> None:
+    """A misspelt hook name fails the plugin instead of being silently ignored."""
+    install("throwaway_typo", """
+        from rulegrad.plugins import hookimpl
+
+        @hookimpl
+        def rulegrad_register_rule():
+            pass
+    """)  # fmt: skip
+    with pytest.warns(plugins.PluginWarning):
+        record = plugins.load(reload=True).plugins["throwaway_typo"]
+    assert "unknown hook(s) rulegrad_register_rule" in record.error
+
+
+def test_a_backend_name_can_be_taken_once(install) -> None:
+    """A second plugin registering backend 'cpu' fails; the built-in one stays."""
+    install("throwaway_cpu", """
+        from rulegrad.plugins import Backend, hookimpl
+
+        class Fake(Backend):
+            name, modules = "cpu", ("numpy",)
+
+        @hookimpl
+        def rulegrad_register_backends():
+            return [Fake()]
+    """)  # fmt: skip
+    with pytest.warns(plugins.PluginWarning):
+        registry = plugins.load(reload=True)
+    assert "already registered by 'cpu'" in registry.plugins["throwaway_cpu"].error
+    assert type(registry.backends["cpu"]).__name__ == "CpuBackend"
+
+
+def test_strict_mode_raises(install, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RULEGRAD_PLUGINS_STRICT=1 turns a failing plugin into a PluginError."""
+    install("throwaway_strict", "raise ImportError('missing dependency')\n")
+    monkeypatch.setenv(plugins.STRICT_ENV, "1")
+    with pytest.raises(plugins.PluginError, match="throwaway_strict.*missing dependency"):
+        plugins.load(reload=True)
+    monkeypatch.delenv(plugins.STRICT_ENV)
+
+
+def test_register_by_hand(scratch_registry: None) -> None:
+    """plugins.register() takes a module-like object and credits its methods to it."""
+    import types
+
+    mod = types.ModuleType("handmade_plugin")
+
+    @plugins.hookimpl
+    def rulegrad_register_rules() -> None:
+        @rg.primitive(lambda dy, y, x: dy, domain=rg.Domain(args=("real",)))
+        def handmade_identity(x: object) -> object:
+            return x
+
+    mod.rulegrad_register_rules = rulegrad_register_rules
+    record = plugins.register(mod)
+    assert record.ok and record.source == "register()"
+    assert [m.name for m in record.methods] == ["handmade_identity"]
+    plugins.load(reload=True)
+
+
+def test_import_rulegrad_loads_no_plugin() -> None:
+    """Plugins load at first use: importing rulegrad does not scan entry points or import cupy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rulegrad; "
+        "print('rulegrad.backends.cpu' in sys.modules, 'cupy' in sys.modules, "
+        "'rulegrad_scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "False"]
