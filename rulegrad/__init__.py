@@ -43,6 +43,13 @@ from . import rules as rules  # noqa: E402  isort: skip
 # Numeric checks (rulegrad.testing)
 from .testing.gradcheck import checkgrad as checkgrad  # noqa: E402
 
+# Layers on top: Knet's nn functions, plugins and backends, training helpers
+from . import nn as nn  # noqa: E402  isort: skip
+from . import plugins as plugins  # noqa: E402  isort: skip
+from .plugins import hookimpl as hookimpl  # noqa: E402  isort: skip
+from .profile import profile as profile  # noqa: E402  isort: skip
+from .transfer import to as to  # noqa: E402  isort: skip
+
 __all__ = [
     # engine
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
@@ -52,6 +59,8 @@ __all__ = [
     "RuleError", "RulegradError",
     # checks
     "checkgrad",
+    # layers
+    "nn", "plugins", "hookimpl", "profile", "to",
     "__version__",
 ]  # fmt: skip
 

@@ -1,0 +1,145 @@
+"""The Knet tutorial's examples train on the real data in ../shared/data and learn.
+
+The fast tests train briefly (a few seconds each); the ``slow`` ones are the tutorial's full
+runs (deselect them with ``-m "not slow"``). Every test skips, saying why, when its data is
+not in the shared data folder: tests never download.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from rulegrad.data import find_shared_data
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SHARED = find_shared_data()
+
+
+def needs(folder: str) -> pytest.MarkDecorator:
+    """Skip unless ``shared/data/<folder>`` exists."""
+    return pytest.mark.skipif(
+        SHARED is None or not (SHARED / folder).is_dir(),
+        reason=f"real data not found: no {folder}/ in ../shared/data (see its README)",
+    )
+
+
+def example(name: str) -> ModuleType:
+    """Import ``examples/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _data_from_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read the shared data folder even if RULEGRAD_DATA points elsewhere."""
+    if SHARED is not None:
+        monkeypatch.setenv("RULEGRAD_DATA", str(SHARED))
+
+
+# ---- fast: a few seconds each ----
+@needs("housing")
+def test_housing_reproduces_knet() -> None:
+    """Ten steps with lr 0.1 take the loss from about 366 (after step 1) to about 30."""
+    got = example("housing").main([])
+    assert got["losses"][0] == pytest.approx(366, rel=0.05)
+    assert got["losses"][-1] == pytest.approx(30, rel=0.1)
+    assert got["losses"][-1] < 0.1 * got["start"]
+
+
+@needs("mnist")
+def test_softmax_one_epoch() -> None:
+    """One epoch of softmax regression reaches 0.90 test accuracy."""
+    got = example("mnist_softmax").main(["--epochs", "1"])
+    assert got["losses"][0] < 0.5 * got["start"]
+    assert got["test_acc"][-1] >= 0.90
+
+
+@needs("mnist")
+def test_mlp_one_epoch() -> None:
+    """One epoch of the 784-64-10 MLP reaches 0.90 test accuracy."""
+    got = example("mnist_mlp").main(["--epochs", "1"])
+    assert got["losses"][0] < 0.5 * got["start"]
+    assert got["test_acc"][-1] >= 0.90
+
+
+@needs("mnist")
+def test_autoencoder_brief() -> None:
+    """A short run of the sigmoid autoencoder (Adam) cuts the reconstruction error well down."""
+    got = example("autoencoder").main(
+        ["--epochs", "1", "--train-size", "5000", "--test-size", "2000"]
+    )
+    assert got["test"][-1] < 0.5 * got["start"]
+
+
+@needs("mnist")
+def test_lenet_brief() -> None:
+    """A short run of LeNet on 1000 images brings the loss well below its start."""
+    args = "--epochs 1 --train-size 1000 --test-size 500 --batch 25 --lr 0.05"
+    got = example("lenet").main(args.split())
+    assert got["losses"][-1] < 0.7 * got["start"]  # about 2.6 -> 1.15
+    assert got["test_acc"][-1] > 0.6
+
+
+@needs("text")
+@pytest.mark.parametrize("fused", [False, True], ids=["plain", "fused"])
+def test_charlm_trains_saves_loads_and_writes(tmp_path: Path, fused: bool) -> None:
+    """A small CharLM learns, is saved and loaded back, and generates text from the vocabulary."""
+    path = tmp_path / "charlm.npz"
+    args = ["--epochs", "8", "--embed", "16", "--hidden", "32", "--seqlen", "20", "--batch", "32",
+            "--windows", "8", "--lr", "0.03", "--generate", "80", "--save", str(path)]  # fmt: skip
+    got = example("charlm").main(args + (["--fused"] if fused else []))
+    assert got["losses"][-1] < 0.75 * got["losses"][0]  # about 3.6 -> 2.3 nats per character
+    assert path.is_file() and len(got["text"]) == 80
+    module = example("charlm")
+    model, vocab = module.load(str(path))
+    assert set(got["text"]) <= set(vocab.chars) and model["w"].shape == (16 + 32, 4 * 32)
+
+
+def test_gpu_flag_without_cupy_says_so() -> None:
+    """--gpu without cupy (or without rg.to) exits with a clear message."""
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("cupy is installed: --gpu would run")
+    with pytest.raises(SystemExit, match="cupy not available"):
+        example("housing").main(["--gpu", "--steps", "1"])
+
+
+# ---- slow: the tutorial's full runs ----
+@pytest.mark.slow
+@needs("mnist")
+def test_softmax_ten_epochs_reaches_092() -> None:
+    """Ten epochs (lr 0.5, batch 100) reach about 0.92, as in the Knet tutorial."""
+    got = example("mnist_softmax").main([])
+    assert got["test_acc"][-1] >= 0.915
+
+
+@pytest.mark.slow
+@needs("mnist")
+def test_mlp_ten_epochs_reaches_097() -> None:
+    """Ten epochs of the 64-hidden MLP reach about 0.973."""
+    got = example("mnist_mlp").main([])
+    assert got["test_acc"][-1] >= 0.97
+
+
+@pytest.mark.slow
+@needs("mnist")
+def test_lenet_one_epoch_reaches_098() -> None:
+    """One full epoch of LeNet passes 0.98 (three epochs reach about 0.988)."""
+    got = example("lenet").main(["--epochs", "1"])
+    assert got["test_acc"][-1] >= 0.98
+
+
+@pytest.mark.slow
+@needs("text")
+def test_charlm_full_size_learns() -> None:
+    """Two epochs of the full-size fused CharLM (256/256, 128 x 100) cut the loss well down."""
+    got = example("charlm").main(["--epochs", "2", "--fused", "--generate", "200"])
+    assert got["losses"][-1] < 0.85 * got["losses"][0]
