@@ -44,7 +44,9 @@ from . import rules as rules  # noqa: E402  isort: skip
 from .testing.gradcheck import checkgrad as checkgrad  # noqa: E402
 
 # Layers on top: Knet's nn functions, plugins and backends, training helpers
+from . import data as data  # noqa: E402  isort: skip
 from . import nn as nn  # noqa: E402  isort: skip
+from . import optim as optim  # noqa: E402  isort: skip
 from . import plugins as plugins  # noqa: E402  isort: skip
 from .plugins import hookimpl as hookimpl  # noqa: E402  isort: skip
 from .profile import profile as profile  # noqa: E402  isort: skip
@@ -60,7 +62,7 @@ __all__ = [
     # checks
     "checkgrad",
     # layers
-    "nn", "plugins", "hookimpl", "profile", "to",
+    "data", "nn", "optim", "plugins", "hookimpl", "profile", "to",
     "__version__",
 ]  # fmt: skip
 
