@@ -249,10 +249,12 @@ def _leaf(tape: Tape, p: Param) -> Box:
     entry = tape.leaves.get(id(p))
     if entry is not None:
         return Box(entry[1].y, tape, entry[1])
-    stack = _ACTIVE.get()
-    outer = [t for t in stack if t.level < tape.level and t.recording]
-    inner = _leaf(outer[-1], p) if outer else p.value
-    if isinstance(inner, np.ndarray):
+    inner = p.value
+    for t in reversed(_ACTIVE.get()):  # the newest outer recording tape, if any
+        if t.level < tape.level and t.recording:
+            inner = _leaf(t, p)
+            break
+    if inner.__class__ is np.ndarray or isinstance(inner, np.ndarray):
         tape.lock(inner)
     node = Node(None, (), {}, inner, (), leaf=p)
     tape.nodes.append(node)
@@ -266,24 +268,30 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
     parents = []
     nested = False
     seen = tape.seen
-    for i in range(len(raw)):
-        a = raw[i]
-        if a.__class__ is not Box or a.tape is not tape:
-            if not isinstance(a, Tracked):
-                if a.__class__ is np.ndarray and id(a) not in seen:
-                    tape.lock(a)
-                continue
-            live = _live_tape(a)
-            if live is not None and live.level > tape.level:
-                return _record(prim, live, args, kwargs)  # a newer tape tracks this argument
-            while isinstance(a, Box) and not a.tape.recording:
-                a = a.value  # a finished diff's result is a constant here
-            if isinstance(a, Param):
-                a = _leaf(tape, a)
-            if not (isinstance(a, Box) and a.tape is tape):
-                nested = nested or isinstance(a, Tracked)
-                raw[i] = a
-                continue
+    for i, a in enumerate(args):
+        cls = a.__class__
+        if cls is Box and a.tape is tape:  # the common case: a value of this tape
+            a = raw[i] = a.value
+            nested = nested or (a.__class__ is not np.ndarray and isinstance(a, Tracked))
+            parents.append((i, args[i].node, args[i].index))
+            continue
+        if cls is np.ndarray:  # a constant the tape keeps: lock it against writes
+            if id(a) not in seen:
+                tape.lock(a)
+            continue
+        if not isinstance(a, Tracked):
+            continue
+        live = _live_tape(a)
+        if live is not None and live.level > tape.level:
+            return _record(prim, live, args, kwargs)  # a newer tape tracks this argument
+        while isinstance(a, Box) and not a.tape.recording:
+            a = a.value  # a finished diff's result is a constant here
+        if isinstance(a, Param):
+            a = _leaf(tape, a)
+        if not (isinstance(a, Box) and a.tape is tape):
+            nested = nested or isinstance(a, Tracked)
+            raw[i] = a
+            continue
         raw[i] = a.value
         nested = nested or isinstance(raw[i], Tracked)
         parents.append((i, a.node, a.index))

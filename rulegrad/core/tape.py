@@ -10,9 +10,7 @@ which is all higher-order differentiation needs.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import weakref
 from contextvars import ContextVar
 from typing import Any
 
@@ -62,12 +60,16 @@ def _release_locks(ids: list[int]) -> None:
         entry = _LOCKS.get(key)
         if entry is None:
             continue
-        entry[1] -= 1
-        if entry[1] == 0:
-            del _LOCKS[key]
-            # A view whose base an outer tape still holds read-only stays read-only.
-            with contextlib.suppress(ValueError):
-                entry[0].flags.writeable = True
+        if entry[1] > 1:
+            entry[1] -= 1
+            continue
+        del _LOCKS[key]
+        # A view whose base an outer tape still holds read-only stays read-only. (try, not
+        # contextlib.suppress: this runs for every locked array of every tape.)
+        try:  # noqa: SIM105
+            entry[0].flags.writeable = True
+        except ValueError:
+            pass
 
 
 class Tape:
@@ -89,7 +91,12 @@ class Tape:
         self.done = False
         self.seen: set[int] = set()
         self._locked: list[int] = []
-        weakref.finalize(self, _release_locks, self._locked)
+
+    def __del__(self, _release: Any = _release_locks) -> None:
+        # A dropped tape unlocks what it still holds (a __del__ costs nothing per tape, where
+        # a weakref.finalize costs a registration; the default argument survives shutdown).
+        if self._locked:
+            _release(self._locked)
 
     def lock(self, a: np.ndarray) -> None:
         """Make ``a`` read-only until this tape is done with it (if it is writeable now).
@@ -102,8 +109,8 @@ class Tape:
         entry = _LOCKS.get(key)
         if entry is not None and entry[0] is a:
             entry[1] += 1
-        elif a.flags.writeable:
-            a.flags.writeable = False
+        elif (flags := a.flags).writeable:
+            flags.writeable = False
             _LOCKS[key] = [a, 1]
         else:
             return

@@ -39,7 +39,7 @@ def unbroadcast(g: Any, x: Any) -> Any:
         >>> float(unbroadcast(np.ones(4), 1.0))
         4.0
     """
-    if np.iscomplexobj(g) and not np.iscomplexobj(x):
+    if _is_complex(g) and not _is_complex(x):
         g = np.real(g)  # a real input's gradient is the real part (see docs/primitives.md)
     shape = np.shape(x)
     gshape = np.shape(g)
@@ -56,3 +56,8 @@ def unbroadcast(g: Any, x: Any) -> Any:
     )
     g = g.sum(axis=axes)
     return g.reshape(shape) if np.shape(g) != shape else g
+
+
+def _is_complex(x: Any) -> bool:
+    dtype = getattr(x, "dtype", None)  # arrays and tracked values; np.iscomplexobj otherwise
+    return dtype.kind == "c" if isinstance(dtype, np.dtype) else np.iscomplexobj(x)

@@ -44,6 +44,8 @@ primitive(
 def _power_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     """d(x1**x2)/dx1 = x2 * x1**(x2-1); 0 where x2 == 0 (even at x1 == 0)."""
     if isinstance(x2, (int, float)):
+        if x2 == 2:
+            return dy * (2 * x1)  # the common square, without a power
         return dy * x2 * x1 ** (x2 - 1) if x2 != 0 else np.zeros_like(dy)
     return dy * x2 * x1 ** np.where(x2 == 0, 1, x2 - 1)
 
@@ -197,20 +199,22 @@ primitive(
 # ---- matrix product (the @ operator; the other products are in linalg.py) ----
 def _matmul_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     """d(x1 @ x2)/dx1 = dy @ x2^T, with numpy's promotion of 1-d operands undone."""
-    if np.ndim(x2) == 1:
-        return np.expand_dims(dy, -1) * x2 if np.ndim(x1) > 1 else dy * x2
-    if np.ndim(x1) == 1:
+    n1, n2 = np.ndim(x1), np.ndim(x2)
+    if n2 == 1:
+        return np.expand_dims(dy, -1) * x2 if n1 > 1 else dy * x2
+    if n1 == 1:
         return np.matmul(np.expand_dims(dy, -2), np.swapaxes(x2, -1, -2))[..., 0, :]
-    return np.matmul(dy, np.swapaxes(x2, -1, -2))
+    return np.matmul(dy, x2.T if n2 == 2 else np.swapaxes(x2, -1, -2))
 
 
 def _matmul_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     """d(x1 @ x2)/dx2 = x1^T @ dy, with numpy's promotion of 1-d operands undone."""
-    if np.ndim(x1) == 1:
-        return np.expand_dims(x1, -1) * np.expand_dims(dy, -2) if np.ndim(x2) > 1 else dy * x1
-    if np.ndim(x2) == 1:
+    n1, n2 = np.ndim(x1), np.ndim(x2)
+    if n1 == 1:
+        return np.expand_dims(x1, -1) * np.expand_dims(dy, -2) if n2 > 1 else dy * x1
+    if n2 == 1:
         return np.matmul(np.swapaxes(x1, -1, -2), np.expand_dims(dy, -1))[..., 0]
-    return np.matmul(np.swapaxes(x1, -1, -2), dy)
+    return np.matmul(x1.T if n1 == 2 else np.swapaxes(x1, -1, -2), dy)
 
 
 primitive(

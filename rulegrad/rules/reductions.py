@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, implements, primitive
+from ..core import Domain, Tracked, implements, primitive
 from ._util import axes_of, cast_like, dtype_of, expand, eye, is_complex, spread
 
 AXES = {"axis": ("axis",), "keepdims": (False, True)}
@@ -57,7 +57,14 @@ def _mean_dx(
 ) -> Any:
     """The sum's gradient divided by the number of elements averaged."""
     if where is True:
-        return spread(cast_like(dy, a), a, axis, keepdims) / _count(a, y)
+        # divide the (small) output gradient, then spread it: one full-size array, not two
+        g = cast_like(dy, a)
+        g = (g if axis is None else expand(g, a, axis, keepdims)) / _count(a, y)
+        if a.__class__ is not np.ndarray or isinstance(g, Tracked):
+            return np.broadcast_to(g, np.shape(a))
+        out = np.empty(a.shape, dtype_of(g))
+        out[...] = g
+        return out
     n = np.sum(np.broadcast_to(where, np.shape(a)), axis=axis, keepdims=True)
     return spread(cast_like(dy, a), a, axis, keepdims) * (where / n).astype(dtype_of(a))
 
