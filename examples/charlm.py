@@ -65,10 +65,8 @@ def lstm_steps(w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
 
 
 def lstm_fused(w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
-    """`lstm_steps` as one fused primitive (``rulegrad.bench.lstm``)."""
-    from rulegrad.bench import lstm
-
-    hs, cs, _ = lstm(w, b, x, h, c)
+    """`lstm_steps` as one fused primitive (`rulegrad.nn.lstm`)."""
+    hs, cs, _ = nn.lstm(w, b, x, h, c)
     return hs.reshape(-1, h.shape[-1]), hs[-1], cs[-1]
 
 

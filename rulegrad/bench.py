@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 import rulegrad as rg
-from rulegrad import Domain, primitive
+from rulegrad.rules.nn import _lstm_forward, _lstm_vjp
 
-__all__ = ["ROWS", "Row", "lstm", "main", "run_row", "format_table"]
+__all__ = ["ROWS", "Row", "main", "run_row", "format_table"]
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DTYPE = np.float32
@@ -261,119 +261,6 @@ def lenet(quick: bool = False) -> Row:
 
 
 # ---- CharLM: an LSTM language model on Hiawatha ----
-def _sigm(x: Any) -> Any:
-    return 1 / (1 + np.exp(-x))
-
-
-def _lstm_forward(
-    w: Any, b: Any, x: Any, h: Any, c: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run an LSTM over the sequence ``x`` (T, B, X) from state ``(h, c)`` (B, H).
-
-    ``w`` is (X + H, 4H) and ``b`` (4H,), gates in the order input, forget, output, cell.
-    Returns the hidden states and cell states (T, B, H) and the activated gates (T, B, 4H).
-    """
-    steps, batch, _ = x.shape
-    n = h.shape[-1]
-    hs = np.empty((steps, batch, n), dtype=h.dtype)
-    cs = np.empty_like(hs)
-    gates = np.empty((steps, batch, 4 * n), dtype=h.dtype)
-    for t in range(steps):
-        z = np.concatenate([x[t], h], axis=1) @ w + b
-        gate = gates[t]
-        gate[:, : 3 * n] = _sigm(z[:, : 3 * n])
-        gate[:, 3 * n :] = np.tanh(z[:, 3 * n :])
-        i, f, o, g = gate[:, :n], gate[:, n : 2 * n], gate[:, 2 * n : 3 * n], gate[:, 3 * n :]
-        c = cs[t] = f * c + i * g
-        h = hs[t] = o * np.tanh(c)
-    return hs, cs, gates
-
-
-def _lstm_vjp(dy: tuple, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
-    """Backpropagation through time for `lstm`, one step at a time from the last.
-
-    With ``c_t = f*c_{t-1} + i*g`` and ``h_t = o*tanh(c_t)``: ``do = dh*tanh(c_t)``,
-    ``dc += dh*o*(1 - tanh(c_t)**2)``, ``di = dc*g``, ``df = dc*c_{t-1}``, ``dg = dc*i``,
-    then through the activations to ``dz``, and ``d[x_t, h_{t-1}] = dz @ w.T``. Written with
-    numpy calls and no in-place writes, so it differentiates again.
-    """
-    dhs, dcs, dgates = dy
-    hs, cs, gates = y
-    steps, n, nx = len(hs), np.shape(h)[-1], np.shape(x)[-1]
-    dh, dc = np.zeros_like(h), np.zeros_like(c)
-    dzs, dxs = [], []
-    for t in range(steps - 1, -1, -1):
-        gate = gates[t]
-        i, f, o, g = gate[:, :n], gate[:, n : 2 * n], gate[:, 2 * n : 3 * n], gate[:, 3 * n :]
-        c_prev = cs[t - 1] if t > 0 else c
-        tc = np.tanh(cs[t])
-        dh = dh + dhs[t]
-        dc = dc + dcs[t] + dh * o * (1 - tc * tc)
-        dact = np.concatenate([dc * g, dc * c_prev, dh * tc, dc * i], axis=1) + dgates[t]
-        sig = gate[:, : 3 * n]
-        dz = np.concatenate(
-            [dact[:, : 3 * n] * sig * (1 - sig), dact[:, 3 * n :] * (1 - g * g)], axis=1
-        )
-        dxh = dz @ w.T
-        dc = dc * f
-        dh = dxh[:, nx:]
-        dzs.append(dz)
-        dxs.append(dxh[:, :nx])
-    dz_all = np.concatenate(dzs[::-1], axis=0)  # (T*B, 4H), in time order
-    h_prev = np.concatenate([np.expand_dims(h, 0), hs[:-1]], axis=0)
-    xh = np.concatenate([x, h_prev], axis=2).reshape(dz_all.shape[0], -1)
-    dw = xh.T @ dz_all
-    db = np.sum(dz_all, axis=0)
-    dx = np.concatenate([np.expand_dims(d, 0) for d in dxs[::-1]], axis=0)
-    return dw, db, dx, dh, dc
-
-
-def _lstm_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
-    """Small random inputs for the automatic gradient check of `lstm`."""
-    steps, batch, nx, nh = 3, 2, 3, 2
-    return (
-        0.5 * rng.standard_normal((nx + nh, 4 * nh)), 0.1 * rng.standard_normal(4 * nh),
-        rng.standard_normal((steps, batch, nx)), 0.5 * rng.standard_normal((batch, nh)),
-        0.5 * rng.standard_normal((batch, nh)),
-    ), {}  # fmt: skip
-
-
-@primitive(vjp=_lstm_vjp, domain=Domain(sample=_lstm_sample, order=1))
-def lstm(w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
-    """A fused LSTM layer over a whole sequence (Knet's ``rnn``), with its own gradient.
-
-    One primitive for the whole sequence: the tape holds one node instead of a dozen per
-    time step, and the backward pass is `_lstm_vjp`, backpropagation through time by hand.
-
-    Args:
-        w: weights (X + H, 4H) for ``[x_t, h_{t-1}]``; gates input, forget, output, cell.
-        b: bias (4H,).
-        x: inputs (T, B, X).
-        h: initial hidden state (B, H).
-        c: initial cell state (B, H).
-
-    Returns:
-        ``(hs, cs, gates)``: the hidden and cell states (T, B, H) after every step, and the
-        activated gates (T, B, 4H), which the gradient reuses.
-
-    Examples:
-        >>> rng = np.random.default_rng(0)
-        >>> w, b = rg.Param(rng.standard_normal((5, 8))), rg.Param(np.zeros(8))
-        >>> x, h = rng.standard_normal((4, 2, 3)), np.zeros((2, 2))
-        >>> J = rg.diff(lambda: np.sum(lstm(w, b, x, h, h)[0][-1]))
-        >>> rg.grad(J, w).shape, rg.grad(J, b).shape
-        ((5, 8), (8,))
-    """
-    return _lstm_forward(w, b, x, h, c)
-
-
-def _fused_lstm() -> Any:
-    """``rg.nn.lstm`` when rulegrad has one, else this module's `lstm`."""
-    from rulegrad import nn
-
-    return getattr(nn, "lstm", lstm)
-
-
 def _lstm_steps(ops: Any, w: Any, b: Any, x: Any, h: Any, c: Any) -> Any:
     """The LSTM as plain per-step code; returns the hidden states stacked (T*B, H)."""
     xp = ops.np
@@ -407,7 +294,7 @@ def charlm(quick: bool = False) -> Row:
 
     def fused(ops: Any, emb: Any, w: Any, b: Any, wy: Any, by: Any, ids: Any, labels: Any) -> Any:
         h = c = np.zeros((ids.shape[1], nh), DTYPE)
-        hs, _, _ = _fused_lstm()(w, b, emb[ids], h, c)
+        hs, _, _ = rg.nn.lstm(w, b, emb[ids], h, c)
         return ops.nll(hs.reshape(-1, nh) @ wy + by, labels)
 
     def hand(params: list[np.ndarray], ids: np.ndarray, labels: np.ndarray) -> tuple[Any, list]:

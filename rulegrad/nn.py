@@ -34,6 +34,7 @@ from .rules.nn import elu as elu
 from .rules.nn import logistic as logistic
 from .rules.nn import logp as logp
 from .rules.nn import logsumexp as logsumexp
+from .rules.nn import lstm as lstm
 from .rules.nn import mat as mat
 from .rules.nn import nll as nll
 from .rules.nn import relu as relu
@@ -44,6 +45,6 @@ from .rules.nn import softmax as softmax
 from .rules.nn import softplus as softplus
 
 __all__ = [
-    "accuracy", "bce", "conv4", "dropout", "elu", "logistic", "logp", "logsumexp", "mat", "nll",
-    "pool", "relu", "selu", "sigm", "sigmback", "softmax", "softplus", "unpool",
+    "accuracy", "bce", "conv4", "dropout", "elu", "logistic", "logp", "logsumexp", "lstm", "mat",
+    "nll", "pool", "relu", "selu", "sigm", "sigmback", "softmax", "softplus", "unpool",
 ]  # fmt: skip

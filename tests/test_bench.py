@@ -8,6 +8,7 @@ import pytest
 import rulegrad as rg
 from rulegrad import bench
 from rulegrad.data import find_shared_data
+from rulegrad.rules.nn import _lstm_sample
 
 SHARED = find_shared_data()
 
@@ -57,11 +58,11 @@ def test_a_wrong_gradient_is_caught() -> None:
 
 def test_fused_lstm_gradient_checks() -> None:
     """The fused lstm primitive's rule matches numeric differences for every argument."""
-    args, _ = bench._lstm_sample(np.random.default_rng(0))
-    r = [np.random.default_rng(1).standard_normal(a.shape) for a in bench.lstm(*args)]
+    args, _ = _lstm_sample(np.random.default_rng(0))
+    r = [np.random.default_rng(1).standard_normal(a.shape) for a in rg.nn.lstm(*args)]
 
     def f(*xs: object) -> object:
-        hs, cs, gates = bench.lstm(*xs)
+        hs, cs, gates = rg.nn.lstm(*xs)
         return np.sum(hs * r[0]) + np.sum(cs * r[1]) + np.sum(gates * r[2])
 
     assert rg.checkgrad(f, *args) < 1e-5
@@ -73,12 +74,12 @@ def test_fused_lstm_matches_plain_ops() -> None:
 
     from rulegrad import nn
 
-    args, _ = bench._lstm_sample(np.random.default_rng(2))
+    args, _ = _lstm_sample(np.random.default_rng(2))
     ops = SimpleNamespace(np=np, sigm=nn.sigm)
-    hs = bench.lstm(*args)[0]
+    hs = rg.nn.lstm(*args)[0]
     plain = bench._lstm_steps(ops, *args)
     assert np.allclose(hs.reshape(plain.shape), plain)
-    g_fused = rg.grad(lambda w: np.sum(bench.lstm(w, *args[1:])[0] ** 2))(args[0])
+    g_fused = rg.grad(lambda w: np.sum(rg.nn.lstm(w, *args[1:])[0] ** 2))(args[0])
     g_plain = rg.grad(lambda w: np.sum(bench._lstm_steps(ops, w, *args[1:]) ** 2))(args[0])
     assert np.allclose(g_fused, g_plain)
 

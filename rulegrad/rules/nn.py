@@ -3,9 +3,11 @@
 Hot functions are primitives with one-step rules (relu: ``dy * (y > 0)``; logp:
 ``dy - exp(y) * sum(dy)``; nll: ``(softmax - onehot) * dy / n``); sigm's backward is a
 primitive too, so its second derivative is one node (Knet's activation.jl pattern). The
-others are compositions and need no rule. Rows are examples: the class axis of logp,
-softmax, nll and accuracy is ``axis=-1`` by default (Knet's dims=1 on its column-major
-arrays), and ``mat`` keeps axis 0 as the batch axis.
+others are compositions and need no rule. ``lstm`` is a whole recurrent layer in one
+primitive, with backpropagation through time written out in its rule (Knet's ``rnn``).
+Rows are examples: the class axis of logp, softmax, nll and accuracy is ``axis=-1`` by
+default (Knet's dims=1 on its column-major arrays), and ``mat`` keeps axis 0 as the batch
+axis.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, primitive
+from ..core import Domain, Tracked, primitive
 from ..core.tape import active_tapes
 from ._util import cast_like, dtype_of, expand
 
@@ -114,10 +116,32 @@ def _onehot(labels: Any, like: Any, axis: int) -> Any:
     return np.expand_dims(labels, axis) == np.reshape(np.arange(k, like=labels), shape)
 
 
+def _rows(scores: Any, labels: Any, axis: int) -> bool:
+    """Whether nll can take its fast path: plain 2-D float scores with classes along the last
+    axis, and one valid (non-negative) integer label per row."""
+    return (
+        scores.__class__ is np.ndarray
+        and labels.__class__ is np.ndarray
+        and scores.ndim == 2
+        and axis in (-1, 1)
+        and scores.dtype.kind == "f"
+        and labels.dtype.kind in "iu"
+        and labels.shape == scores.shape[:1]
+        and labels.size > 0
+        and labels.min() >= 0
+    )
+
+
 def _nll_dscores(
     dy: Any, y: Any, scores: Any, labels: Any, axis: int = -1, average: bool = True
 ) -> Any:
     """``(softmax(scores) - onehot(labels)) * dy / n`` (ignored examples get 0)."""
+    if _rows(scores, labels, axis) and not isinstance(dy, Tracked):
+        # plain arrays (not a higher-order pass): one buffer, updated in place
+        p = np.exp(scores - scores.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(len(labels)), labels] -= 1
+        return p * (dy / len(labels) if average else dy)
     g = softmax(scores, axis=axis) - _onehot(labels, scores, axis)
     valid = labels >= 0
     if not np.all(valid):
@@ -143,6 +167,10 @@ def nll(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
     Returns:
         A scalar of ``scores``' dtype.
     """
+    if _rows(scores, labels, axis):  # the common case, in fewer numpy calls
+        z = scores - scores.max(axis=1, keepdims=True)
+        total = np.log(np.exp(z).sum(axis=1)).sum() - z[np.arange(len(labels)), labels].sum()
+        return total / len(labels) if average else total
     valid = labels >= 0
     lp = logp(scores, axis=axis)
     picked = np.take_along_axis(lp, np.expand_dims(np.where(valid, labels, 0), axis), axis)
@@ -166,6 +194,113 @@ def bce(scores: Any, labels: Any) -> Any:
 def logistic(scores: Any, labels: Any) -> Any:
     """Logistic loss of -1/+1 ``labels``: ``mean(log(1 + exp(-labels * scores)))`` (Knet)."""
     return np.mean(softplus(-cast_like(labels, scores) * scores))
+
+
+# ---- recurrent: a fused LSTM over a whole sequence ----
+def _lstm_forward(
+    w: Any, b: Any, x: Any, h: Any, c: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run an LSTM over the sequence ``x`` (T, B, X) from state ``(h, c)`` (B, H).
+
+    ``w`` is (X + H, 4H) and ``b`` (4H,), gates in the order input, forget, output, cell.
+    Returns the hidden states and cell states (T, B, H) and the activated gates (T, B, 4H).
+    """
+    steps, batch, _ = x.shape
+    n = h.shape[-1]
+    hs = np.empty((steps, batch, n), dtype=h.dtype)
+    cs = np.empty_like(hs)
+    gates = np.empty((steps, batch, 4 * n), dtype=h.dtype)
+    for t in range(steps):
+        z = np.concatenate([x[t], h], axis=1) @ w + b
+        gate = gates[t]
+        gate[:, : 3 * n] = sigm(z[:, : 3 * n])
+        gate[:, 3 * n :] = np.tanh(z[:, 3 * n :])
+        i, f, o, g = gate[:, :n], gate[:, n : 2 * n], gate[:, 2 * n : 3 * n], gate[:, 3 * n :]
+        c = cs[t] = f * c + i * g
+        h = hs[t] = o * np.tanh(c)
+    return hs, cs, gates
+
+
+def _lstm_vjp(dy: tuple, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
+    """Backpropagation through time for `lstm`, one step at a time from the last.
+
+    With ``c_t = f*c_{t-1} + i*g`` and ``h_t = o*tanh(c_t)``: ``do = dh*tanh(c_t)``,
+    ``dc += dh*o*(1 - tanh(c_t)**2)``, ``di = dc*g``, ``df = dc*c_{t-1}``, ``dg = dc*i``,
+    then through the activations to ``dz``, and ``d[x_t, h_{t-1}] = dz @ w.T``. Written with
+    numpy calls and no in-place writes, so it differentiates again.
+    """
+    dhs, dcs, dgates = dy
+    hs, cs, gates = y
+    steps, n, nx = len(hs), np.shape(h)[-1], np.shape(x)[-1]
+    dh, dc = np.zeros_like(h), np.zeros_like(c)
+    dzs, dxs = [], []
+    for t in range(steps - 1, -1, -1):
+        gate = gates[t]
+        i, f, o, g = gate[:, :n], gate[:, n : 2 * n], gate[:, 2 * n : 3 * n], gate[:, 3 * n :]
+        c_prev = cs[t - 1] if t > 0 else c
+        tc = np.tanh(cs[t])
+        dh = dh + dhs[t]
+        dc = dc + dcs[t] + dh * o * (1 - tc * tc)
+        dact = np.concatenate([dc * g, dc * c_prev, dh * tc, dc * i], axis=1) + dgates[t]
+        sig = gate[:, : 3 * n]
+        dz = np.concatenate(
+            [dact[:, : 3 * n] * sig * (1 - sig), dact[:, 3 * n :] * (1 - g * g)], axis=1
+        )
+        dxh = dz @ w.T
+        dc = dc * f
+        dh = dxh[:, nx:]
+        dzs.append(dz)
+        dxs.append(dxh[:, :nx])
+    dz_all = np.concatenate(dzs[::-1], axis=0)  # (T*B, 4H), in time order
+    h_prev = np.concatenate([np.expand_dims(h, 0), hs[:-1]], axis=0)
+    xh = np.concatenate([x, h_prev], axis=2).reshape(dz_all.shape[0], -1)
+    dw = xh.T @ dz_all
+    db = np.sum(dz_all, axis=0)
+    dx = np.concatenate([np.expand_dims(d, 0) for d in dxs[::-1]], axis=0)
+    return dw, db, dx, dh, dc
+
+
+def _lstm_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """Small random inputs for the automatic gradient check of `lstm`."""
+    steps, batch, nx, nh = 3, 2, 3, 2
+    return (
+        0.5 * rng.standard_normal((nx + nh, 4 * nh)), 0.1 * rng.standard_normal(4 * nh),
+        rng.standard_normal((steps, batch, nx)), 0.5 * rng.standard_normal((batch, nh)),
+        0.5 * rng.standard_normal((batch, nh)),
+    ), {}  # fmt: skip
+
+
+@primitive(vjp=_lstm_vjp, domain=Domain(sample=_lstm_sample, order=1))
+def lstm(w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
+    """A fused LSTM layer over a whole sequence (Knet's ``rnn``), with its own gradient.
+
+    One primitive for the whole sequence: the tape holds one node instead of a dozen per
+    time step, and the backward pass is `_lstm_vjp`, backpropagation through time by hand.
+
+    Args:
+        w: weights (X + H, 4H) for ``[x_t, h_{t-1}]``; gates input, forget, output, cell.
+        b: bias (4H,).
+        x: inputs (T, B, X).
+        h: initial hidden state (B, H).
+        c: initial cell state (B, H).
+
+    Returns:
+        ``(hs, cs, gates)``: the hidden and cell states (T, B, H) after every step, and the
+        activated gates (T, B, 4H), which the gradient reuses.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> rng = np.random.default_rng(0)
+        >>> w, b = rg.Param(rng.standard_normal((5, 8))), rg.Param(np.zeros(8))
+        >>> x, h = rng.standard_normal((4, 2, 3)), np.zeros((2, 2))
+        >>> J = rg.diff(lambda: np.sum(lstm(w, b, x, h, h)[0][-1]))
+        >>> rg.grad(J, w).shape, rg.grad(J, b).shape
+        ((5, 8), (8,))
+        >>> hs, cs, gates = lstm(w, b, x, h, h)  # outside diff: plain arrays
+        >>> hs.shape, cs.shape, gates.shape
+        ((4, 2, 2), (4, 2, 2), (4, 2, 8))
+    """
+    return _lstm_forward(w, b, x, h, c)
 
 
 # ---- regularization and reshaping ----
