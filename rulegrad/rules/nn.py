@@ -207,9 +207,9 @@ def _lstm_forward(
     """
     steps, batch, _ = x.shape
     n = h.shape[-1]
-    hs = np.empty((steps, batch, n), dtype=h.dtype)
+    hs = np.empty_like(h, shape=(steps, batch, n))  # on the array library of h
     cs = np.empty_like(hs)
-    gates = np.empty((steps, batch, 4 * n), dtype=h.dtype)
+    gates = np.empty_like(h, shape=(steps, batch, 4 * n))
     for t in range(steps):
         z = np.concatenate([x[t], h], axis=1) @ w + b
         gate = gates[t]
