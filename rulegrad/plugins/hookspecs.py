@@ -11,7 +11,9 @@ registered through rulegrad's own entry points, exactly like this. Hooks run onc
 plugin, the first time rulegrad needs its plugins (`rulegrad.plugins.load`): every
 plugin's `rulegrad_register_backends` first, then every plugin's
 `rulegrad_register_rules`. A hook that raises marks its plugin as failed (see
-``rulegrad info``) without stopping the others.
+``rulegrad info``) without stopping the others. `rulegrad_register_vspaces` is not
+called then: the gradient checks (`rulegrad.testing`) call it when they first meet an
+argument type they do not know.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from ..testing.vspace import VSpace
     from .registry import Backend
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
@@ -70,4 +73,30 @@ def rulegrad_register_rules() -> Any:
         ... def rulegrad_register_rules():
         ...     import rulegrad as rg
         ...     rg.zerograd(np.iscomplex)
+    """
+
+
+@hookspec
+def rulegrad_register_vspaces() -> VSpace | list[VSpace] | None:
+    """Return vector spaces for this plugin's array types that are not numpy arrays.
+
+    Only the gradient checks (``rulegrad check``, `rulegrad.testing`) use them, and they
+    call this hook lazily, the first time they meet an argument type they do not know, so
+    the hook costs nothing at run time. A `rulegrad.testing.VSpace` says how a value is
+    flattened into a float vector of its differentiable entries and built back (a
+    scipy.sparse CSR matrix: its stored values ``.data``); with it the checks perturb
+    such arguments, weigh such outputs and take inner products with their gradients.
+    `rulegrad.testing.register_vspace` declares one without a plugin.
+
+    Examples:
+        >>> import numpy as np
+        >>> from rulegrad.plugins import hookimpl
+        >>> class Pair:
+        ...     def __init__(self, a, b): self.a, self.b = a, b
+        >>> @hookimpl
+        ... def rulegrad_register_vspaces():
+        ...     from rulegrad.testing import VSpace
+        ...     return [VSpace((Pair,), lambda p: np.array([p.a, p.b]), lambda like, v: Pair(*v))]
+        >>> rulegrad_register_vspaces()[0].vector(Pair(1.0, 2.0))
+        array([1., 2.])
     """

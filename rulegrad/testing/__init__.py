@@ -2,9 +2,11 @@
 
 The door for rule authors: `checkgrad` for one function at one point; `method_test`,
 `gradient_tests` and `signature_tests` for the generated checks of registered methods;
-`KINDS` and `SHAPES` for what a `Domain` may declare. ``rulegrad check PKG`` and
-``pytest --rulegrad-check=PKG`` run the generated checks of a package's rules. The
-Hypothesis-based parts need the ``test`` extra (``pip install rulegrad[test]``).
+`KINDS` and `SHAPES` for what a `Domain` may declare; `register_vspace` (or a plugin's
+``rulegrad_register_vspaces`` hook) for argument types that are not numpy arrays.
+``rulegrad check PKG`` and ``pytest --rulegrad-check=PKG`` run the generated checks of a
+package's rules. The Hypothesis-based parts need the ``test`` extra (``pip install
+rulegrad[test]``).
 """
 
 from .gradcheck import TOLERANCES as TOLERANCES
@@ -12,10 +14,16 @@ from .gradcheck import NotSmoothError as NotSmoothError
 from .gradcheck import checkgrad as checkgrad
 from .gradcheck import numeric_check as numeric_check
 from .gradcheck import tolerance as tolerance
+from .vspace import VSPACES as VSPACES
+from .vspace import VSpace as VSpace
+from .vspace import register_vspace as register_vspace
+from .vspace import vspace_of as vspace_of
 
 __all__ = [
     # numeric checks (gradcheck)
     "TOLERANCES", "NotSmoothError", "checkgrad", "numeric_check", "tolerance",
+    # vector spaces of argument types that are not numpy arrays (vspace)
+    "VSpace", "VSPACES", "register_vspace", "vspace_of",
     # strategies (need Hypothesis)
     "KINDS", "SHAPES", "Kind", "Grid", "Case", "shapes", "arrays", "choose", "draw_case",
     "inputs",

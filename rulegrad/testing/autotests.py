@@ -11,6 +11,11 @@ from the domain (`strategies.draw_case`) and checks, for that input:
 * the rule is linear in the output gradient: ``rule(a * dy) == a * rule(dy)``;
 * the inputs are not mutated.
 
+Arguments and outputs that are not numpy arrays (a scipy.sparse matrix, say) are
+checked through the vector space declared for their type (`rulegrad.testing.vspace`):
+their flattened entries are perturbed and weighed, and their gradients must be values of
+the same space with the same structure (a CSR gradient with the argument's pattern).
+
 `method_test` wraps that in a Hypothesis test (failures shrink to the smallest input);
 `gradient_tests` and `signature_tests` make pytest tests for the methods of some packages,
 with ids such as ``np.log[object]``. A method with no domain fails with a message saying
@@ -27,7 +32,6 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import itertools
 import os
@@ -46,8 +50,9 @@ from ..core import Method, Primitive, grad, vjp
 from ..core.box import describe
 from ..core.errors import InPlaceError, RuleError, RulegradError
 from ..core.primitive import PRIMITIVES
-from .gradcheck import STEPS, NotSmoothError, _show, numeric_check, tolerance
+from .gradcheck import STEPS, NotSmoothError, _is_zero, _show, _weigh, numeric_check, tolerance
 from .strategies import KINDS, Case, draw_case
+from .vspace import VSpace, vspace_of
 
 __all__ = [
     "DomainError", "Counts", "STATS", "PROFILES", "profile", "load_plugins", "methods",
@@ -123,9 +128,14 @@ def _belongs(origin: str, packages: Sequence[str]) -> bool:
 
 
 def load_plugins() -> None:
-    """Load rulegrad's plugins (backends add methods, conv's kernels) when available."""
-    with contextlib.suppress(ImportError):
-        importlib.import_module("rulegrad.plugins")
+    """Load rulegrad's plugins (`rulegrad.plugins.load`): the backends register their
+    methods (numpy's kernels of conv4 and pool, say) and rule packages their rules, so the
+    checks see them. Nothing happens when the plugin machinery (pluggy) is missing."""
+    try:
+        plugins = importlib.import_module("rulegrad.plugins")
+    except ImportError:
+        return
+    plugins.load()
 
 
 def methods(*packages: str) -> list[Method]:
@@ -166,7 +176,11 @@ def _missing(method: Method) -> str:
 
 # ---- one example ----
 def _to64(x: Any) -> Any:
-    """``x`` in float64 (complex128), as the same kind of array."""
+    """``x`` in float64 (complex128), as the same kind of array (or vector space value)."""
+    space = vspace_of(x)
+    if space is not None:
+        entries = space.vector(x)
+        return space.build(x, entries.astype(np.result_type(entries, np.float64)))
     target = np.complex128 if np.iscomplexobj(x) else np.float64
     return x.astype(target) if hasattr(x, "astype") else target(x)
 
@@ -177,14 +191,29 @@ def _is_complex(x: Any) -> bool:
 
 def _dot(w: Any, g: Any) -> Any:
     """``Re(sum(w * g))``, with numpy calls so it is recorded (complex: autograd's convention,
-    see `gradcheck._inner`)."""
+    see `gradcheck._inner`). For a vector space's values ``g`` may be tracked: the product
+    is then recorded by the type's rules of np.multiply and np.sum."""
+    if _is_zero(g) and vspace_of(w) is not None:
+        return 0.0  # the core's zero for an unused argument it cannot make zeros like
+    if vspace_of(g) is not None:
+        return _weigh(g, w)
     if _is_complex(w) or _is_complex(g):
         return np.real(np.sum(w * g))
     return np.sum(w * g)
 
 
 def _random_like(rng: np.random.Generator, x: Any) -> Any:
-    """A standard normal array with the shape and dtype of ``x`` (None if not floating)."""
+    """A standard normal array with the shape and dtype of ``x`` (None if not floating);
+    for a value of a vector space, a value like it with standard normal entries."""
+    space = vspace_of(x)
+    if space is not None:
+        entries = space.vector(x)
+        if entries.dtype.kind not in "fc":
+            return None
+        r = rng.standard_normal(entries.shape)
+        if entries.dtype.kind == "c":
+            r = r + 1j * rng.standard_normal(entries.shape)
+        return space.build(x, r.astype(entries.dtype))
     dtype = np.result_type(x)
     if dtype.kind not in "fc":
         return None
@@ -194,18 +223,35 @@ def _random_like(rng: np.random.Generator, x: Any) -> Any:
     return np.asarray(r, dtype=dtype)
 
 
-def _differentiable(method: Method, kinds: Sequence[str | None]) -> list[int]:
+def _smooth(kind: str | None, arg: Any) -> bool:
+    """Whether an argument of this kind and value has a gradient to check: a differentiable
+    `KINDS` kind, or a name outside `KINDS` (``"sparse"``) for a value of a vector space."""
+    if kind in KINDS:
+        return KINDS[kind].differentiable
+    return vspace_of(arg) is not None
+
+
+def _differentiable(method: Method, kinds: Sequence[str | None], args: Sequence[Any]) -> list[int]:
     """Positions whose gradient is checked; raises if a non-differentiable one has a rule."""
     diff = []
     for i, kind in enumerate(kinds):
         rule = method.rules[i] if i < len(method.rules) else None
-        smooth = kind in KINDS and KINDS[kind].differentiable
+        arg = args[i] if i < len(args) else None
+        smooth = _smooth(kind, arg)
         if smooth and (method.vjp is not None or rule is not None):
             diff.append(i)
         elif not smooth and rule is not None:
+            unknown = kind not in KINDS and kind is not None
             raise RuleError(
                 f"{method!r} has a rule for argument {i}, whose kind {kind!r} has no "
                 f"gradient; make that rule None (or declare a float kind for the argument)"
+                + (
+                    f". {kind!r} is no KINDS name, and its value ({describe(arg)}) has no vector "
+                    f"space: declare one with rulegrad.testing.register_vspace (or a plugin's "
+                    f"rulegrad_register_vspaces hook) to check its gradient"
+                    if unknown
+                    else ""
+                )
             )
     if not diff:
         raise DomainError(
@@ -216,8 +262,13 @@ def _differentiable(method: Method, kinds: Sequence[str | None]) -> list[int]:
 
 
 def _check_like(g: Any, x: Any, method: Method, i: int, what: str) -> None:
-    """A gradient must have the shape and dtype of its argument."""
+    """A gradient must have the shape and dtype of its argument (for a value of a vector
+    space: be a value of the space with the argument's structure and entry dtype)."""
     if g is None:
+        return
+    space = vspace_of(x)
+    if space is not None:
+        _check_space_like(space, g, x, method, i, what)
         return
     if not np.all(np.isfinite(np.asarray(g))):
         raise RuleError(
@@ -236,6 +287,66 @@ def _check_like(g: Any, x: Any, method: Method, i: int, what: str) -> None:
             f"the argument is {np.result_type(x)}: rules must keep the dtype (no float64 "
             f"constants such as np.float64(2.0) * x; Python numbers are fine)"
         )
+
+
+def _check_space_like(space: VSpace, g: Any, x: Any, method: Method, i: int, what: str) -> None:
+    """`_check_like` for an argument ``x`` of vector space ``space``."""
+    if _is_zero(g):
+        return  # the core's zero for an unused argument it cannot make zeros like
+    if not space.same(g, x):
+        raise RuleError(
+            f"the {what} of {method!r} for argument {i} is {describe(g)}, but the argument is "
+            f"{describe(x)} ({space.label()}): a gradient must be a value of the argument's "
+            f"vector space with its structure (for a sparse matrix: its sparsity pattern, "
+            f"the derivatives of the stored entries), not a dense array"
+        )
+    entries, own = space.vector(g), space.vector(x)
+    if not np.all(np.isfinite(entries)):
+        raise RuleError(
+            f"the {what} of {method!r} for argument {i} is not finite ({_show(g)}) where the "
+            f"forward is: declare the Domain narrower, or fix the rule"
+        )
+    if entries.dtype != own.dtype:
+        raise RuleError(
+            f"the {what} of {method!r} for argument {i} has entries of dtype {entries.dtype}, "
+            f"but the argument's are {own.dtype}: rules must keep the dtype"
+        )
+
+
+def _snapshot(x: Any) -> Any:
+    """A copy of an argument to tell whether it was modified in place (None: not checked)."""
+    if isinstance(x, np.ndarray):
+        return np.array(x, copy=True)
+    space = vspace_of(x)
+    if space is not None:
+        return space, space.key(x), np.array(space.vector(x), copy=True)
+    return None
+
+
+def _unchanged(x: Any, before: Any) -> bool:
+    """Whether ``x`` still equals its `_snapshot` ``before``."""
+    if isinstance(before, np.ndarray):
+        return np.array_equal(x, before, equal_nan=True)
+    space, key, entries = before
+    return space.key(x) == key and np.array_equal(space.vector(x), entries, equal_nan=True)
+
+
+def _finite(y: Any) -> bool:
+    """Whether an output is finite everywhere (its entries, for a vector space's value)."""
+    space = vspace_of(y)
+    if space is not None:
+        return bool(np.all(np.isfinite(space.vector(y))))
+    return bool(np.all(np.isfinite(y)))
+
+
+def _entries(g: Any, x: Any) -> np.ndarray:
+    """A gradient as a complex array of its entries (of ``x``'s vector space, if it has one)."""
+    space = vspace_of(x)
+    if space is None:
+        return np.asarray(g, dtype=np.complex128)
+    if _is_zero(g):
+        return np.zeros(space.size(x), dtype=np.complex128)
+    return space.vector(g).astype(np.complex128)
 
 
 def check_method(method: Method, data: Any) -> None:
@@ -269,7 +380,7 @@ def check_method(method: Method, data: Any) -> None:
             f"dispatch to {resolved!r}, whose rules differ; give it a Domain(sample=...) "
             f"returning the types only it handles"
         )
-    saved = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in case.args]
+    saved = [_snapshot(a) for a in case.args]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
@@ -279,7 +390,7 @@ def check_method(method: Method, data: Any) -> None:
         except Exception as e:  # an invalid input for this function: the domain is too wide
             _reject(counts, f"the forward raised {type(e).__name__}: {e}")
         _check_unchanged(method, case.args, saved, "its forward")
-        if not all(np.all(np.isfinite(o)) for o in (y if isinstance(y, tuple) else (y,))):
+        if not all(_finite(o) for o in (y if isinstance(y, tuple) else (y,))):
             _reject(counts, "the forward returned inf or nan")
         try:
             _check_gradients(method, case, y)
@@ -291,9 +402,10 @@ def check_method(method: Method, data: Any) -> None:
 
 def _check_unchanged(method: Method, args: tuple, saved: list, who: str) -> None:
     for i, (a, before) in enumerate(zip(args, saved)):
-        if before is not None and not np.array_equal(a, before, equal_nan=True):
+        if before is not None and not _unchanged(a, before):
+            shown = _show(before if isinstance(before, np.ndarray) else before[2])
             raise InPlaceError(
-                f"{method!r}: {who} modified argument {i} in place ({_show(before)} became "
+                f"{method!r}: {who} modified argument {i} in place ({shown} became "
                 f"{_show(a)}); primitives and rules must return new arrays"
             )
 
@@ -313,7 +425,7 @@ def _reject(counts: Counts, why: str) -> NoReturn:
 def _check_gradients(method: Method, case: Case, y: Any) -> None:
     """The gradient checks proper, at one drawn input with forward output ``y``."""
     prim, args, kwargs = method.primitive, case.args, case.kwargs
-    diff = _differentiable(method, case.kinds)
+    diff = _differentiable(method, case.kinds, args)
     rng = np.random.default_rng(case.seed)
     outs = y if isinstance(y, tuple) else (y,)
     us = [_random_like(rng, o) for o in outs]
@@ -352,8 +464,8 @@ def _check_gradients(method: Method, case: Case, y: Any) -> None:
     a = -1.5
     scaled = back(*(None if u is None else u * a for u in us))
     rtol = tolerance(case.dtype, 1)
-    for i, g, ga in zip(diff, grads, scaled):
-        g, ga = np.asarray(g, dtype=np.complex128), np.asarray(ga, dtype=np.complex128)
+    for i, x, g, ga in zip(diff, xs, grads, scaled):
+        g, ga = _entries(g, x), _entries(ga, x)
         atol = rtol * (1.0 + float(np.max(np.abs(a * g), initial=0.0)))
         if not np.allclose(ga, a * g, rtol=rtol, atol=atol):
             raise RuleError(
@@ -400,12 +512,18 @@ def _check_gradients(method: Method, case: Case, y: Any) -> None:
     )  # fmt: skip
 
 
+def _zeros_like(y: Any) -> Any:
+    """Zeros like an output (a value of its vector space with zero entries, if it has one)."""
+    space = vspace_of(y)
+    return np.zeros_like(y) if space is None else space.build(y, np.zeros_like(space.vector(y)))
+
+
 def _check_nondiff(method: Method, case: Case, y: Any, us: list, diff: list[int]) -> None:
     """A vjp must return None for the arguments that have no gradient."""
     if method.vjp is None:
         return  # per-argument rules: _differentiable checked they are None
     dy = (
-        tuple(np.zeros_like(o) if u is None else u for u, o in zip(us, y))
+        tuple(_zeros_like(o) if u is None else u for u, o in zip(us, y))
         if isinstance(y, tuple)
         else us[0]
     )
@@ -485,19 +603,39 @@ def _meet(a: plum.Signature, b: plum.Signature) -> plum.Signature | None:
     return plum.Signature(*types)
 
 
-def ambiguities(prim: Primitive) -> list[str]:
+#: The package every rule package builds on: its methods meet those of any package checked.
+BASE = "rulegrad"
+
+
+def _concerns(a: Method, b: Method, packages: Sequence[str]) -> bool:
+    """Whether a pair of methods is the business of ``packages``: one of them belongs to
+    the packages and the other to them or to rulegrad itself. Two third-party packages
+    that clash are the concern of neither alone; checking both together reports it."""
+    ours = [_belongs(m.origin, packages) for m in (a, b)]
+    base = [_belongs(m.origin, (BASE,)) for m in (a, b)]
+    return (ours[0] and (ours[1] or base[1])) or (ours[1] and base[0])
+
+
+def ambiguities(prim: Primitive, packages: Sequence[str] = ()) -> list[str]:
     """Problems plum would have choosing among ``prim``'s methods, one line each.
 
     Two methods are reported when they have equal signatures (the later one hides the
-    earlier) or when some arguments match both and neither is more specific.
+    earlier) or when some arguments match both and neither is more specific. With
+    ``packages``, only pairs that concern them: one method of theirs, and the other of
+    theirs or of rulegrad (so the result does not depend on which other rule packages
+    happen to be installed).
 
     Examples:
         >>> from rulegrad.core.primitive import PRIMITIVES
         >>> ambiguities(PRIMITIVES[np.matmul])
         []
+        >>> ambiguities(PRIMITIVES[np.matmul], packages=["rulegrad"])
+        []
     """
     problems = []
     for a, b in itertools.combinations(prim.methods, 2):
+        if packages and not _concerns(a, b, packages):
+            continue
         sa, sb = a.signature, b.signature
         if sa == sb:
             problems.append(f"{a!r} and {b!r} have the same signature {sa}: one hides the other")
@@ -506,7 +644,9 @@ def ambiguities(prim: Primitive) -> list[str]:
             if meet is None:
                 continue
             try:
-                prim._fn.resolve_method(meet)
+                with warnings.catch_warnings():  # plum cannot resolve ``-> Any`` hints: noise
+                    warnings.filterwarnings("ignore", "Could not resolve the type hint")
+                    prim._fn.resolve_method(meet)
             except plum.AmbiguousLookupError:
                 problems.append(
                     f"{a!r} ({a.origin}) and {b!r} ({b.origin}) are ambiguous for arguments "
@@ -547,7 +687,7 @@ def signature_tests(*packages: str) -> Callable[[], None]:
 
     def test_signatures() -> None:
         """No two registered signatures of a primitive are ambiguous for plum."""
-        problems = [p for prim in prims for p in ambiguities(prim)]
+        problems = [p for prim in prims for p in ambiguities(prim, packages)]
         assert not problems, "\n".join(problems)
 
     return test_signatures

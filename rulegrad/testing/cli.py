@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             break
 
     prims = list({id(m.primitive): m.primitive for m in found}.values())
-    problems = [p for prim in prims for p in ambiguities(prim)]
+    problems = [p for prim in prims for p in ambiguities(prim, args.packages)]
     for m, e in failures:
         print(f"\n---- {m!r} (primitive {m.name}, registered by {m.origin}) ----", file=out)
         print(_failure_text(e), file=out)

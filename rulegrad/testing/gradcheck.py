@@ -12,6 +12,11 @@ The analytic side may be computed in float32 while the differences always use fl
 point where ``f`` is not smooth (a kink straddled by the step, a tie in ``maximum``) is
 told apart from a wrong rule by the second difference, which is ``2 |analytic - numeric|``
 at a kink and ``O(eps)`` for a smooth function: it raises `NotSmoothError`.
+
+Arguments and outputs of types that are not numpy arrays (scipy.sparse matrices, say)
+are checked through their declared vector space (`rulegrad.testing.vspace`): directions
+and differences act on their flattened entries, and their gradients must be values of
+the same space with the same structure.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from ..core import Param, diff, grad, params, value
-from ..core.box import describe
+from ..core.box import Tracked, describe
 from ..core.errors import GradCheckError
+from .vspace import VSpace, vspace_of
 
 __all__ = ["checkgrad", "numeric_check", "tolerance", "TOLERANCES", "NotSmoothError"]
 
@@ -73,9 +79,16 @@ def _rebuild(x: Any, it: Any) -> Any:
     return next(it)
 
 
-def _f64(x: Any) -> Any:
-    x = np.asarray(value(x))
+def _widen(x: np.ndarray) -> np.ndarray:
     return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
+
+
+def _f64(x: Any) -> Any:
+    """``x`` in float64 (complex128): an array, or a value of its vector space."""
+    space = vspace_of(x)
+    if space is not None:
+        return space.build(x, _widen(space.vector(x)))
+    return _widen(np.asarray(value(x)))
 
 
 def _numpy(x: Any) -> np.ndarray:
@@ -92,21 +105,75 @@ def _host(x: Any) -> np.ndarray:
     return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
-def _inner(v: Any, g: Any) -> float:
-    """The derivative along ``v`` given gradient ``g``: ``Re(sum(v * g))``.
+def _is_zero(g: Any) -> bool:
+    """Whether ``g`` is the 0-d zero the core returns for an unused argument it cannot make
+    zeros like (``np.zeros_like`` of a sparse matrix, say)."""
+    return isinstance(g, np.ndarray) and g.shape == () and not np.any(g)
+
+
+def _coords(space: VSpace, g: Any, x: Any) -> np.ndarray:
+    """The entries of gradient ``g`` of argument ``x`` in ``x``'s vector space.
+
+    Raises:
+        GradCheckError: when ``g`` is not a value of the space with ``x``'s structure.
+    """
+    if _is_zero(g):
+        return np.zeros(space.size(x))
+    if not space.same(g, x):
+        raise GradCheckError(
+            f"the gradient of an argument {describe(value(x))} ({space.label()}) is "
+            f"{describe(value(g))}: it must be a value of the same vector space with the same "
+            f"structure (for a sparse matrix: its sparsity pattern), holding the derivative "
+            f"of each entry"
+        )
+    return _widen(space.vector(g))
+
+
+def _inner(v: Any, g: Any, x: Any = None) -> float:
+    """The derivative along ``v`` given gradient ``g`` of argument ``x``: ``Re(sum(v * g))``.
 
     rulegrad's complex gradients follow autograd: ``g = dL/dx - i dL/dy`` for ``z = x + iy``,
-    so ``Re(v * g) = v_x dL/dx + v_y dL/dy``; for real arrays this is ``sum(v * g)``.
+    so ``Re(v * g) = v_x dL/dx + v_y dL/dy``; for real arrays this is ``sum(v * g)``. For an
+    argument of a vector space ``v`` is a vector of its entries, and so is ``g``'s part.
     """
+    space = vspace_of(x) if x is not None else None
+    if space is not None:
+        return float(np.real(np.sum(v * _coords(space, g, x))))
     return float(np.real(np.sum(_host(v) * _host(g))))
 
 
 def _direction(rng: np.random.Generator, x: Any) -> np.ndarray:
-    """A random standard normal direction shaped like ``x`` (complex for complex ``x``)."""
-    v = rng.standard_normal(np.shape(x))
-    if np.iscomplexobj(value(x)):
-        v = v + 1j * rng.standard_normal(np.shape(x))
+    """A random standard normal direction shaped like ``x`` (complex for complex ``x``);
+    for a value of a vector space, a vector of its entries."""
+    space = vspace_of(x)
+    shape = (space.size(x),) if space is not None else np.shape(x)
+    v = rng.standard_normal(shape)
+    if np.iscomplexobj(space.vector(x) if space is not None else value(x)):
+        v = v + 1j * rng.standard_normal(shape)
     return v
+
+
+def _weights(rng: np.random.Generator, y: Any) -> Any:
+    """Random weights for output ``y``: `_direction`, as a value like ``y`` for a vector space."""
+    v = _direction(rng, y)
+    space = vspace_of(y)
+    return space.build(y, v) if space is not None else v
+
+
+def _weigh(y: Any, u: Any) -> Any:
+    """``Re(sum(y * u))`` for output ``y`` and weights ``u`` like it; recorded when ``y`` is
+    tracked (a vector space's type then needs rules of np.multiply and np.sum)."""
+    space = vspace_of(y)
+    if space is None:
+        return np.real(np.sum(y * u))
+    if isinstance(y, Tracked):
+        return np.real(np.sum(np.multiply(y, u)))
+    if not space.same(y, u):
+        raise GradCheckError(
+            f"an output {describe(value(y))} changed its structure ({space.label()}) as its "
+            f"inputs moved by a finite-difference step, so it cannot be compared along them"
+        )
+    return float(np.real(np.sum(space.vector(y) * space.vector(u))))
 
 
 def _like(x: Any, v: np.ndarray) -> Any:
@@ -119,7 +186,10 @@ def _like(x: Any, v: np.ndarray) -> Any:
 
 def _step(x: Any, d: Any) -> Any:
     """``x + d`` of the same type as ``x``: numpy turns 0-d array sums into scalars, which
-    may dispatch to another method."""
+    may dispatch to another method. For a value of a vector space ``d`` is a vector."""
+    space = vspace_of(x)
+    if space is not None:
+        return space.build(x, space.vector(x) + d)
     y = x + _like(x, d)
     return np.asarray(y) if isinstance(x, np.ndarray) and not isinstance(y, np.ndarray) else y
 
@@ -127,6 +197,13 @@ def _step(x: Any, d: Any) -> Any:
 def _show(x: Any, limit: int = 12) -> str:
     """A short rendering of a value for reports: the values themselves when small."""
     x = value(x)
+    space = vspace_of(x)
+    if space is not None:
+        entries = space.vector(x)
+        if entries.size > limit:
+            return f"{describe(x)} with {entries.size} entries ({space.label()})"
+        text = np.array2string(entries, precision=6, separator=", ")
+        return f"{describe(x)} with entries {text} ({space.label()})"
     if isinstance(x, type) or not (hasattr(x, "shape") and hasattr(x, "dtype")):
         return repr(x)
     if np.size(x) <= limit:
@@ -135,15 +212,30 @@ def _show(x: Any, limit: int = 12) -> str:
     return describe(x)
 
 
-def _grad_norm_dot(vs: Sequence[Any], gs: Sequence[Any]) -> float:
+def _size(x: Any) -> int:
+    """How many entries ``x`` has (of its vector space, if it has one)."""
+    space = vspace_of(x)
+    return space.size(x) if space is not None else int(np.size(value(x)))
+
+
+def _grad_norm_dot(vs: Sequence[Any], gs: Sequence[Any], xs: Sequence[Any]) -> float:
     """``sum |v * g|``: the size ``<v, g>`` would have without cancellation."""
-    return sum(float(np.sum(np.abs(_host(v) * _host(g)))) for v, g in zip(vs, gs) if g is not None)
+    total = 0.0
+    for v, g, x in zip(vs, gs, xs):
+        if g is None:
+            continue
+        space = vspace_of(x)
+        g = _coords(space, g, x) if space is not None else _host(g)
+        total += float(np.sum(np.abs(_host(v) * g)))
+    return total
 
 
-def _numeric_gradient(S: Callable[[list], Any], xs: list, i: int, eps: float) -> np.ndarray:
+def _numeric_gradient(S: Callable[[list], Any], xs: list, i: int, eps: float) -> Any:
     """Central differences for every element of argument ``i`` (used in failure reports);
-    ``dS/dx - i dS/dy`` for complex arguments, as rulegrad's gradients."""
-    x = _host(xs[i])
+    ``dS/dx - i dS/dy`` for complex arguments, as rulegrad's gradients; a value like the
+    argument for a value of a vector space."""
+    space = vspace_of(xs[i])
+    x = _widen(space.vector(xs[i])) if space is not None else _host(xs[i])
     steps = (1.0, 1j) if np.iscomplexobj(x) else (1.0,)
     out = np.zeros(x.shape, dtype=x.dtype)
     for j in np.ndindex(x.shape):
@@ -154,7 +246,7 @@ def _numeric_gradient(S: Callable[[list], Any], xs: list, i: int, eps: float) ->
             minus = S([xx if k != i else _step(xx, -e) for k, xx in enumerate(xs)])
             d = float(np.real(_host(plus) - _host(minus))) / (2 * eps)
             out[j] += d if step == 1.0 else -1j * d
-    return out
+    return space.build(xs[i], out) if space is not None else out
 
 
 def numeric_check(
@@ -220,8 +312,8 @@ def numeric_check(
         plus = float(np.real(_host(S([_step(x, eps * v) for x, v in zip(xs, vs)]))))
         minus = float(np.real(_host(S([_step(x, -eps * v) for x, v in zip(xs, vs)]))))
         numeric = (plus - minus) / (2 * eps)
-        analytic = sum(_inner(v, gi) for v, gi in zip(vs, g) if gi is not None)
-        size = _grad_norm_dot(vs, g)
+        analytic = sum(_inner(v, gi, x) for v, gi, x in zip(vs, g, xs) if gi is not None)
+        size = _grad_norm_dot(vs, g, xs)
         diff_ = abs(analytic - numeric)
         err = diff_ / max(abs(analytic), abs(numeric), 0.1 * size, noise)
         worst = max(worst, err)
@@ -285,7 +377,7 @@ def _report(
             p = S([_step(xx, eps * v) for xx, v in zip(xs, only)])
             m = S([_step(xx, -eps * v) for xx, v in zip(xs, only)])
             n_i = float(np.real(_host(p) - _host(m))) / (2 * eps)
-            a_i = _inner(vs[i], gi) if gi is not None else 0.0
+            a_i = _inner(vs[i], gi, xs[i]) if gi is not None else 0.0
             e_i = abs(a_i - n_i) / max(abs(a_i), abs(n_i), 1e-12)
             verdict = "WRONG" if e_i > rtol else "ok"
             lines.append(
@@ -296,7 +388,7 @@ def _report(
     lines += [f"    {name} = {_show(x)}" for name, x in zip(names, xs)]
     if context:
         lines.append(context)
-    if sum(int(np.size(x)) for x in xs) <= 24:  # small enough to show whole gradients
+    if sum(_size(x) for x in xs) <= 24:  # small enough to show whole gradients
         lines.append("  gradients of sum(u * f) for the random weights u (analytic | numeric):")
         for i, (name, gi) in enumerate(zip(names, g)):
             num = _numeric_gradient(S, xs, i, eps)
@@ -317,7 +409,9 @@ def checkgrad(
     """Check rulegrad's gradient of ``f`` against central differences in float64.
 
     With arguments, checks with respect to all of them (arrays, numbers, or
-    lists/tuples/dicts of them); with none, with respect to every Param ``f`` touches.
+    lists/tuples/dicts of them, or values of a declared vector space such as a CSR
+    matrix: see `rulegrad.testing.register_vspace`); with none, with respect to every
+    Param ``f`` touches.
     ``f`` may return an array: it is weighted by a random array first.
 
     Args:
@@ -362,10 +456,10 @@ def checkgrad(
             for p, v in zip(plist, saved):
                 p.value = v
 
-    u = _direction(rng, value(call(x0)))
+    u = _weights(rng, value(call(x0)))
 
     def S(xs: list) -> Any:
-        return np.real(np.sum(call(xs) * u))
+        return _weigh(call(xs), u)
 
     def G(xs: list) -> list:
         return list(grad(lambda *x: S(list(x)), argnums=tuple(range(len(xs))))(*xs))
@@ -376,10 +470,10 @@ def checkgrad(
         rtol=rtol or tolerance(np.float64, 1), what=name,
     )  # fmt: skip
     if order >= 2:
-        w = [_direction(rng, x) for x in x0]
+        w = [_weights(rng, x) for x in x0]
 
         def S2(xs: list) -> Any:
-            return sum(np.real(np.sum(gi * wi)) for gi, wi in zip(G(xs), w))
+            return sum(_weigh(gi, wi) for gi, wi in zip(G(xs), w) if not _is_zero(gi))
 
         def G2(xs: list) -> list:
             return list(grad(lambda *x: S2(list(x)), argnums=tuple(range(len(xs))))(*xs))

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ..core import Domain
+from .vspace import vspace_of
 
 __all__ = [
     "KINDS", "SHAPES", "FLOAT_DTYPES", "OFFSETS", "AVOID_MARGIN", "Kind", "Grid", "Case",
@@ -409,7 +410,8 @@ class Case:
         args: the positional arguments.
         kwargs: the keyword arguments.
         kinds: a `KINDS` name per positional argument (None: a fixed, non-differentiable
-            value from ``Domain.sample``).
+            value from ``Domain.sample``; another name, such as ``"sparse"``, for a value
+            of a declared vector space, whose gradient is checked).
         dtype: the float dtype drawn for the float arguments.
         seed: a seed for the check's random directions and output weights.
     """
@@ -422,7 +424,17 @@ class Case:
 
 
 def _cast(x: Any, dtype: np.dtype) -> Any:
-    """Float (complex) arrays in ``dtype`` (its complex twin); other values unchanged."""
+    """Float (complex) arrays in ``dtype`` (its complex twin), and values of a vector space
+    (`rulegrad.testing.vspace`) with such entries; other values unchanged."""
+    space = vspace_of(x)
+    if space is not None:
+        entries = space.vector(x)
+        if entries.dtype.kind not in "fc":
+            return x
+        complex_ = entries.dtype.kind == "c"
+        return space.build(
+            x, entries.astype(np.result_type(dtype, np.complex64) if complex_ else dtype)
+        )
     kind = getattr(getattr(x, "dtype", None), "kind", None)
     if kind == "f":
         return x.astype(dtype)
@@ -432,6 +444,9 @@ def _cast(x: Any, dtype: np.dtype) -> Any:
 
 
 def _sampled_kind(x: Any) -> str | None:
+    space = vspace_of(x)
+    if space is not None:
+        return space.name or "vspace"
     kind = getattr(getattr(x, "dtype", None), "kind", None)
     return "real" if kind in ("f", "c") or isinstance(x, float) else None
 

@@ -9,6 +9,7 @@ import pytest
 
 import rulegrad as rg
 from rulegrad import plugins
+from rulegrad.testing import gradient_tests, signature_tests
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("rulegrad_scipy") is None,
@@ -66,3 +67,24 @@ def test_sparse_gradients() -> None:
     assert rg.checkgrad(lambda v, D: sp.todense(sp.multiply(sp.with_values(A, v), D)), v, D) < 1e-6
     for axis in (None, 0, 1):
         assert rg.checkgrad(lambda v, a=axis: sp.sum(sp.with_values(A, v), axis=a) ** 2, v) < 1e-6
+
+
+def test_sparse_arguments_directly() -> None:
+    """checkgrad perturbs a CSR argument's stored values (its declared vector space), and
+    its gradient is a CSR matrix with the argument's pattern."""
+    from rulegrad_scipy import sparse as sp
+
+    rng = np.random.default_rng(1)
+    A, x = sp.random_csr(rng), rng.standard_normal((3, 2))
+    assert rg.checkgrad(lambda A, x: sp.matmul(A, x), A, x, order=2) < 1e-6
+    assert rg.checkgrad(lambda A: sp.sum(sp.multiply(A, A), axis=0), A, order=2) < 1e-6
+    P = rg.Param(A)
+    g = rg.grad(rg.diff(lambda: np.sum(sp.matmul(P, x) ** 2)), P)
+    assert type(g) is type(A) and np.array_equal(g.indices, A.indices)
+
+
+# CI installs the example plugin, so these run there: the generated gradient checks of
+# every method it registers (the sparse ones through the CSR vector space it declares),
+# and its signatures against rulegrad's. Without it they are skipped (see pytestmark).
+test_generated_checks = gradient_tests("rulegrad_scipy")
+test_generated_signatures = signature_tests("rulegrad_scipy")

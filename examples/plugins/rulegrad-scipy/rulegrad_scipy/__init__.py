@@ -4,8 +4,9 @@ An example of a third-party rule package. Its ``pyproject.toml`` declares the en
 ``scipy = "rulegrad_scipy"`` in the ``rulegrad`` group, so rulegrad imports this package
 when it loads its plugins (``rulegrad info`` lists it, ``rulegrad check rulegrad_scipy``
 checks every rule it registers). Importing it registers the rules, as importing a
-rule file of rulegrad does, so it needs no hooks; ``import rulegrad_scipy`` is all a
-program needs:
+rule file of rulegrad does; ``import rulegrad_scipy`` is all a program needs. Its one
+hook, `rulegrad_register_vspaces`, is for the checks only: it tells them how to see a
+CSR matrix as a vector of its stored values.
 
 * `rulegrad_scipy.special`: ``gammaln``, ``digamma``, ``erf``, ``expit``, ``xlogy``, ...
   scipy's ufuncs work on tracked values directly (``scipy.special.gammaln(w)``);
@@ -22,9 +23,25 @@ Examples:
 
 from __future__ import annotations
 
+from typing import Any
+
+from rulegrad.plugins import hookimpl
+
 from . import sparse, special  # noqa: F401  (importing registers the rules)
 from .special import polygamma
 
-__all__ = ["polygamma", "sparse", "special"]
+__all__ = ["polygamma", "rulegrad_register_vspaces", "sparse", "special"]
+
+
+@hookimpl
+def rulegrad_register_vspaces() -> Any:
+    """CSR matrices as vectors of their stored values, for rulegrad's gradient checks.
+
+    Examples:
+        >>> rulegrad_register_vspaces().name
+        'sparse'
+    """
+    return sparse.vspace()
+
 
 __version__ = "0.1.0"

@@ -15,6 +15,13 @@ entries of ``G`` at ``A``'s pattern, as a vector). Write ``matmul(A, x)`` (this
 module's, which is numpy's primitive) or ``A @ x`` with ``A`` a Param; not ``A @ x`` with
 a plain ``A`` and a tracked ``x``: scipy's ``@`` converts its other operand to an array
 before rulegrad sees it. ``np.matmul(A, x)`` works when ``x`` is tracked.
+
+For the generated checks (``rulegrad check rulegrad_scipy``) a CSR matrix is a vector of
+its stored values: `vspace` declares it (flatten: ``A.data``; unflatten: ``A``'s pattern
+with new values; structure: the shape and the pattern), and the package hands it to
+rulegrad through the plugin hook ``rulegrad_register_vspaces``. The checks then perturb
+the stored values of CSR arguments and require each CSR argument's gradient to be a CSR
+matrix with its pattern. The domains name such arguments with the kind ``"sparse"``.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import rulegrad as rg
 
 __all__ = [
     "CSR", "gather", "matmul", "multiply", "random_csr", "sample", "sum", "todense", "values",
-    "with_values",
+    "with_values", "vspace",
 ]  # fmt: skip
 
 #: The CSR types the methods apply to.
@@ -43,6 +50,33 @@ def _coords(A: Any) -> tuple[np.ndarray, np.ndarray]:
 def _like(A: Any, data: Any) -> Any:
     """A CSR matrix of ``A``'s type and pattern holding ``data``."""
     return type(A)((np.asarray(data), A.indices, A.indptr), shape=A.shape)
+
+
+def _pattern(A: Any) -> tuple:
+    """What a CSR gradient shares with its argument: the shape and the stored positions."""
+    index = (np.asarray(A.indptr, np.int64).tobytes(), np.asarray(A.indices, np.int64).tobytes())
+    return (tuple(A.shape), *index)
+
+
+def vspace() -> Any:
+    """The vector space of CSR matrices for rulegrad's gradient checks: the stored values.
+
+    Examples:
+        >>> space = vspace()
+        >>> A = sp.csr_array(np.diag([2.0, 3.0]))
+        >>> space.vector(A), space.build(A, np.array([5.0, 7.0])).toarray()
+        (array([2., 3.]), array([[5., 0.],
+               [0., 7.]]))
+    """
+    from rulegrad.testing import VSpace  # only the checks need it
+
+    return VSpace(
+        (sp.csr_array, sp.csr_matrix),
+        flatten=lambda A: A.data,
+        unflatten=_like,
+        structure=_pattern,
+        name="sparse",
+    )
 
 
 def random_csr(
