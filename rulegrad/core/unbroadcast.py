@@ -39,13 +39,16 @@ def unbroadcast(g: Any, x: Any) -> Any:
         >>> float(unbroadcast(np.ones(4), 1.0))
         4.0
     """
+    gshape, shape = getattr(g, "shape", None), getattr(x, "shape", None)
+    if gshape is None or shape is None:  # Python numbers and lists
+        gshape, shape = np.shape(g), np.shape(x)
     if _is_complex(g) and not _is_complex(x):
         g = np.real(g)  # a real input's gradient is the real part (see docs/primitives.md)
-    shape = np.shape(x)
-    gshape = np.shape(g)
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
+    if lead == 1 and gshape[1:] == shape:
+        return g.sum(axis=0)  # the common case: a bias added to a batch of rows
     if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, gshape[lead:])):
         raise RuleError(
             f"a gradient of shape {gshape} cannot belong to an argument of shape {shape}: "
