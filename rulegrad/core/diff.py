@@ -8,7 +8,6 @@ leaf node, and releases the tape's arrays as it goes. The old interface
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -298,7 +297,8 @@ def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable
     multi = isinstance(out, tuple)
     outs = out if multi else (out,)
     boxes = [o if isinstance(o, Box) and o.tape is tape else None for o in outs]
-    weakref.finalize(tape, tape.release)  # keep the tape for repeated pullbacks until then
+    # The pullback keeps the tape for repeated calls; when both are dropped the tape's
+    # __del__ gives the arrays it locked back their write access.
 
     def back(*douts: Any) -> tuple[Any, ...]:
         if len(douts) != len(outs):

@@ -37,6 +37,24 @@ def test_backward_releases_nodes_and_locks() -> None:
     assert x.flags.writeable and w.value.flags.writeable
 
 
+def test_dropped_tapes_give_back_write_access() -> None:
+    """A diff never differentiated, or a vjp pullback, unlocks its arrays once dropped."""
+    import gc
+
+    x = np.ones(3)
+    J = rg.diff(lambda: np.sum(rg.Param(np.ones(3)) * x))
+    assert not x.flags.writeable
+    del J
+    gc.collect()
+    assert x.flags.writeable
+    out, back = rg.vjp(lambda a: a * x, np.ones(3))
+    np.testing.assert_array_equal(back(np.ones(3))[0], x)
+    assert not x.flags.writeable  # the pullback may be called again
+    del out, back
+    gc.collect()
+    assert x.flags.writeable and id(x) not in _LOCKS
+
+
 def test_active_tapes_nest_and_unwind() -> None:
     """diff pushes a tape for the duration of the call only."""
     depth = []
