@@ -112,7 +112,7 @@ class Primitive:
     Make one with `primitive`; call it like the function it wraps.
     """
 
-    __slots__ = ("name", "func", "zero", "_fn", "_methods", "_cache", "__weakref__")
+    __slots__ = ("name", "func", "zero", "_fn", "_methods", "_cache", "_only", "__weakref__")
 
     def __init__(self, func: Callable[..., Any], name: str, zero: bool = False) -> None:
         self.func = func
@@ -121,6 +121,9 @@ class Primitive:
         self._fn = plum.Function(func)
         self._methods: dict[Any, Method] = {}  # impl -> Method
         self._cache: dict[tuple[type, ...], Method] = {}
+        #: The method every call gets, when there is one taking arguments of any type: such
+        #: a primitive skips dispatch (most numpy functions have just their generic method).
+        self._only: Method | None = None
 
     @property
     def methods(self) -> list[Method]:
@@ -148,6 +151,8 @@ class Primitive:
         self._fn.register(impl, signature)
         method = Method(self, impl, signature, tuple(rules), vjp, domain, origin)
         self._methods[impl] = method
+        only = len(self._methods) == 1 and _generic(signature)
+        self._only = method if only else None
         self._cache.clear()
         self._fn.clear_cache()
         return method
@@ -190,8 +195,11 @@ class Primitive:
         if top is None or self.zero:
             if tracked:
                 args = tuple(value(a) for a in args)
-            types = tuple(map(type, args))
-            return (self._cache.get(types) or self.resolve(types)).impl(*args, **kwargs)
+            method = self._only
+            if method is None:
+                types = tuple(map(type, args))
+                method = self._cache.get(types) or self.resolve(types)
+            return method.impl(*args, **kwargs)
         return _record(self, top, args, kwargs)
 
     def __repr__(self) -> str:
@@ -217,6 +225,11 @@ def _signature(impl: Callable[..., Any]) -> plum.Signature:
         elif p.kind is p.VAR_POSITIONAL:
             varargs = hint(p.name)
     return plum.Signature(*types) if varargs is None else plum.Signature(*types, varargs=varargs)
+
+
+def _generic(sig: plum.Signature) -> bool:
+    """Whether ``sig`` accepts arguments of every type."""
+    return all(t is object for t in sig.types) and (not sig.has_varargs or sig.varargs is object)
 
 
 def _required(impl: Callable[..., Any], n: int) -> int:
@@ -300,8 +313,10 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
         y = prim(*raw, **kwargs)
         method = prim.resolve(tuple(type(value(r)) for r in raw))
     else:
-        types = tuple(map(type, raw))
-        method = prim._cache.get(types) or prim.resolve(types)
+        method = prim._only
+        if method is None:
+            types = tuple(map(type, raw))
+            method = prim._cache.get(types) or prim.resolve(types)
         y = method.impl(*raw, **kwargs)
     node = Node(method, raw, kwargs, y, parents)
     tape.nodes.append(node)
