@@ -132,6 +132,31 @@ def _rows(scores: Any, labels: Any, axis: int) -> bool:
     )
 
 
+def _labels(scores: Any, labels: Any, axis: int) -> Any:
+    """``labels`` checked for nll off its fast path: lists and tuples become arrays, and
+    anything but integer class indices shaped like ``scores`` without ``axis`` is refused."""
+    if not isinstance(labels, Tracked) and not hasattr(labels, "dtype"):
+        labels = np.asarray(labels)
+        if labels.size == 0:
+            labels = labels.astype(np.intp)
+    shape = np.shape(scores)
+    if np.dtype(labels.dtype).kind not in "iu":
+        raise TypeError(
+            f"nll: labels must be integer class indices (an integer array) shaped like scores "
+            f"without the class axis, not an array of dtype {labels.dtype}; cast them with "
+            f".astype(int) if they hold whole numbers"
+        )
+    ndim = len(shape)
+    if -ndim <= axis < ndim:  # otherwise numpy's axis error follows
+        expected = shape[: axis % ndim] + shape[axis % ndim + 1 :]
+        if np.shape(labels) != expected:
+            raise ValueError(
+                f"nll: labels of shape {np.shape(labels)} do not fit scores of shape {shape} "
+                f"with classes along axis {axis}: labels must have shape {expected}"
+            )
+    return labels
+
+
 def _nll_dscores(
     dy: Any, y: Any, scores: Any, labels: Any, axis: int = -1, average: bool = True
 ) -> Any:
@@ -142,6 +167,7 @@ def _nll_dscores(
         p /= p.sum(axis=1, keepdims=True)
         p[np.arange(len(labels)), labels] -= 1
         return p * (dy / len(labels) if average else dy)
+    labels = _labels(scores, labels, axis)
     g = softmax(scores, axis=axis) - _onehot(labels, scores, axis)
     valid = labels >= 0
     if not np.all(valid):
@@ -159,8 +185,9 @@ def nll(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
 
     Args:
         scores: unnormalized log-probabilities, classes along ``axis``.
-        labels: integer class of each example, shaped like ``scores`` without ``axis``;
-            negative labels are ignored (padding).
+        labels: integer class of each example, shaped like ``scores`` without ``axis``
+            (an integer array; a list or tuple is converted); negative labels are ignored
+            (padding).
         axis: the class axis.
         average: the mean over the (non-ignored) examples, else their sum.
 
@@ -171,6 +198,7 @@ def nll(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
         z = scores - scores.max(axis=1, keepdims=True)
         total = np.log(np.exp(z).sum(axis=1)).sum() - z[np.arange(len(labels)), labels].sum()
         return total / len(labels) if average else total
+    labels = _labels(scores, labels, axis)
     valid = labels >= 0
     lp = logp(scores, axis=axis)
     picked = np.take_along_axis(lp, np.expand_dims(np.where(valid, labels, 0), axis), axis)
@@ -319,10 +347,14 @@ def dropout(
     Returns:
         ``x`` masked and rescaled (dropped elements get zero gradient), or ``x`` itself.
     """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability p must be in [0, 1], not {p!r}")
     if training is None:
         training = bool(active_tapes())
     if not training or p == 0:
         return x
+    if p == 1:  # every element dropped (torch's convention): zeros, and zero gradient
+        return x * np.zeros(np.shape(x), dtype_of(x))
     draw = (rng or np.random).random(np.shape(x))
     keep = (draw >= p) * (1 / (1 - p))
     return x * keep.astype(dtype_of(x))

@@ -31,14 +31,53 @@ def _back(dy: Any, y: Any, a: Any, *args: Any, **kwargs: Any) -> Any:
     return np.reshape(dy, np.shape(a))
 
 
+def _index_order(a: Any, order: Any) -> str:
+    """The index order, ``"C"`` or ``"F"``, that numpy's ``order`` reads ``a`` in.
+
+    ``"A"`` means ``"F"`` when ``a`` is Fortran-contiguous and not C-contiguous, else ``"C"``
+    (numpy's rule); ``None`` means ``"C"``. ``"K"`` (memory order) is not an index order.
+    """
+    order = "C" if order is None else str(order).upper()
+    if order == "A":
+        flags = getattr(value(a), "flags", None)
+        fortran = flags is not None and flags.f_contiguous and not flags.c_contiguous
+        return "F" if fortran else "C"
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be one of 'C', 'F', 'A' (or 'K' for ravel), not {order!r}")
+    return order
+
+
+def _reshape_dx(dy: Any, y: Any, a: Any, shape: Any = None, order: Any = "C", **kwargs: Any) -> Any:
+    """Reshape dy back to a's shape, reading and writing in the same index order."""
+    return np.reshape(dy, np.shape(a), order=_index_order(a, order))
+
+
+def _memory_order(a: Any) -> np.ndarray:
+    """For ``ravel(a, order="K")``: the C-order flat index of each element it reads.
+
+    An index array laid out in memory like ``a`` and raveled the same way says which.
+    """
+    a = np.asarray(value(a))
+    where = np.empty_like(a, dtype=np.intp, order="K")
+    where[...] = np.reshape(np.arange(a.size), a.shape)
+    return np.ravel(where, order="K")
+
+
+def _ravel_dx(dy: Any, y: Any, a: Any, order: Any = "C") -> Any:
+    """Put each element of dy back where ravel read it from, in ravel's order."""
+    if order is not None and str(order).upper() == "K":
+        return np.reshape(dy[np.argsort(_memory_order(a))], np.shape(a))
+    return np.reshape(dy, np.shape(a), order=_index_order(a, order))
+
+
 # ---- reshaping (the gradient is reshaped back) ----
 primitive(
     np.reshape,
-    _back,
+    _reshape_dx,
     None,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), (2, 6)), {})),
 )
-primitive(np.ravel, _back, domain=REAL)
+primitive(np.ravel, _ravel_dx, domain=REAL)
 primitive(np.expand_dims, _back, None, domain=Domain(args=("real",), kwargs={"axis": (0, -1)}))
 primitive(
     np.squeeze,
@@ -63,6 +102,15 @@ primitive(np.copy, lambda dy, y, a, *args, **kwargs: dy, domain=REAL)
 def _astype(x: Any, dtype: Any, **kwargs: Any) -> Any:
     """``x.astype(dtype)``; the gradient is cast back to x's dtype (autograd's convention)."""
     return x.astype(dtype, **kwargs)
+
+
+def _astype_function(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Any:
+    """numpy 2's function form, ``np.astype(x, dtype)``: the method's rule."""
+    return _astype(x, dtype, copy=copy)
+
+
+if hasattr(np, "astype"):
+    implements(np.astype)(_astype_function)
 
 
 def _at_least(ndim: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -98,8 +146,11 @@ def _broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
 
 # ---- axes ----
 def _transpose_dx(dy: Any, y: Any, a: Any, axes: Any = None) -> Any:
-    """Transpose back with the inverse permutation."""
-    return np.transpose(dy, None if axes is None else np.argsort(axes))
+    """Transpose back with the inverse permutation (negative axes counted from the end)."""
+    if axes is None:
+        return np.transpose(dy)
+    n = np.ndim(a)
+    return np.transpose(dy, tuple(np.argsort([int(ax) % n for ax in axes]).tolist()))
 
 
 primitive(np.transpose, _transpose_dx, None, domain=REAL)

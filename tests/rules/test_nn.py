@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from ruletools import ORDERS, cases, check_float32
@@ -39,6 +41,9 @@ CASES = {
     "logistic": (lambda x: nn.logistic(x, np.sign(X)), X),
     "mat": (lambda x: nn.mat(x) * 1, FEATURES),
     "dropout": (lambda x: nn.dropout(x, 0.5, training=True, rng=np.random.default_rng(0)), X),
+    "dropout_all": (lambda x: nn.dropout(x, 1.0, training=True) + x, X),
+    "nll_list_labels": (lambda x: nn.nll(x, [0, 4, 2, 2]), X),
+    "nll_tuple_labels_ignored": (lambda x: nn.nll(x, (0, -1, 2, 2)), X),
     "mlp": (lambda w, x: nn.nll(nn.relu(x @ w) @ w.T, LABELS), rng.standard_normal((5, 5)), X),
 }
 
@@ -124,3 +129,57 @@ def test_sigm_second_derivative_uses_sigmback() -> None:
 def test_axis_can_be_passed_positionally() -> None:
     """logp(x, 0) means logp(x, axis=0), as for any Python function."""
     np.testing.assert_array_equal(nn.logp(X, 0), nn.logp(X, axis=0))
+
+
+@pytest.mark.parametrize("p", [1.0, 1])
+def test_dropout_with_p_one_drops_everything(p) -> None:
+    """p=1 drops every element (torch's convention): zeros out, zero gradient, no division."""
+    x = rg.Param(np.ones((3, 4)))
+    J = rg.diff(lambda: np.sum(nn.dropout(x, p, rng=np.random.default_rng(0)) + 2 * x))
+    assert rg.value(J) == 24.0
+    np.testing.assert_array_equal(rg.grad(J, x), 2.0)
+    np.testing.assert_array_equal(nn.dropout(x.value, p, training=True), 0.0)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
+def test_dropout_probability_outside_unit_interval_is_refused(p) -> None:
+    """A probability outside [0, 1] raises a ValueError naming the range, in training or not."""
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        nn.dropout(X, p, training=True)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        nn.dropout(X, p, training=False)
+
+
+@pytest.mark.parametrize("labels", [[0, 4, 2, 2], (0, 4, 2, 2)], ids=["list", "tuple"])
+def test_nll_accepts_label_lists(labels) -> None:
+    """Labels given as a list or tuple mean the same as the integer array."""
+    np.testing.assert_allclose(nn.nll(X, labels), nn.nll(X, LABELS))
+    g = rg.grad(lambda x: nn.nll(x, labels))(X)
+    np.testing.assert_allclose(g, rg.grad(lambda x: nn.nll(x, LABELS))(X))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array([0.0, 4.0, 2.0, 2.0]), [0.0, 4.0, 2.0, 2.0], np.array([True, False, True, True])],
+    ids=["float_array", "float_list", "bool_array"],
+)
+def test_nll_non_integer_labels_raise_type_error(labels) -> None:
+    """Labels that are not integer class indices get a TypeError saying what is expected."""
+    with pytest.raises(TypeError, match="integer class indices"):
+        nn.nll(X, labels)
+    with pytest.raises(TypeError, match="integer class indices"):
+        rg.grad(lambda x: nn.nll(x, labels))(X)
+
+
+@pytest.mark.parametrize(
+    ("labels", "axis"),
+    [(np.array([0, 1, 2]), -1), (LABELS, 0), (LABELS[:, None], -1), (np.array(1), -1)],
+    ids=["too_few", "wrong_axis", "extra_axis", "scalar"],
+)
+def test_nll_label_shape_mismatch_names_both_shapes(labels, axis) -> None:
+    """Labels not shaped like the scores without the class axis get a ValueError with both."""
+    message = f"labels of shape {np.shape(labels)} do not fit scores of shape (4, 5)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        nn.nll(X, labels, axis=axis)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        rg.grad(lambda x: nn.nll(x, labels, axis=axis))(X)

@@ -18,6 +18,16 @@ CASES = {
     "reshape": (lambda a: np.reshape(a, (2, 6)), A),
     "reshape_method": (lambda a: a.reshape(4, -1) * a.reshape((12, 1))[:4], A),
     "ravel": (lambda a: np.ravel(a) * a.flatten(), A),
+    "reshape_order_F": (lambda a: np.reshape(a, (2, 6), order="F"), A),
+    "reshape_order_F_positional": (lambda a: np.reshape(a, (6, 2), "F")[:, :1], A),
+    "reshape_method_order_F": (lambda a: a.reshape((4, 3), order="F")[0], A),
+    "reshape_order_A_fortran": (lambda a: np.reshape(a.T, (2, 6), order="A"), A),
+    "ravel_order_F": (lambda a: np.ravel(a, order="F")[:5], T),
+    "ravel_order_F_positional": (lambda a: np.ravel(a, "F")[3:], A),
+    "ravel_order_A": (lambda a: np.ravel(a.T, "A")[:7] * np.ravel(a, "A")[:7], A),
+    "ravel_order_K": (lambda a: np.ravel(a.transpose(2, 0, 1)[:, ::-1], order="K")[:9], T),
+    "flatten_order_F": (lambda a: a.flatten("F")[:5] * a.flatten(order="f")[2:7], A),
+    "flatten_order_K": (lambda a: a.T.flatten("K")[1:], A),
     "expand_dims": (lambda a: np.expand_dims(a, (0, -1)), A),
     "squeeze": (lambda a: np.squeeze(a[:, None], axis=1), A),
     "broadcast_to": (lambda a: np.broadcast_to(a[:, :1], (2, 3, 4)), A),
@@ -31,10 +41,16 @@ CASES = {
     "transpose": (np.transpose, T),
     "transpose_axes": (lambda a: np.transpose(a, (1, 2, 0)), T),
     "transpose_method": (lambda a: a.transpose(2, 0, 1) * 1, T),
+    "transpose_negative_axes": (lambda a: np.transpose(a, (-1, 0, 1)), T),
+    "transpose_axes_keyword": (lambda a: np.transpose(a, axes=(1, -1, -3)), T),
+    "transpose_method_negative": (lambda a: a.transpose(-1, 0, -2) * 1, T),
+    "transpose_method_tuple": (lambda a: a.transpose((0, -1, 1)) * 1, T),
     "T": (lambda a: a.T @ a, A),
     "swapaxes": (lambda a: np.swapaxes(a, 0, -1), T),
     "moveaxis": (lambda a: np.moveaxis(a, 0, -1), T),
+    "swapaxes_negative": (lambda a: np.swapaxes(a, -1, -3) * a.swapaxes(-3, 2), T),
     "moveaxes": (lambda a: np.moveaxis(a, (0, 1), (2, 0)), T),
+    "moveaxis_negative": (lambda a: np.moveaxis(a, (-1, 0), (0, -2)), T),
     "rollaxis": (lambda a: np.rollaxis(a, 2, 1), T),
     # order
     "flip": (lambda a: np.flip(a, 1), A),
@@ -190,3 +206,67 @@ def test_untake_basic_index_is_exact() -> None:
     np.testing.assert_array_equal(
         untake(g, np.zeros((3, 4)), (slice(1, 3), slice(None, None, 2))), expected
     )
+
+
+@pytest.mark.parametrize(
+    "ravel",
+    [
+        lambda x: np.ravel(x, order="F"),
+        lambda x: np.ravel(x, "F"),
+        lambda x: x.flatten("F"),
+        lambda x: x.reshape((12,), order="F"),
+    ],
+    ids=["keyword", "positional", "flatten", "reshape"],
+)
+def test_ravel_order_F_sends_gradients_down_columns(ravel) -> None:
+    """Raveled with order='F', x is read column by column: the first three are column 0."""
+    g = rg.grad(lambda x: np.sum(ravel(x)[:3]))(np.ones((3, 4)))
+    expected = np.zeros((3, 4))
+    expected[:, 0] = 1.0
+    np.testing.assert_array_equal(g, expected)
+
+
+AUTOGRAD_CASES = {
+    "reshape_F": lambda m, a: m.reshape(a, (4, 3), order="F")[1:] * 2,
+    "reshape_F_positional": lambda m, a: m.reshape(a, (6, 2), "F")[:, 1],
+    "ravel_F": lambda m, a: m.ravel(a, order="F")[:5],
+    "ravel_F_positional": lambda m, a: m.ravel(a, "F")[::2],
+    "swapaxes_negative": lambda m, a: m.swapaxes(a, -1, 0),
+    "moveaxis_negative": lambda m, a: m.moveaxis(a, -1, 0),
+}
+
+
+@pytest.mark.parametrize("f", list(AUTOGRAD_CASES.values()), ids=list(AUTOGRAD_CASES))
+def test_order_and_negative_axes_match_autograd(f) -> None:
+    """reshape/ravel with order='F' and axes counted from the end agree with HIPS autograd
+    (whose own transpose rule fails on negative axes, so transpose is checked below)."""
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    local = np.random.default_rng(11)
+    a = local.standard_normal((2, 3, 2))
+    w = local.standard_normal(np.shape(f(np, a)))
+    expected = autograd.grad(lambda x: anp.sum(f(anp, x) * w))(a)
+    np.testing.assert_allclose(rg.grad(lambda x: np.sum(f(np, x) * w))(a), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "transpose",
+    [
+        lambda x: np.transpose(x, (-1, 0, 1)),
+        lambda x: np.transpose(x, axes=(2, -3, 1)),
+        lambda x: x.transpose(-1, 0, -2),
+        lambda x: x.transpose(2, 0, 1),
+    ],
+    ids=["function", "keyword", "method_negative", "method_ints"],
+)
+def test_transpose_negative_axes_gradient(transpose) -> None:
+    """Axes counted from the end: the gradient of sum(transpose(x) * c) is c transposed back."""
+    c = rng.standard_normal((4, 2, 3))
+    g = rg.grad(lambda x: np.sum(transpose(x) * c))(T)
+    np.testing.assert_array_equal(g, np.transpose(c, (1, 2, 0)))
+
+
+def test_reshape_order_K_is_refused_like_numpy() -> None:
+    """reshape has no order 'K' (numpy raises for tracked values too); ravel does."""
+    with pytest.raises(ValueError, match="'K'"):
+        rg.grad(lambda a: np.sum(np.reshape(a, (12,), order="K")))(A)
