@@ -29,11 +29,13 @@ from .core import vjp as vjp
 from .core import zerograd as zerograd
 
 # Errors (rulegrad.core.errors)
+from .core.errors import ConstantWarning as ConstantWarning
 from .core.errors import DTypeError as DTypeError
 from .core.errors import GradCheckError as GradCheckError
 from .core.errors import InPlaceError as InPlaceError
 from .core.errors import NonScalarError as NonScalarError
 from .core.errors import NoRuleError as NoRuleError
+from .core.errors import OutputError as OutputError
 from .core.errors import RuleError as RuleError
 from .core.errors import RulegradError as RulegradError
 
@@ -57,8 +59,8 @@ __all__ = [
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
     "implements", "params", "primitive", "unbroadcast", "value", "vjp", "zerograd",
     # errors
-    "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError", "NoRuleError",
-    "RuleError", "RulegradError",
+    "ConstantWarning", "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError",
+    "NoRuleError", "OutputError", "RuleError", "RulegradError",
     # checks
     "checkgrad",
     # layers

@@ -9,12 +9,13 @@ ordinary numpy: ``np.tanh(w @ x + b)``. A function with no handler raises `NoRul
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, InPlaceError, NoRuleError
+from .errors import ConstantWarning, DTypeError, InPlaceError, NoRuleError
 from .tape import Node, Tape, active_tapes
 
 __all__ = ["Tracked", "Param", "Box", "Result", "value", "FUNCTIONS", "call", "describe"]
@@ -33,7 +34,9 @@ def describe(x: Any) -> str:
         'float'
     """
     if isinstance(x, Tracked):
-        return f"{type(x).__name__}({describe(x.value)})"
+        return f"{'Result' if isinstance(x, Box) else type(x).__name__}({describe(x.value)})"
+    if isinstance(x, type):  # a dtype class such as np.float32
+        return x.__name__
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return f"{type(x).__name__}[{x.dtype}]{tuple(x.shape)}"
     return type(x).__name__
@@ -42,7 +45,9 @@ def describe(x: Any) -> str:
 def _name(func: Any) -> str:
     module = getattr(func, "__module__", None) or ""
     name = getattr(func, "__name__", repr(func))
-    if isinstance(func, np.ufunc) or module == "numpy":
+    if isinstance(func, np.ufunc):  # numpy's own, or another library's (scipy.special)
+        return f"np.{name}" if getattr(np, name, None) is func else name
+    if module == "numpy":
         return f"np.{name}"
     if module.startswith("numpy"):
         return f"{module.replace('numpy', 'np', 1)}.{name}"
@@ -160,13 +165,31 @@ class Tracked:
         return (self[i] for i in range(len(self)))
 
     def __float__(self) -> float:
-        return float(value(self))
+        return float(self._number())
 
     def __int__(self) -> int:
-        return int(value(self))
+        return int(self._number())
 
     def __complex__(self) -> complex:
-        return complex(value(self))
+        return complex(self._number())
+
+    def _number(self) -> Any:
+        """The plain value for float()/int()/complex(), warning when that drops a gradient.
+
+        numpy calls ``__float__`` when a tracked scalar is written into a plain array
+        (``h[t] = np.tanh(x[t])``), so the warning is the only sign that such a value lost
+        its gradient.
+        """
+        if self._live():
+            warnings.warn(
+                f"float()/int() of a tracked value ({describe(self)}) is a constant: no "
+                "gradient flows through it. To keep the gradient, do not write tracked values "
+                "into plain arrays; collect them in a list and use np.stack, and use "
+                "rg.value(x) to read a value on purpose.",
+                ConstantWarning,
+                stacklevel=3,
+            )
+        return value(self)
 
     def __bool__(self) -> bool:
         return bool(value(self))
@@ -247,14 +270,15 @@ def _as_leaf_value(x: Any, what: str) -> Any:
     """
     if isinstance(x, (bool, np.bool_)):
         raise DTypeError(f"cannot differentiate with respect to a boolean {what} ({x!r}).")
+    article = "an" if what[0] in "aeiouAEIOU" else "a"
     if isinstance(x, (int, float, complex, list, tuple)):
         x = np.asarray(x, dtype=complex if np.iscomplexobj(x) else np.float64)
         return x[()] if x.ndim == 0 else x
     dtype = getattr(x, "dtype", None)
     if dtype is not None and np.dtype(dtype).kind not in "fc":
         raise DTypeError(
-            f"cannot differentiate with respect to a {what} of dtype {dtype}: gradients need "
-            f"floating point. Convert it first, e.g. x.astype(np.float32) or np.float64."
+            f"cannot differentiate with respect to {article} {what} of dtype {dtype}: gradients "
+            "need floating point. Convert it first, e.g. x.astype(np.float32) or np.float64."
         )
     return x
 
@@ -280,7 +304,9 @@ class Param(Tracked):
     def __init__(self, value: Any) -> None:
         if isinstance(value, Tracked):
             raise TypeError("Param(x) takes a plain value; use rg.value(x) to unwrap a tracked one")
-        self.value = _as_leaf_value(value, "Param")
+        v = _as_leaf_value(value, "Param")
+        # a 0-d array, not a numpy scalar: optimizers update every Param in place
+        self.value = np.array(v) if isinstance(v, np.generic) else v
         self.opt: Any = None  # room for a per-parameter optimizer (Knet's p.opt)
 
     def _live(self) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 import plum
 
 from .box import Box, Param, Tracked, _as_leaf_value, describe
-from .errors import NonScalarError, RuleError
+from .errors import NonScalarError, OutputError, RuleError, RulegradError
 from .tape import _ACTIVE, Node, Tape
 from .unbroadcast import unbroadcast
 
@@ -28,6 +28,9 @@ def _run(tape: Tape, f: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     token = _ACTIVE.set((*_ACTIVE.get(), tape))
     try:
         return f(*args, **kwargs)
+    except BaseException:
+        tape.release()  # nothing will differentiate this tape: unlock what it recorded
+        raise
     finally:
         _ACTIVE.reset(token)
         tape.recording = False
@@ -54,8 +57,21 @@ def diff(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Box:
     tape = Tape()
     out = _run(tape, f, args, kwargs)
     if not (isinstance(out, Box) and out.tape is tape):
+        _check_output(out, tape, "the function given to diff")
         out = _constant(tape, out)
     return out
+
+
+def _check_output(out: Any, tape: Tape, what: str) -> None:
+    """Raise `OutputError` unless ``out`` is one value (an array or a number)."""
+    if out is None or isinstance(out, (str, bytes, list, tuple, dict, set)):
+        hint = (
+            "did it forget to return?"
+            if out is None
+            else "for several outputs use rg.vjp(f, ...), or combine them into one loss"
+        )
+        tape.release()
+        raise OutputError(f"{what} must return one array or number, got {describe(out)}: {hint}")
 
 
 def _constant(tape: Tape, v: Any) -> Box:
@@ -84,6 +100,16 @@ def backward(tape: Tape, seeds: list[tuple[Box, Any]], release: bool = True) -> 
     gradients flowing into one value are summed and broadcast axes reduced. With
     ``release`` the walk drops each node's arrays once used and then releases the tape.
     """
+    try:
+        _walk(tape, seeds, release)
+    except BaseException as e:
+        if release:  # the nodes are half released: nothing can run this walk again
+            tape.error = f"{type(e).__name__}: {e}"
+            tape.release()
+        raise
+
+
+def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
     nodes = tape.nodes
     if not release:
         for node in nodes:
@@ -151,9 +177,15 @@ def _reduce(g: Any, x: Any, method: Any, argnum: int) -> Any:
 
 def _seed(result: Box, dy: Any) -> Any:
     """The output gradient to start from: ``dy`` if given, else one for a scalar result."""
-    if dy is not None:
-        return dy
     v = result.value
+    if dy is not None:
+        _check_dy(dy, v)
+        return dy
+    if np.iscomplexobj(_plain(v)):
+        raise OutputError(
+            f"grad needs a real result, got {describe(result)}: take np.real or np.abs of it "
+            "first, or pass the output gradient dy"
+        )
     if np.size(_plain(v)) != 1:
         raise NonScalarError(
             f"grad needs a scalar result, got {describe(result)}. Reduce it first "
@@ -162,6 +194,15 @@ def _seed(result: Box, dy: Any) -> Any:
     if isinstance(v, (np.ndarray, np.generic)):
         return np.array(1, dtype=v.dtype).reshape(v.shape)  # np.ones_like, in fewer steps
     return np.ones_like(v)
+
+
+def _check_dy(dy: Any, v: Any) -> None:
+    """Raise `OutputError` unless output gradient ``dy`` has the shape of result value ``v``."""
+    if np.shape(dy) != np.shape(v):
+        raise OutputError(
+            f"the output gradient dy has shape {np.shape(dy)} but the result has shape "
+            f"{np.shape(v)}: pass a dy of the result's shape"
+        )
 
 
 def _plain(v: Any) -> Any:
@@ -183,9 +224,26 @@ def grad(result: Box, p: object, dy: object = None) -> Any:
         >>> rg.grad(J, w), rg.grad(J, rg.Param(1.0))
         (array([ 3., 12.]), None)
     """
-    if not result.tape.done:
-        backward(result.tape, [(result, _seed(result, dy))])
-    entry = result.tape.leaves.get(id(p))
+    tape = result.tape
+    if not isinstance(p, Param):
+        raise TypeError(
+            f"rg.grad(result, p) takes a Param as p, got {describe(p)}; to differentiate a "
+            "function with respect to its arguments use rg.grad(f)"
+        )
+    if not tape.done:
+        tape.seed = _seed(result, dy)
+        backward(tape, [(result, tape.seed)])
+    elif tape.error is not None:
+        raise RulegradError(
+            f"the backward pass of this result failed ({tape.error}); fix the cause and "
+            "record again with rg.diff"
+        )
+    elif dy is not None and dy is not tape.seed and not np.array_equal(_plain(dy), tape.seed):
+        raise OutputError(
+            "the backward pass of this result already ran with another output gradient dy; "
+            "record again with rg.diff for a new dy, or use rg.vjp, whose pullback takes any"
+        )
+    entry = tape.leaves.get(id(p))
     return None if entry is None else entry[1].grad
 
 
@@ -262,6 +320,10 @@ def gradloss(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Calla
         (np.float64(12.0), np.float64(8.0))
     """
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    if not nums or not all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in nums
+    ):
+        raise TypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
 
     def gradient_and_loss(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         tape, wrapped, out = _inputs(f, args, kwargs, nums)
@@ -269,8 +331,11 @@ def gradloss(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Calla
             backward(tape, [(out, _seed(out, None))])
             loss = out.value
         else:
+            _check_output(out, tape, f"{getattr(f, '__name__', 'the function')} (differentiated)")
             loss = _constant(tape, out).value
             tape.release()
+            if np.iscomplexobj(loss):
+                raise OutputError(f"grad needs a real result, got {describe(loss)}")
         grads = tuple(_unwrap(wrapped[i], []) for i in nums)
         return (grads if isinstance(argnums, tuple) else grads[0]), loss
 
@@ -294,8 +359,11 @@ def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable
         (np.float64(3.0), np.float64(2.0))
     """
     tape, wrapped, out = _inputs(f, args, kwargs, tuple(range(len(args))))
-    multi = isinstance(out, tuple)
-    outs = out if multi else (out,)
+    multi = isinstance(out, (tuple, list))
+    outs = tuple(out) if multi else (out,)
+    for o in outs:
+        if not (isinstance(o, Box) and o.tape is tape):
+            _check_output(o, tape, "each output of the function given to vjp")
     boxes = [o if isinstance(o, Box) and o.tape is tape else None for o in outs]
     # The pullback keeps the tape for repeated calls; when both are dropped the tape's
     # __del__ gives the arrays it locked back their write access.
@@ -303,6 +371,9 @@ def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable
     def back(*douts: Any) -> tuple[Any, ...]:
         if len(douts) != len(outs):
             raise ValueError(f"the pullback takes {len(outs)} output gradient(s), got {len(douts)}")
+        for o, d in zip(outs, douts):
+            if d is not None:
+                _check_dy(d, _plain(o))
         seeds = [(b, d) for b, d in zip(boxes, douts) if b is not None and d is not None]
         backward(tape, seeds, release=False)
         grads = tuple(_unwrap(w, []) for w in wrapped)
@@ -311,7 +382,11 @@ def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable
         return grads
 
     plain = tuple(o.value if b is not None else _plain(o) for o, b in zip(outs, boxes))
-    return (plain if multi else plain[0]), back
+    if not multi:
+        return plain[0], back
+    if hasattr(type(out), "_fields"):  # a named tuple such as eigh's (eigenvalues, eigenvectors)
+        return type(out)(*plain), back
+    return type(out)(plain), back
 
 
 def params(x: Any) -> list[Param]:

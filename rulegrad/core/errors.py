@@ -10,6 +10,8 @@ __all__ = [
     "InPlaceError",
     "RuleError",
     "GradCheckError",
+    "OutputError",
+    "ConstantWarning",
 ]
 
 
@@ -39,3 +41,15 @@ class RuleError(RulegradError):
 
 class GradCheckError(RulegradError, AssertionError):
     """The analytic gradient disagrees with central finite differences."""
+
+
+class OutputError(RulegradError, TypeError, ValueError):
+    """A differentiated function's result, or an output gradient given for it, does not fit.
+
+    The function must return one array or number (several outputs go through `vjp`), and an
+    output gradient ``dy`` must have the result's shape.
+    """
+
+
+class ConstantWarning(UserWarning):
+    """A tracked value was turned into a plain Python number: its gradient stops there."""

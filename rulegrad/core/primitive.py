@@ -263,6 +263,8 @@ def _leaf(tape: Tape, p: Param) -> Box:
     if entry is not None:
         return Box(entry[1].y, tape, entry[1])
     inner = p.value
+    if inner.__class__ is Box and inner.tape is tape:
+        return inner  # code that set p.value to a box of this tape (checkgrad's Param form)
     for t in reversed(_ACTIVE.get()):  # the newest outer recording tape, if any
         if t.level < tape.level and t.recording:
             inner = _leaf(t, p)
@@ -329,7 +331,9 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
 def _numpy_name(f: Any) -> str:
     module = getattr(f, "__module__", None)
     name = getattr(f, "__qualname__", None) or getattr(f, "__name__", repr(f))
-    if isinstance(f, np.ufunc) or module == "numpy":
+    if isinstance(f, np.ufunc):  # numpy's own, or another library's (scipy.special)
+        return f"np.{name}" if getattr(np, name, None) is f else name
+    if module == "numpy":
         return f"np.{name}"
     if module and module.startswith("numpy"):
         return f"{module.replace('numpy', 'np', 1)}.{name}"

@@ -80,7 +80,10 @@ class Tape:
     is garbage collected), so an in-place write cannot silently corrupt a gradient.
     """
 
-    __slots__ = ("level", "nodes", "leaves", "recording", "done", "seen", "_locked", "__weakref__")
+    __slots__ = (
+        "level", "nodes", "leaves", "recording", "done", "seen", "seed", "error", "_locked",
+        "__weakref__",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.level = next(_LEVELS)
@@ -90,6 +93,8 @@ class Tape:
         self.recording = True
         self.done = False
         self.seen: set[int] = set()
+        self.seed: Any = None  #: the output gradient the backward walk started from
+        self.error: str | None = None  #: why the backward walk failed, if it did
         self._locked: list[int] = []
 
     def __del__(self, _release: Any = _release_locks) -> None:
@@ -102,19 +107,21 @@ class Tape:
         """Make ``a`` read-only until this tape is done with it (if it is writeable now).
 
         Callers test ``id(a) in tape.seen`` first, so each array costs one set lookup
-        per use after the first.
+        per use after the first. The arrays a view looks into are locked with it.
         """
         key = id(a)
         self.seen.add(key)
         entry = _LOCKS.get(key)
         if entry is not None and entry[0] is a:
             entry[1] += 1
+            self._locked.append(key)
         elif (flags := a.flags).writeable:
             flags.writeable = False
             _LOCKS[key] = [a, 1]
-        else:
-            return
-        self._locked.append(key)
+            self._locked.append(key)
+        base = a.base  # a view: writing through the array it views would change it too
+        if base.__class__ is np.ndarray and id(base) not in self.seen:
+            self.lock(base)
 
     def release(self) -> None:
         """Let go of recorded arrays and their write protection; keep leaf gradients."""

@@ -44,6 +44,14 @@ def unbroadcast(g: Any, x: Any) -> Any:
         gshape, shape = np.shape(g), np.shape(x)
     if _is_complex(g) and not _is_complex(x):
         g = np.real(g)  # a real input's gradient is the real part (see docs/primitives.md)
+    gd, xd = getattr(g, "dtype", None), getattr(x, "dtype", None)
+    if (
+        gd != xd
+        and isinstance(g, (np.ndarray, np.generic))
+        and xd is not None
+        and gd.kind == xd.kind == "f"
+    ):
+        g = g.astype(xd)  # a float32 value next to float64 constants keeps float32 gradients
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)

@@ -19,7 +19,7 @@ zerograd(
     # indices and queries
     np.argmax, np.argmin, np.argsort, np.argpartition, np.argwhere, np.nonzero,
     np.flatnonzero, np.searchsorted, np.digitize, np.shape, np.ndim, np.size,
-    np.all, np.any, np.count_nonzero,
+    np.all, np.any, np.count_nonzero, np.result_type, np.can_cast,
     # constructors from a template
     np.zeros_like, np.ones_like, np.empty_like, np.full_like,
 )  # fmt: skip

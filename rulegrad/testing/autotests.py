@@ -47,7 +47,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
 from ..core import Method, Primitive, grad, vjp
-from ..core.box import describe
+from ..core.box import Tracked, describe
 from ..core.errors import InPlaceError, RuleError, RulegradError
 from ..core.primitive import PRIMITIVES
 from .gradcheck import STEPS, NotSmoothError, _is_zero, _show, _weigh, numeric_check, tolerance
@@ -518,21 +518,41 @@ def _zeros_like(y: Any) -> Any:
     return np.zeros_like(y) if space is None else space.build(y, np.zeros_like(space.vector(y)))
 
 
-def _check_nondiff(method: Method, case: Case, y: Any, us: list, diff: list[int]) -> None:
-    """A vjp must return None for the arguments that have no gradient."""
-    if method.vjp is None:
-        return  # per-argument rules: _differentiable checked they are None
+def _raw_gradients(method: Method, case: Case, y: Any, us: list) -> list:
+    """The rules' own outputs for output gradients ``us``, before the core reduces them."""
     dy = (
         tuple(_zeros_like(o) if u is None else u for u, o in zip(us, y))
         if isinstance(y, tuple)
         else us[0]
     )
-    got = method.vjp(dy, y, *case.args, **case.kwargs)
+    if method.vjp is not None:
+        return list(method.vjp(dy, y, *case.args, **case.kwargs))
+    rules = method.rules
+    return [
+        None if i >= len(rules) or rules[i] is None else rules[i](dy, y, *case.args, **case.kwargs)
+        for i in range(len(case.args))
+    ]
+
+
+def _check_nondiff(method: Method, case: Case, y: Any, us: list, diff: list[int]) -> None:
+    """A vjp must return None for the arguments that have no gradient, and every rule must
+    keep its argument's dtype itself: the core casts a gradient to its value's dtype, which
+    would hide a float64 constant in a float32 rule (and its cost)."""
+    got = _raw_gradients(method, case, y, us)
     for i, g in enumerate(got):
-        if i not in diff and g is not None:
+        if i not in diff and g is not None and method.vjp is not None:
             raise RuleError(
                 f"the vjp of {method!r} returned {describe(g)} for argument {i} "
                 f"({describe(case.args[i])}), which has no gradient; return None there"
+            )
+        x = case.args[i] if i < len(case.args) else None
+        plain = g is not None and vspace_of(x) is None and not isinstance(g, Tracked)
+        if i in diff and plain and np.result_type(g) != np.result_type(x):
+            raise RuleError(
+                f"the gradient of {method!r} for argument {i} has dtype "
+                f"{np.result_type(g)}, but the argument is {np.result_type(x)}: rules must "
+                f"keep the dtype (no float64 constants such as np.float64(2.0) * x; "
+                f"Python numbers are fine)"
             )
 
 
