@@ -279,6 +279,8 @@ def _wrap(tape: Tape, x: Any, leaves: list[Box]) -> Any:
         return type(x)(wrapped) if not hasattr(type(x), "_fields") else type(x)(*wrapped)
     if isinstance(x, dict):
         return {k: _wrap(tape, v, leaves) for k, v in x.items()}
+    if x is None or isinstance(x, (str, bytes)):
+        return x  # not a number: passed through, and its gradient is None
     if not (isinstance(x, Tracked) and x._live()):
         x = _as_leaf_value(x if not isinstance(x, Param) else x.value, "argument")
     box = Box(x, tape, Node(None, (), {}, x, ()))
@@ -294,8 +296,14 @@ def _unwrap(x: Any, grads: list[Any]) -> Any:
         return type(x)(got) if not hasattr(type(x), "_fields") else type(x)(*got)
     if isinstance(x, dict):
         return {k: _unwrap(v, grads) for k, v in x.items()}
+    if not isinstance(x, Box):
+        return None  # None or a string passed through by _wrap
     g = x.node.grad
-    return np.zeros_like(x.value) if g is None else g
+    if g is None:
+        g = np.zeros_like(x.value)
+    if isinstance(x.value, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0:
+        return g[()]  # a number in, a number (not a 0-d array) out
+    return g
 
 
 def _inputs(

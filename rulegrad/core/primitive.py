@@ -430,23 +430,34 @@ def primitive(
     return decorate
 
 
-def zerograd(*funcs: Any) -> None:
+def zerograd(*funcs: Any) -> Any:
     """Record nothing for these functions: they return plain values and have no gradient.
 
-    For comparisons, ``np.sign``, ``np.argmax``, shape queries and the like.
+    For comparisons, ``np.sign``, ``np.argmax``, shape queries and the like. numpy
+    functions are intercepted wherever they are called; a function of your own is
+    intercepted through what this returns (its primitive; a tuple of them for several),
+    so use it as a decorator or keep the result.
 
     Examples:
         >>> import rulegrad as rg
-        >>> rg.zerograd(np.isfinite)
+        >>> _ = rg.zerograd(np.isfinite)
         >>> x = rg.Param(np.array([1.0, np.inf]))
         >>> rg.diff(lambda: np.isfinite(x))  # a plain array: nothing was recorded
         Result(array([ True, False]), tape of 0 nodes)
+        >>> @rg.zerograd
+        ... def bucket(v):
+        ...     return np.floor(v * 2)
+        >>> rg.diff(lambda: bucket(rg.Param(np.array([1.2]))))
+        Result(array([2.]), tape of 0 nodes)
     """
+    prims = []
     for f in funcs:
         prim = _get(f, zero=True)
         prim.zero = True
         if f not in prim._methods:
             prim.register(f, (), signature=_ANY, origin=_caller())
+        prims.append(prim)
+    return prims[0] if len(prims) == 1 else tuple(prims)
 
 
 def implements(func: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

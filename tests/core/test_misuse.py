@@ -161,3 +161,26 @@ def test_checkgrad_of_a_function_of_params(scratch_registry) -> None:
 
     with pytest.raises(rg.GradCheckError):
         rg.checkgrad(lambda: np.sum(square(w)))
+
+
+def test_numbers_get_numbers_and_non_numbers_get_none() -> None:
+    """A Python number's gradient is a numpy scalar (used or not); None and strings in an
+    argument structure pass through and get None."""
+    g = rg.grad(lambda p: p[1][1]["a"] * 2.0 + p[0] * 0.0)([1.0, [0.0, {"a": 3.0, "tag": "w"}]])
+    assert g[0] == 0.0 and isinstance(g[0], np.float64)
+    assert g[1][1]["a"] == 2.0 and isinstance(g[1][1]["a"], np.float64)
+    assert g[1][1]["tag"] is None
+    assert isinstance(rg.grad(lambda x: x**0.0)(2.0), np.float64)
+    _, back = rg.vjp(lambda a, b: a * 2.0, 1.0, 5.0)
+    assert back(1.0) == (2.0, 0.0) and isinstance(back(1.0)[1], np.float64)
+    assert rg.grad(lambda x, opts: x * 2.0)(1.0, None) == 2.0
+
+
+def test_zerograd_of_a_function_of_ones_own(scratch_registry) -> None:
+    @rg.zerograd
+    def bucket(v):
+        return np.floor(v * 2)
+
+    w = rg.Param(np.array([0.3, 0.8]))
+    J = rg.diff(lambda: np.sum(w * bucket(w)))
+    np.testing.assert_array_equal(rg.grad(J, w), [0.0, 1.0])
