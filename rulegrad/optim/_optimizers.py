@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.errors import InPlaceError
+
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Momentum", "Nesterov", "Optimizer", "Rmsprop"]
 
 
@@ -78,6 +80,12 @@ class Optimizer:
             return
         x = array_of(w)
         g = checked_grad(x, g)
+        if isinstance(x, np.ndarray) and not x.flags.writeable:
+            raise InPlaceError(
+                "this parameter is read-only because a Result that recorded it has not been "
+                "differentiated yet (its tape still needs the value): take rg.grad of that "
+                "Result, or drop it (del J), before updating the parameter"
+            )
         if self.gclip > 0:  # Knet's gclip!: scale g so that its norm is at most gclip
             norm = np.linalg.norm(g)
             if norm > self.gclip:

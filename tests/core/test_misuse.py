@@ -184,3 +184,12 @@ def test_zerograd_of_a_function_of_ones_own(scratch_registry) -> None:
     w = rg.Param(np.array([0.3, 0.8]))
     J = rg.diff(lambda: np.sum(w * bucket(w)))
     np.testing.assert_array_equal(rg.grad(J, w), [0.0, 1.0])
+
+
+def test_updating_a_param_a_live_result_needs_says_why() -> None:
+    w = rg.Param(np.ones(2))
+    J = rg.diff(lambda: np.sum(w * w))
+    with pytest.raises(rg.InPlaceError, match=r"del J"):
+        rg.optim.SGD().step(w, np.ones(2))
+    rg.optim.SGD().step(w, rg.grad(J, w))
+    np.testing.assert_allclose(w.value, 1.0 - 0.1 * 2.0)
