@@ -181,12 +181,14 @@ def _seed(result: Box, dy: Any) -> Any:
     if dy is not None:
         _check_dy(dy, v)
         return dy
-    if np.iscomplexobj(_plain(v)):
+    plain = _plain(v)
+    dtype = getattr(plain, "dtype", None)
+    if dtype.kind == "c" if isinstance(dtype, np.dtype) else np.iscomplexobj(plain):
         raise OutputError(
             f"grad needs a real result, got {describe(result)}: take np.real or np.abs of it "
             "first, or pass the output gradient dy"
         )
-    if np.size(_plain(v)) != 1:
+    if getattr(plain, "size", None) != 1 and np.size(plain) != 1:
         raise NonScalarError(
             f"grad needs a scalar result, got {describe(result)}. Reduce it first "
             "(np.sum(y)), or pass the output gradient: rg.grad(y, p, dy) or rg.vjp(f, ...)."
