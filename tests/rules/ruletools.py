@@ -21,6 +21,27 @@ def cases(table: dict[str, Case]) -> list[Any]:
 ORDERS = pytest.mark.parametrize("order", [1, 2], ids=["first", "second"])
 
 
+def family_tests(
+    table: dict[str, Case], rtol: float = 2e-3, float32: dict[str, Case] | None = None
+) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two tests every rule family runs over its case table, for a test module to bind:
+    numeric checks at first and second order in float64, and float32 in, float32 out
+    (over ``float32``, a subset of the table, when given)."""
+
+    @ORDERS
+    @pytest.mark.parametrize(("f", "args"), cases(table))
+    def test_gradient(f: Callable[..., Any], args: tuple, order: int) -> None:
+        """Every rule matches central differences, first and second order, in float64."""
+        rg.checkgrad(f, *args, order=order)
+
+    @pytest.mark.parametrize(("f", "args"), cases(table if float32 is None else float32))
+    def test_float32(f: Callable[..., Any], args: tuple) -> None:
+        """float32 in, float32 gradient out."""
+        check_float32(f, *args, rtol=rtol)
+
+    return test_gradient, test_float32
+
+
 def grads(f: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
     """rulegrad's gradient of ``sum(f(*args))`` with respect to every argument."""
     return rg.grad(lambda *xs: np.sum(f(*xs)), argnums=tuple(range(len(args))))(*args)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ruletools import ORDERS, cases, check_float32
+from ruletools import family_tests
 
 import rulegrad as rg
 
@@ -119,17 +119,7 @@ CASES = {
 }
 
 
-@ORDERS
-@pytest.mark.parametrize(("f", "args"), cases(CASES))
-def test_gradient(f, args, order) -> None:
-    """Every rule matches central differences, first and second order, in float64."""
-    rg.checkgrad(f, *args, order=order)
-
-
-@pytest.mark.parametrize(("f", "args"), cases(CASES))
-def test_float32(f, args) -> None:
-    """float32 in, float32 gradient out."""
-    check_float32(f, *args, rtol=2e-2)
+test_gradient, test_float32 = family_tests(CASES, rtol=2e-2)
 
 
 def test_cholesky_gradient_lives_on_the_lower_triangle() -> None:

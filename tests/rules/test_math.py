@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from ruletools import ORDERS, cases, check_float32
+from ruletools import family_tests
 
 import rulegrad as rg
 from rulegrad.core.primitive import PRIMITIVES
@@ -39,17 +38,7 @@ UNARY = {
 }  # fmt: skip
 
 
-@ORDERS
-@pytest.mark.parametrize(("f", "args"), cases(UNARY))
-def test_gradient(f, args, order) -> None:
-    """Every rule matches central differences, first and second order, in float64."""
-    rg.checkgrad(f, *args, order=order)
-
-
-@pytest.mark.parametrize(("f", "args"), cases(UNARY))
-def test_float32(f, args) -> None:
-    """float32 in, float32 gradient out (constants such as log 2 are Python floats)."""
-    check_float32(f, *args)
+test_gradient, test_float32 = family_tests(UNARY)  # constants such as log 2 are floats
 
 
 def test_every_differentiable_unary_ufunc_is_covered() -> None:
