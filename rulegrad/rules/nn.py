@@ -209,6 +209,8 @@ def nll(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
 def accuracy(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
     """The fraction (or, with ``average=False``, the number) of examples whose largest score
     is at their label; negative labels are ignored. No gradient: it returns a plain value."""
+    if isinstance(labels, (list, tuple)):
+        labels = np.asarray(labels)
     valid = labels >= 0
     right = np.sum((np.argmax(scores, axis=axis) == labels) & valid)
     return right / max(int(np.sum(valid)), 1) if average else right

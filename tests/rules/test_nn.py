@@ -173,3 +173,9 @@ def test_nll_label_shape_mismatch_names_both_shapes(labels, axis) -> None:
         nn.nll(X, labels, axis=axis)
     with pytest.raises(ValueError, match=re.escape(message)):
         rg.grad(lambda x: nn.nll(x, labels, axis=axis))(X)
+
+
+def test_accuracy_accepts_label_lists() -> None:
+    scores = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert nn.accuracy(scores, [0, 0, 1]) == nn.accuracy(scores, np.array([0, 0, 1]))
+    assert nn.accuracy(scores, [0, -1, 1], average=False) == 2
