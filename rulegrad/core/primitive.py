@@ -265,10 +265,12 @@ def _leaf(tape: Tape, p: Param) -> Box:
     inner = p.value
     if inner.__class__ is Box and inner.tape is tape:
         return inner  # code that set p.value to a box of this tape (checkgrad's Param form)
-    for t in reversed(_ACTIVE.get()):  # the newest outer recording tape, if any
-        if t.level < tape.level and t.recording:
-            inner = _leaf(t, p)
-            break
+    stack = _ACTIVE.get()
+    if len(stack) > 1:  # nested diffs: the newest outer recording tape tracks p too
+        for t in reversed(stack):
+            if t.level < tape.level and t.recording:
+                inner = _leaf(t, p)
+                break
     if inner.__class__ is np.ndarray or isinstance(inner, np.ndarray):
         tape.lock(inner)
     node = Node(None, (), {}, inner, (), leaf=p)
@@ -293,6 +295,12 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
         if cls is np.ndarray:  # a constant the tape keeps: lock it against writes
             if id(a) not in seen:
                 tape.lock(a)
+            continue
+        if cls is Param and (stack := _ACTIVE.get()) and stack[-1] is tape:  # no newer tape
+            a = _leaf(tape, a)
+            raw[i] = a.value
+            nested = nested or (raw[i].__class__ is not np.ndarray and isinstance(raw[i], Tracked))
+            parents.append((i, a.node, a.index))
             continue
         if not isinstance(a, Tracked):
             continue

@@ -67,7 +67,7 @@ def _release_locks(ids: list[int]) -> None:
         # A view whose base an outer tape still holds read-only stays read-only. (try, not
         # contextlib.suppress: this runs for every locked array of every tape.)
         try:  # noqa: SIM105
-            entry[0].flags.writeable = True
+            entry[0].setflags(write=True)
         except ValueError:
             pass
 
@@ -115,8 +115,8 @@ class Tape:
         if entry is not None and entry[0] is a:
             entry[1] += 1
             self._locked.append(key)
-        elif (flags := a.flags).writeable:
-            flags.writeable = False
+        elif a.flags.writeable:
+            a.setflags(write=False)  # (setflags is cheaper than assigning to a.flags)
             _LOCKS[key] = [a, 1]
             self._locked.append(key)
         base = a.base  # a view: writing through the array it views would change it too
