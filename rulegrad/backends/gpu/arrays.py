@@ -19,9 +19,10 @@ INSTALL = "pip install 'rulegrad[cuda12]' (CUDA 12) or 'rulegrad[cuda13]' (CUDA 
 class GpuBackend(Backend):
     """cupy: arrays in GPU memory. cupy is imported the first time the backend is used.
 
-    Allocations go through cupy's memory pool: arrays the backward pass lets go of
-    (the tape drops each node's arrays once its rules have run) return to the pool at
-    once and are reused by the next allocation, without a trip to the CUDA driver.
+    Allocations go through cupy's default memory pool (cupy's default allocator; the
+    backend leaves an allocator the program set alone): arrays the backward pass lets
+    go of (the tape drops each node's arrays once its rules have run) return to the pool
+    at once and are reused by the next allocation, without a trip to the CUDA driver.
     `memory` reports the pool, `free` hands its unused blocks back to the driver.
     """
 
@@ -58,18 +59,19 @@ class GpuBackend(Backend):
 
     def activate(self) -> None:
         """Register the cupy methods: conv4/pool kernels and fused activations."""
-        with self._lock:
+        # cupy allocates from its default memory pool unless the program chose another
+        # allocator (managed memory, RMM, none): that choice is the program's to make.
+        with self._lock:  # held while registering: no thread sees half the methods
             if self._activated:
                 return
             self._activated = True
-        cupy = self._xp
-        cupy.cuda.set_allocator(cupy.get_default_memory_pool().malloc)
-        from ...rules.conv import register_kernels
-        from . import conv, fused
+            cupy = self._xp
+            from ...rules.conv import register_kernels
+            from . import conv, fused
 
-        origin = __name__.rsplit(".", 1)[0]
-        register_kernels(cupy.ndarray, conv, origin=origin, asarray=cupy.asarray)
-        fused.register(cupy.ndarray, origin=origin)
+            origin = __name__.rsplit(".", 1)[0]
+            register_kernels(cupy.ndarray, conv, origin=origin, asarray=cupy.asarray)
+            fused.register(cupy.ndarray, origin=origin)
 
     def memory(self) -> dict[str, int]:
         """Bytes in use and held by cupy's memory pool."""

@@ -6,10 +6,11 @@ namespace (``numpy`` or ``cupy``, found from the arrays), so the tests run it on
 on machines without a GPU and compare it with the CPU kernels.
 
 cuDNN comes from ``cupyx.cudnn`` (CuPy 13 and earlier, with the cuDNN libraries
-installed; CuPy 14 removed it). It is used for conv4 and its two backward functions
-once a self-check on a small case agrees with im2col; otherwise im2col is used and
-`ENGINE` says why. Pooling always uses the loops over window offsets below, so max
-pooling breaks ties (first maximum in row-major order) exactly as on the CPU.
+installed; CuPy 14 removed it). It is used for conv4 and its two backward functions on
+float16/32/64 arrays once a self-check on a small case agrees with im2col; otherwise
+(and for other dtypes) im2col is used, and `ENGINE` says why. Pooling always uses the
+loops over window offsets below, so max pooling breaks ties (first maximum in row-major
+order) exactly as on the CPU.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ __all__ = [
 
 #: How conv4 runs: ``{"conv": "cudnn" | "im2col", "why": reason}`` (set on first use).
 ENGINE: dict[str, str] = {}
+
+#: The dtypes cuDNN takes (float16, float32, float64; ``cupyx.cudnn.get_data_type`` raises
+#: TypeError for others): integer and complex arrays always take im2col, as on the CPU.
+_CUDNN_DTYPES = frozenset("efd")
 
 
 # ---- shared geometry ----
@@ -185,14 +190,15 @@ def _cudnn_conv4_dx(
     return dx
 
 
-def _engine(x: Any) -> str:
-    """``"cudnn"`` or ``"im2col"`` for these arrays; decided once, by a self-check."""
-    if xp_of(x) is np:
+def _engine(a: Any, b: Any) -> str:
+    """``"cudnn"`` or ``"im2col"`` for these two arrays; cuDNN's use is decided once, by a
+    self-check, and only its dtypes take it."""
+    if xp_of(a) is np or np.result_type(a.dtype, b.dtype).char not in _CUDNN_DTYPES:
         return "im2col"
     if not ENGINE:
         try:
             _cudnn()
-            _self_check(xp_of(x))
+            _self_check(xp_of(a))
             ENGINE.update(conv="cudnn", why="cupyx.cudnn agrees with im2col on a test case")
         except Exception as e:  # no cuDNN, or a disagreement: im2col + cuBLAS it is
             ENGINE.update(conv="im2col", why=f"cuDNN not used: {type(e).__name__}: {e}")
@@ -220,7 +226,7 @@ def conv4(
     w: Any, x: Any, *, padding: Any = 0, stride: Any = 1, dilation: Any = 1, mode: int = 0
 ) -> Any:
     """Knet's conv4 on cupy arrays (or numpy ones, through im2col)."""
-    f = _cudnn_conv4 if _engine(x) == "cudnn" else _im2col_conv4
+    f = _cudnn_conv4 if _engine(w, x) == "cudnn" else _im2col_conv4
     return f(w, x, padding, stride, dilation, mode)
 
 
@@ -228,7 +234,7 @@ def conv4_dw(
     w: Any, x: Any, dy: Any, *, padding: Any = 0, stride: Any = 1, dilation: Any = 1, mode: int = 0
 ) -> Any:
     """The gradient of ``<dy, conv4(w, x)>`` with respect to ``w``."""
-    f = _cudnn_conv4_dw if _engine(x) == "cudnn" else _im2col_conv4_dw
+    f = _cudnn_conv4_dw if _engine(x, dy) == "cudnn" else _im2col_conv4_dw
     return f(w, x, dy, padding, stride, dilation, mode)
 
 
@@ -236,7 +242,7 @@ def conv4_dx(
     w: Any, x: Any, dy: Any, *, padding: Any = 0, stride: Any = 1, dilation: Any = 1, mode: int = 0
 ) -> Any:
     """The gradient of ``<dy, conv4(w, x)>`` with respect to ``x``."""
-    f = _cudnn_conv4_dx if _engine(dy) == "cudnn" else _im2col_conv4_dx
+    f = _cudnn_conv4_dx if _engine(w, dy) == "cudnn" else _im2col_conv4_dx
     return f(w, x, dy, padding, stride, dilation, mode)
 
 

@@ -55,24 +55,38 @@ def tanh_back(dy: Any, y: Any) -> Any:
 
 
 # ---- the cupy kernels ----
+#: Dtypes the fused kernels take (float32, float64); arrays of other dtypes (float16,
+#: integers, bools, complex) get the generic expressions, whose numpy calls cupy runs.
+FUSED = frozenset("fd")
+
+
 @functools.cache
 def kernels() -> SimpleNamespace:
-    """The fused cupy kernels (compiled by cupy on first call, per dtype)."""
+    """The fused cupy kernels (compiled by cupy on first call, per dtype).
+
+    Each gives what the generic expression gives, NaN and infinities included:
+    ``np.maximum(x, 0)`` keeps NaN, and ``dy * (y > 0)`` is ``dy * 0`` (NaN for an
+    infinite or NaN ``dy``, -0.0 for a negative one) where ``y <= 0``.
+    """
     import cupy
 
     def unary(body: str, name: str) -> Any:
         return cupy.ElementwiseKernel("T x", "T y", body, f"rulegrad_{name}")
 
-    def back(body: str, name: str) -> Any:
-        return cupy.ElementwiseKernel("T dy, T y", "T dx", body, f"rulegrad_{name}")
+    def back(body: str, name: str, y: str = "T") -> Any:
+        return cupy.ElementwiseKernel(f"T dy, {y} y", "T dx", body, f"rulegrad_{name}")
 
     return SimpleNamespace(
-        relu=unary("y = x > (T)0 ? x : (T)0", "relu"),
+        relu=unary("y = (x > (T)0 || x != x) ? x : (T)0", "relu"),
         sigm=unary("y = (T)1 / ((T)1 + exp(-x))", "sigm"),
-        relu_back=back("dx = y > (T)0 ? dy : (T)0", "relu_back"),
+        relu_back=back("dx = y > (U)0 ? dy : dy * (T)0", "relu_back", y="U"),
         sigm_back=back("dx = dy * y * ((T)1 - y)", "sigm_back"),
         tanh_back=back("dx = dy * ((T)1 - y * y)", "tanh_back"),
     )
+
+
+def _fusable(*arrays: Any) -> bool:
+    return all(a.dtype.char in FUSED for a in arrays)
 
 
 def _same_dtype(a: Any, b: Any) -> tuple[Any, Any]:
@@ -81,23 +95,28 @@ def _same_dtype(a: Any, b: Any) -> tuple[Any, Any]:
 
 
 def _fused_relu_back(dy: Any, y: Any) -> Any:
-    return kernels().relu_back(*_same_dtype(dy, y))
+    # dy's dtype, as ``dy * (y > 0)``: y is only compared, in its own dtype
+    return kernels().relu_back(dy, y) if _fusable(dy, y) else dy * (y > 0)
 
 
 def _fused_sigm_back(dy: Any, y: Any) -> Any:
+    if not _fusable(dy, y):
+        return dy * y * (1 - y)
     return kernels().sigm_back(*_same_dtype(dy, y))
 
 
 def _fused_tanh_back(dy: Any, y: Any) -> Any:
+    if not _fusable(dy, y):
+        return dy * (1 - y * y)
     return kernels().tanh_back(*_same_dtype(dy, y))
 
 
 def _fused_relu(x: Any) -> Any:
-    return kernels().relu(x)
+    return kernels().relu(x) if _fusable(x) else np.maximum(x, 0)
 
 
 def _fused_sigm(x: Any) -> Any:
-    return kernels().sigm(x)
+    return kernels().sigm(x) if _fusable(x) else 1 / (1 + np.exp(-x))
 
 
 def _cupy_tanh(x: Any) -> Any:

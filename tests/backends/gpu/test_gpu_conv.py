@@ -44,3 +44,17 @@ def test_pool_and_unpool_gradients_equal_numpy(cupy, mode) -> None:  # noqa: F81
         return rg.grad(J, x)
 
     assert np.allclose(cupy.asnumpy(run(cupy.asarray(x0))), run(x0))
+
+
+def test_integer_conv4_runs_through_im2col(cupy) -> None:  # noqa: F811
+    """cuDNN takes float arrays only: integer conv4 gives the CPU's result, cuDNN or not."""
+    from rulegrad.backends.cpu import conv as cpu_conv
+
+    w0, x0 = np.arange(12).reshape(2, 1, 2, 3), np.arange(40).reshape(2, 1, 4, 5)
+    w, x = cupy.asarray(w0), cupy.asarray(x0)
+    y0 = cpu_conv.conv4(w0, x0, padding=1)
+    y = gpu_conv.conv4(w, x, padding=1)
+    assert y.dtype == y0.dtype and np.array_equal(cupy.asnumpy(y), y0)
+    dy = cupy.ones_like(y)
+    dx0 = cpu_conv.conv4_dx(w0, x0, cupy.asnumpy(dy), padding=1)
+    assert np.array_equal(cupy.asnumpy(gpu_conv.conv4_dx(w, x, dy, padding=1)), dx0)

@@ -117,3 +117,27 @@ def test_training_steps_match_on_both_backends(cupy, name) -> None:  # noqa: F81
     gpu_losses, gpu_time = _train(gpu_model, gpu_loss, 5, gpu.synchronize)
     print(f"\n{name}: step {cpu_time * 1e3:.2f} ms on cpu, {gpu_time * 1e3:.2f} ms on gpu")
     assert np.allclose(gpu_losses, cpu_losses, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_fused_activations_keep_nan_inf_and_dtype(cupy, dtype) -> None:  # noqa: F811
+    """The fused cupy methods give what the generic ones give, NaN and infinities included."""
+    from rulegrad.backends.gpu import fused
+    from rulegrad.rules.nn import relu, sigm
+
+    x0 = np.array([-2.0, -0.0, 0.0, 1.5, np.nan, np.inf, -np.inf], dtype=dtype)
+    dy0 = np.array([1.0, -3.0, np.inf, np.nan, 2.0, -1.0, np.inf], dtype=dtype)
+    x, dy = cupy.asarray(x0), cupy.asarray(dy0)
+    rtol = 2e-3 if dtype == np.float16 else 1e-5
+    with np.errstate(all="ignore"):
+        for f in (relu, sigm, np.tanh):
+            got, want = f(x), f(x0)
+            assert got.dtype == want.dtype
+            assert np.allclose(cupy.asnumpy(got), want, rtol=rtol, equal_nan=True)
+        for back in (fused.relu_back, fused.sigm_back, fused.tanh_back):
+            y0 = np.tanh(x0)
+            got, want = back(dy, cupy.asarray(y0)), back.methods[0].impl(dy0, y0)
+            assert got.dtype == want.dtype
+            assert np.allclose(cupy.asnumpy(got), want, rtol=rtol, equal_nan=True)
+    assert relu(cupy.arange(-2, 3)).dtype == np.maximum(np.arange(-2, 3), 0).dtype
+    assert sigm(cupy.arange(3)).dtype == np.float64
