@@ -9,6 +9,7 @@ arrays to and from host memory.
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -69,6 +70,8 @@ class Backend:
     def __init__(self) -> None:
         self._xp: ModuleType | None = None
         self._reason: str | None = None  # None: not probed yet; "": available
+        self._ready = False  # probed, and activated when available
+        self._probing = threading.RLock()  # re-entrant: activate() may ask for xp
 
     # ---- to override ----
     def load(self) -> ModuleType:
@@ -105,16 +108,19 @@ class Backend:
     @property
     def reason(self) -> str:
         """Why the backend cannot run here; ``""`` when it can (loads it on first use)."""
-        if self._reason is None:
-            try:
-                self._xp = self.load()
-                self._reason = ""
-            except Exception as e:  # any failure to load means "unavailable, because"
-                self._reason = f"{type(e).__name__}: {e}"
-                if self.install and isinstance(e, ImportError):
-                    self._reason += f" (install with: {self.install})"
-                return self._reason
-            self.activate()
+        if self._ready:
+            return self._reason  # type: ignore[return-value]
+        with self._probing:  # other threads wait here until the methods are registered
+            if self._reason is None:
+                try:
+                    self._xp = self.load()
+                    self._reason = ""
+                    self.activate()
+                except Exception as e:  # any failure to load means "unavailable, because"
+                    self._reason = f"{type(e).__name__}: {e}"
+                    if self.install and isinstance(e, ImportError):
+                        self._reason += f" (install with: {self.install})"
+                self._ready = True  # (a nested call from activate() leaves this to us)
         return self._reason
 
     @property

@@ -158,3 +158,44 @@ def test_import_rulegrad_loads_no_plugin() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_a_backend_is_available_to_other_threads_only_once_activated() -> None:
+    """While one thread activates a backend, another asking for it waits, then sees it ready."""
+    import threading
+    import time
+
+    from rulegrad.plugins import Backend
+
+    started, log = threading.Event(), []
+
+    class Slow(Backend):
+        name = "slow"
+        modules = ("numpy",)
+
+        def activate(self) -> None:
+            started.set()
+            assert self.xp is not None  # asking for itself during activation works
+            time.sleep(0.2)
+            log.append("activated")
+
+    b = Slow()
+    first = threading.Thread(target=lambda: b.available)
+    first.start()
+    started.wait()
+    assert b.available and log == ["activated"]  # waited for the activation to finish
+    first.join()
+
+
+def test_a_backend_whose_activation_fails_is_unavailable_with_the_reason() -> None:
+    from rulegrad.plugins import Backend
+
+    class Broken(Backend):
+        name = "broken"
+        modules = ("numpy",)
+
+        def activate(self) -> None:
+            raise RuntimeError("no device")
+
+    b = Broken()
+    assert not b.available and b.reason == "RuntimeError: no device"
