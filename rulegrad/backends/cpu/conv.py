@@ -19,12 +19,17 @@ from __future__ import annotations
 __all__ = ["conv4", "conv4_dw", "conv4_dx", "pool", "pool_dx", "unpool", "unpool_dx"]
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-IntPair = int | tuple[int, int]
+from ..geometry import Geometry as _Geometry
+from ..geometry import IntPair
+from ..geometry import check_pool_mode as _check_pool_mode
+from ..geometry import conv_geometry as _conv_geometry
+from ..geometry import pool_geometry as _pool_geometry
+from ..geometry import unpool_geometry as _unpool_geometry
+from ..geometry import window_count as _window_count
 
 # From this many output pixels per image on, conv4 and conv4_dx run one GEMM per image, which
 # writes NCHW directly; below it, one GEMM for the whole batch plus a transpose is faster
@@ -33,51 +38,6 @@ _PER_IMAGE_MIN_PIXELS = 256
 
 
 # ---- geometry ----
-
-
-def _pair(v: IntPair, name: str, least: int) -> tuple[int, int]:
-    """Return ``v`` as a pair of ints, each at least ``least``."""
-    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-    if len(pair) != 2 or any(int(p) != p or p < least for p in pair):
-        raise ValueError(f"{name} must be an int >= {least} or a pair of them, got {v!r}")
-    return int(pair[0]), int(pair[1])
-
-
-@dataclass(frozen=True, slots=True)
-class _Geometry:
-    """Sizes of one convolution or pooling call: window, padding, stride, dilation, output."""
-
-    window: tuple[int, int]
-    padding: tuple[int, int]
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    out: tuple[int, int]
-
-
-def _geometry(
-    x: np.ndarray,
-    window: tuple[int, int],
-    padding: IntPair,
-    stride: IntPair,
-    dilation: IntPair,
-    what: str,
-) -> _Geometry:
-    """Check that ``x`` is NCHW and that a window fits; compute the output size."""
-    if x.ndim != 4:
-        raise ValueError(f"{what}: x must be 4-D (N, C, H, W), got shape {x.shape}")
-    padding = _pair(padding, "padding", 0)
-    stride = _pair(stride, "stride", 1)
-    dilation = _pair(dilation, "dilation", 1)
-    out = tuple(
-        (n + 2 * p - d * (k - 1) - 1) // s + 1
-        for n, k, p, s, d in zip(x.shape[2:], window, padding, stride, dilation, strict=True)
-    )
-    if min(out) < 1:
-        raise ValueError(
-            f"{what}: window {window} (dilation {dilation}) does not fit the input of height and "
-            f"width {x.shape[2:]} padded by {padding}; use a smaller window or more padding"
-        )
-    return _Geometry(window, padding, stride, dilation, out)
 
 
 def _offsets(g: _Geometry) -> Iterator[tuple[int, int, tuple]]:
@@ -113,22 +73,6 @@ def _unpad(xp: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
 
 
 # ---- convolution ----
-
-
-def _conv_geometry(
-    w: np.ndarray, x: np.ndarray, padding: IntPair, stride: IntPair, dilation: IntPair, mode: int
-) -> _Geometry:
-    """Check conv4's arguments and compute its geometry."""
-    if w.ndim != 4 or x.ndim != 4 or w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"conv4: expected w (K, C, kh, kw) and x (N, C, H, W) with the same C, "
-            f"got w {w.shape} and x {x.shape}"
-        )
-    if mode not in (0, 1):
-        raise ValueError(
-            f"conv4: mode must be 0 (convolution) or 1 (cross-correlation), got {mode}"
-        )
-    return _geometry(x, w.shape[2:], padding, stride, dilation, "conv4")
 
 
 def _kernel_matrix(w: np.ndarray, mode: int) -> np.ndarray:
@@ -299,37 +243,12 @@ def conv4_dx(
 # ---- pooling ----
 
 
-def _pool_geometry(
-    x: np.ndarray, window: IntPair, padding: IntPair, stride: IntPair | None, what: str
-) -> _Geometry:
-    """Pooling geometry; ``stride`` defaults to the window, as in Knet."""
-    window = _pair(window, "window", 1)
-    return _geometry(x, window, padding, window if stride is None else stride, 1, what)
-
-
 def _window_sum(xp: np.ndarray, g: _Geometry) -> np.ndarray:
     """Sum of each window of the padded input ``xp``, shape (N, C, *g.out)."""
     total = None
     for _, _, index in _offsets(g):
         total = xp[index].copy() if total is None else np.add(total, xp[index], out=total)
     return total
-
-
-def _window_count(x: np.ndarray, g: _Geometry) -> np.ndarray:
-    """How many unpadded entries each window covers, shape (Ho, Wo), dtype of ``x``."""
-    counts = []
-    for n, k, p, s, o in zip(x.shape[2:], g.window, g.padding, g.stride, g.out, strict=True):
-        start = np.arange(o) * s - p
-        counts.append(np.minimum(start + k, n) - np.maximum(start, 0))
-    return np.maximum(np.multiply.outer(*counts), 1).astype(x.dtype)
-
-
-def _check_pool_mode(mode: int, what: str) -> None:
-    if mode not in (0, 1, 2):
-        raise ValueError(
-            f"{what}: mode must be 0 (max), 1 (mean including padding) or 2 (mean excluding "
-            f"padding), got {mode}"
-        )
 
 
 def pool(
@@ -431,24 +350,6 @@ def pool_dx(
         for _, _, index in _offsets(g):
             dxp[index] += share
     return _unpad(dxp, g.padding)
-
-
-def _unpool_geometry(
-    x: np.ndarray, window: IntPair, padding: IntPair, stride: IntPair | None, what: str
-) -> tuple[_Geometry, tuple[int, int]]:
-    """Geometry of the mean pooling that ``unpool`` inverts, and the (H, W) it produces."""
-    if x.ndim != 4:
-        raise ValueError(f"{what}: x must be 4-D (N, C, H, W), got shape {x.shape}")
-    window = _pair(window, "window", 1)
-    padding = _pair(padding, "padding", 0)
-    stride = window if stride is None else _pair(stride, "stride", 1)
-    size = tuple(
-        (n - 1) * s + k - 2 * p
-        for n, k, p, s in zip(x.shape[2:], window, padding, stride, strict=True)
-    )
-    if min(size) < 1:
-        raise ValueError(f"{what}: padding {padding} leaves nothing of the unpooled {size}")
-    return _Geometry(window, padding, stride, (1, 1), x.shape[2:]), size
 
 
 def unpool(

@@ -21,6 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from ..geometry import (
+    Geometry,
+    check_pool_mode,
+    conv_geometry,
+    pool_geometry,
+    unpool_geometry,
+    window_count,
+)
+
 __all__ = [
     "ENGINE", "conv4", "conv4_dw", "conv4_dx", "pool", "pool_dx", "unpool", "unpool_dx",
 ]  # fmt: skip
@@ -40,29 +49,10 @@ def xp_of(a: Any) -> ModuleType:
     return cupy if cupy is not None and isinstance(a, cupy.ndarray) else np
 
 
-def _pair(v: Any) -> tuple[int, int]:
-    return (int(v), int(v)) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-
-def _out(n: int, k: int, p: int, s: int, d: int = 1) -> int:
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
-
-
 def _conv_geometry(w: Any, x: Any, padding: Any, stride: Any, dilation: Any, mode: int) -> tuple:
-    if w.ndim != 4 or x.ndim != 4 or w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"conv4: expected w (K, C, kh, kw) and x (N, C, H, W) with the same C, "
-            f"got w {w.shape} and x {x.shape}"
-        )
-    if mode not in (0, 1):
-        raise ValueError(
-            f"conv4: mode must be 0 (convolution) or 1 (cross-correlation), got {mode}"
-        )
-    p, s, d = _pair(padding), _pair(stride), _pair(dilation)
-    out = tuple(_out(x.shape[2 + i], w.shape[2 + i], p[i], s[i], d[i]) for i in range(2))
-    if min(out) < 1:
-        raise ValueError(f"conv4: the filter {w.shape[2:]} does not fit the input {x.shape[2:]}")
-    return p, s, d, out
+    """conv4's checks and sizes (`rulegrad.backends.geometry`): padding, stride, dilation, out."""
+    g = conv_geometry(w, x, padding, stride, dilation, mode)
+    return g.padding, g.stride, g.dilation, g.out
 
 
 def _pad(xp: ModuleType, x: Any, p: tuple[int, int], value: float = 0.0) -> Any:
@@ -247,30 +237,20 @@ def conv4_dx(
 
 
 # ---- pooling: loops over the window offsets, each one elementwise kernel ----
-def _pool_geometry(x: Any, window: Any, padding: Any, stride: Any) -> tuple:
-    if x.ndim != 4:
-        raise ValueError(f"pool: x must be 4-D (N, C, H, W), got shape {x.shape}")
-    k, p = _pair(window), _pair(padding)
-    s = k if stride is None else _pair(stride)
-    out = tuple(_out(x.shape[2 + i], k[i], p[i], s[i]) for i in range(2))
-    if min(out) < 1:
-        raise ValueError(f"pool: window {k} does not fit the input {x.shape[2:]} padded by {p}")
-    return k, p, s, out
-
-
-def _count(xp: ModuleType, x: Any, k: tuple, p: tuple, s: tuple, out: tuple) -> Any:
-    """Unpadded entries per window, (Ho, Wo), computed on the host."""
-    counts = []
-    for i in range(2):
-        start = np.arange(out[i]) * s[i] - p[i]
-        counts.append(np.minimum(start + k[i], x.shape[2 + i]) - np.maximum(start, 0))
-    return xp.asarray(np.maximum(np.multiply.outer(*counts), 1).astype(x.dtype))
+def _pool_geometry(x: Any, window: Any, padding: Any, stride: Any, what: str = "pool") -> tuple:
+    """Pooling's checks and sizes (`rulegrad.backends.geometry`): window, padding, stride, out."""
+    g = pool_geometry(x, window, padding, stride, what)
+    return g.window, g.padding, g.stride, g.out
 
 
 def _divisor(xp: ModuleType, x: Any, k: tuple, p: tuple, s: tuple, out: tuple, mode: int) -> Any:
-    if mode not in (0, 1, 2):
-        raise ValueError(f"pool: mode must be 0 (max), 1 or 2 (mean), got {mode}")
-    return 1 if mode == 0 else k[0] * k[1] if mode == 1 else _count(xp, x, k, p, s, out)
+    check_pool_mode(mode, "pool")
+    if mode == 0:
+        return 1
+    if mode == 1:
+        return k[0] * k[1]
+    g = Geometry(k, p, s, (1, 1), out)
+    return xp.asarray(window_count(x, g))  # unpadded entries per window, counted on the host
 
 
 def _window_sum(xp: ModuleType, xpad: Any, k: tuple, s: tuple, out: tuple) -> Any:
@@ -319,11 +299,8 @@ def pool_dx(
 def unpool(x: Any, *, window: Any = 2, padding: Any = 0, stride: Any = None) -> Any:
     """Knet's unpool: each value repeated over its window (overlaps add up)."""
     xp = xp_of(x)
-    k, p = _pair(window), _pair(padding)
-    s = k if stride is None else _pair(stride)
-    size = tuple((x.shape[2 + i] - 1) * s[i] + k[i] - 2 * p[i] for i in range(2))
-    if min(size) < 1:
-        raise ValueError(f"unpool: padding {p} leaves nothing of the unpooled {size}")
+    g, size = unpool_geometry(x, window, padding, stride, "unpool")
+    k, p, s = g.window, g.padding, g.stride
     yp = xp.zeros(x.shape[:2] + (size[0] + 2 * p[0], size[1] + 2 * p[1]), dtype=x.dtype)
     for _, _, index in _offsets(k, s, (1, 1), x.shape[2:]):
         yp[index] += x
@@ -333,5 +310,5 @@ def unpool(x: Any, *, window: Any = 2, padding: Any = 0, stride: Any = None) -> 
 def unpool_dx(dy: Any, *, window: Any = 2, padding: Any = 0, stride: Any = None) -> Any:
     """The gradient of ``<dy, unpool(x)>`` with respect to ``x``: window sums of ``dy``."""
     xp = xp_of(dy)
-    k, p, s, out = _pool_geometry(dy, window, padding, stride)
+    k, p, s, out = _pool_geometry(dy, window, padding, stride, "unpool_dx")
     return _window_sum(xp, _pad(xp, dy, p), k, s, out)
