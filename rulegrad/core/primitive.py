@@ -148,7 +148,7 @@ class Primitive:
             signature = _signature(impl)
         if origin is None:
             origin = sys._getframe(1).f_globals.get("__name__", "")
-        self._fn.register(impl, signature)
+        self._fn.register(_inspectable(impl), signature)
         method = Method(self, impl, signature, tuple(rules), vjp, domain, origin)
         self._methods[impl] = method
         only = len(self._methods) == 1 and _generic(signature)
@@ -167,6 +167,7 @@ class Primitive:
                     # use the return type, so the warning is noise for rule authors.
                     warnings.filterwarnings("ignore", "Could not resolve the type hint")
                     impl, _ = self._fn.resolve_method(plum.Signature(*types))
+                    impl = getattr(impl, "__rulegrad_impl__", impl)
             except LookupError as e:
                 names = ", ".join(t.__name__ for t in types)
                 raise NoRuleError(
@@ -362,6 +363,22 @@ def _get(func: Any, zero: bool = False) -> Primitive:
 def _caller() -> str:
     """The module that called the public registration function calling this."""
     return sys._getframe(2).f_globals.get("__name__", "")
+
+
+def _inspectable(impl: Callable[..., Any]) -> Callable[..., Any]:
+    """``impl``, or a plain function calling it when Python cannot read its signature (a
+    numpy 1.x ufunc), which plum needs. Calls go to ``impl`` itself, not through this."""
+    try:
+        inspect.signature(impl)
+    except (TypeError, ValueError):
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return impl(*args, **kwargs)
+
+        call.__name__ = getattr(impl, "__name__", "impl")
+        call.__rulegrad_impl__ = impl  # type: ignore[attr-defined]
+        return call
+    return impl
 
 
 def _is_rule(x: Any) -> bool:

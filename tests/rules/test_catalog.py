@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rulegrad.core.primitive import PRIMITIVES
-from rulegrad.rules.catalog import catalog, label
+from rulegrad.rules.catalog import catalog, label, numpy_release
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "primitives.md"
 
@@ -15,6 +17,9 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "primitives.md"
 def test_docs_page_matches_the_registry() -> None:
     """docs/primitives.md is what its documented command prints, in a fresh interpreter (so
     primitives other tests register, or methods they replace, cannot hide a stale page)."""
+    made_with = f"with numpy {numpy_release()};"
+    if made_with not in PAGE.read_text():
+        pytest.skip(f"docs/primitives.md lists another numpy's functions; this is {made_with}")
     command = [sys.executable, "-m", "rulegrad.rules.catalog"]
     fresh = subprocess.run(command, capture_output=True, text=True, check=True, cwd=PAGE.parents[1])
     assert PAGE.read_text() == fresh.stdout, (
