@@ -43,8 +43,9 @@ def describe(x: Any) -> str:
 
 
 def _name(func: Any) -> str:
+    """How messages and primitives name a function: ``np.log``, ``np.linalg.svd``, ``erf``."""
     module = getattr(func, "__module__", None) or ""
-    name = getattr(func, "__name__", repr(func))
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
     if isinstance(func, np.ufunc):  # numpy's own, or another library's (scipy.special)
         return f"np.{name}" if getattr(np, name, None) is func else name
     if module == "numpy":

@@ -17,7 +17,7 @@ import plum
 from .box import Box, Param, Tracked, _as_leaf_value, describe
 from .errors import NonScalarError, OutputError, RuleError, RulegradError
 from .tape import _ACTIVE, Node, Tape
-from .unbroadcast import unbroadcast
+from .unbroadcast import _is_complex, unbroadcast
 
 __all__ = ["diff", "grad", "gradloss", "vjp", "params", "backward"]
 
@@ -182,8 +182,7 @@ def _seed(result: Box, dy: Any) -> Any:
         _check_dy(dy, v)
         return dy
     plain = _plain(v)
-    dtype = getattr(plain, "dtype", None)
-    if dtype.kind == "c" if isinstance(dtype, np.dtype) else np.iscomplexobj(plain):
+    if _is_complex(plain):
         raise OutputError(
             f"grad needs a real result, got {describe(result)}: take np.real or np.abs of it "
             "first, or pass the output gradient dy"
@@ -344,7 +343,7 @@ def gradloss(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Calla
             _check_output(out, tape, f"{getattr(f, '__name__', 'the function')} (differentiated)")
             loss = _constant(tape, out).value
             tape.release()
-            if np.iscomplexobj(loss):
+            if _is_complex(loss):
                 raise OutputError(f"grad needs a real result, got {describe(loss)}")
         grads = tuple(_unwrap(wrapped[i], []) for i in nums)
         return (grads if isinstance(argnums, tuple) else grads[0]), loss

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import plum
 
-from .box import FUNCTIONS, Box, Param, Tracked, value
+from .box import FUNCTIONS, Box, Param, Tracked, _name, value
 from .errors import NoRuleError
 from .tape import _ACTIVE, Node, Tape
 
@@ -272,7 +272,7 @@ def _leaf(tape: Tape, p: Param) -> Box:
             if t.level < tape.level and t.recording:
                 inner = _leaf(t, p)
                 break
-    if inner.__class__ is np.ndarray or isinstance(inner, np.ndarray):
+    if isinstance(inner, np.ndarray):
         tape.lock(inner)
     node = Node(None, (), {}, inner, (), leaf=p)
     tape.nodes.append(node)
@@ -288,36 +288,30 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
     seen = tape.seen
     for i, a in enumerate(args):
         cls = a.__class__
-        if cls is Box and a.tape is tape:  # the common case: a value of this tape
-            a = raw[i] = a.value
-            nested = nested or (a.__class__ is not np.ndarray and isinstance(a, Tracked))
-            parents.append((i, args[i].node, args[i].index))
-            continue
-        if cls is np.ndarray:  # a constant the tape keeps: lock it against writes
+        if cls is Box and a.tape is tape:
+            pass  # the common case: a value of this tape
+        elif cls is np.ndarray:  # a constant the tape keeps: lock it against writes
             if id(a) not in seen:
                 tape.lock(a)
             continue
-        if cls is Param and (stack := _ACTIVE.get()) and stack[-1] is tape:  # no newer tape
-            a = _leaf(tape, a)
-            raw[i] = a.value
-            nested = nested or (raw[i].__class__ is not np.ndarray and isinstance(raw[i], Tracked))
-            parents.append((i, a.node, a.index))
+        elif cls is Param and (stack := _ACTIVE.get()) and stack[-1] is tape:
+            a = _leaf(tape, a)  # a Param, and no newer tape that should record this call
+        elif not isinstance(a, Tracked):
             continue
-        if not isinstance(a, Tracked):
-            continue
-        live = _live_tape(a)
-        if live is not None and live.level > tape.level:
-            return _record(prim, live, args, kwargs)  # a newer tape tracks this argument
-        while isinstance(a, Box) and not a.tape.recording:
-            a = a.value  # a finished diff's result is a constant here
-        if isinstance(a, Param):
-            a = _leaf(tape, a)
-        if not (isinstance(a, Box) and a.tape is tape):
-            nested = nested or isinstance(a, Tracked)
-            raw[i] = a
-            continue
-        raw[i] = a.value
-        nested = nested or isinstance(raw[i], Tracked)
+        else:
+            live = _live_tape(a)
+            if live is not None and live.level > tape.level:
+                return _record(prim, live, args, kwargs)  # a newer tape tracks this argument
+            while isinstance(a, Box) and not a.tape.recording:
+                a = a.value  # a finished diff's result is a constant here
+            if isinstance(a, Param):
+                a = _leaf(tape, a)
+            if not (isinstance(a, Box) and a.tape is tape):
+                nested = nested or isinstance(a, Tracked)
+                raw[i] = a
+                continue
+        v = raw[i] = a.value
+        nested = nested or (v.__class__ is not np.ndarray and isinstance(v, Tracked))
         parents.append((i, a.node, a.index))
     raw = tuple(raw)
     if nested:
@@ -337,25 +331,13 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
     return type(y)(*out) if hasattr(type(y), "_fields") else out
 
 
-def _numpy_name(f: Any) -> str:
-    module = getattr(f, "__module__", None)
-    name = getattr(f, "__qualname__", None) or getattr(f, "__name__", repr(f))
-    if isinstance(f, np.ufunc):  # numpy's own, or another library's (scipy.special)
-        return f"np.{name}" if getattr(np, name, None) is f else name
-    if module == "numpy":
-        return f"np.{name}"
-    if module and module.startswith("numpy"):
-        return f"{module.replace('numpy', 'np', 1)}.{name}"
-    return f"{module}.{name}" if module else name
-
-
 def _get(func: Any, zero: bool = False) -> Primitive:
     """The primitive made from ``func``, made (with a generic method) on first use."""
     if isinstance(func, Primitive):
         return func
     prim = PRIMITIVES.get(func)
     if prim is None:
-        prim = PRIMITIVES[func] = Primitive(func, _numpy_name(func), zero=zero)
+        prim = PRIMITIVES[func] = Primitive(func, _name(func), zero=zero)
         FUNCTIONS[func] = prim
     return prim
 

@@ -44,14 +44,11 @@ def unbroadcast(g: Any, x: Any) -> Any:
         gshape, shape = np.shape(g), np.shape(x)
     if _is_complex(g) and not _is_complex(x):
         g = np.real(g)  # a real input's gradient is the real part (see docs/primitives.md)
-    gd, xd = getattr(g, "dtype", None), getattr(x, "dtype", None)
-    if (
-        gd != xd
-        and isinstance(g, (np.ndarray, np.generic))
-        and xd is not None
-        and gd.kind == xd.kind == "f"
-    ):
-        g = g.astype(xd)  # a float32 value next to float64 constants keeps float32 gradients
+    return _cast_like(_reduce_to(g, gshape, shape), x)
+
+
+def _reduce_to(g: Any, gshape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` (of shape ``gshape``) over the axes broadcasting stretched to reach it."""
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
@@ -67,6 +64,14 @@ def unbroadcast(g: Any, x: Any) -> Any:
     )
     g = g.sum(axis=axes)
     return g.reshape(shape) if np.shape(g) != shape else g
+
+
+def _cast_like(g: Any, x: Any) -> Any:
+    """``g`` in ``x``'s float dtype: a float32 value next to float64 constants keeps float32
+    gradients. (After the reduction: the smaller array is cast, from the sums in float64.)"""
+    gd, xd = getattr(g, "dtype", None), getattr(x, "dtype", None)
+    plain = isinstance(g, (np.ndarray, np.generic)) and xd is not None
+    return g.astype(xd) if plain and gd != xd and gd.kind == xd.kind == "f" else g
 
 
 def _is_complex(x: Any) -> bool:
