@@ -50,7 +50,17 @@ from ..core import Method, Primitive, grad, vjp
 from ..core.box import Tracked, describe
 from ..core.errors import InPlaceError, RuleError, RulegradError
 from ..core.primitive import PRIMITIVES
-from .gradcheck import STEPS, NotSmoothError, _is_zero, _show, _weigh, numeric_check, tolerance
+from ..rules._util import is_complex
+from .gradcheck import (
+    STEPS,
+    NotSmoothError,
+    _f64,
+    _is_zero,
+    _show,
+    _weigh,
+    numeric_check,
+    tolerance,
+)  # fmt: skip
 from .strategies import KINDS, Case, draw_case
 from .vspace import VSpace, vspace_of
 
@@ -175,20 +185,6 @@ def _missing(method: Method) -> str:
 
 
 # ---- one example ----
-def _to64(x: Any) -> Any:
-    """``x`` in float64 (complex128), as the same kind of array (or vector space value)."""
-    space = vspace_of(x)
-    if space is not None:
-        entries = space.vector(x)
-        return space.build(x, entries.astype(np.result_type(entries, np.float64)))
-    target = np.complex128 if np.iscomplexobj(x) else np.float64
-    return x.astype(target) if hasattr(x, "astype") else target(x)
-
-
-def _is_complex(x: Any) -> bool:
-    return np.dtype(getattr(x, "dtype", None) or np.result_type(x)).kind == "c"
-
-
 def _dot(w: Any, g: Any) -> Any:
     """``Re(sum(w * g))``, with numpy calls so it is recorded (complex: autograd's convention,
     see `gradcheck._inner`). For a vector space's values ``g`` may be tracked: the product
@@ -197,7 +193,7 @@ def _dot(w: Any, g: Any) -> Any:
         return 0.0  # the core's zero for an unused argument it cannot make zeros like
     if vspace_of(g) is not None:
         return _weigh(g, w)
-    if _is_complex(w) or _is_complex(g):
+    if is_complex(w) or is_complex(g):
         return np.real(np.sum(w * g))
     return np.sum(w * g)
 
@@ -476,8 +472,8 @@ def _check_gradients(method: Method, case: Case, y: Any) -> None:
     order = method.domain.order if method.domain is not None else 2
     if order < 1:
         return
-    u64 = [None if u is None else _to64(u) for u in us]
-    x64 = [_to64(x) for x in xs]
+    u64 = [None if u is None else _f64(u) for u in us]
+    x64 = [_f64(x) for x in xs]
 
     def S(xs_: list) -> Any:
         out = call(*xs_)
@@ -492,7 +488,7 @@ def _check_gradients(method: Method, case: Case, y: Any) -> None:
     if order < 2:
         return
     ws = [_random_like(rng, x) for x in xs]
-    w64 = [_to64(w) for w in ws]
+    w64 = [_f64(w) for w in ws]
 
     def S2(xs_: list) -> Any:
         _, b = vjp(call, *xs_)
