@@ -132,13 +132,18 @@ def _rows(scores: Any, labels: Any, axis: int) -> bool:
     )
 
 
+def _as_labels(labels: Any) -> Any:
+    """Lists and tuples of labels as an integer array (an empty one too); arrays as they are."""
+    if isinstance(labels, Tracked) or hasattr(labels, "dtype"):
+        return labels
+    labels = np.asarray(labels)
+    return labels.astype(np.intp) if labels.size == 0 else labels
+
+
 def _labels(scores: Any, labels: Any, axis: int) -> Any:
     """``labels`` checked for nll off its fast path: lists and tuples become arrays, and
     anything but integer class indices shaped like ``scores`` without ``axis`` is refused."""
-    if not isinstance(labels, Tracked) and not hasattr(labels, "dtype"):
-        labels = np.asarray(labels)
-        if labels.size == 0:
-            labels = labels.astype(np.intp)
+    labels = _as_labels(labels)
     shape = np.shape(scores)
     if np.dtype(labels.dtype).kind not in "iu":
         raise TypeError(
@@ -209,8 +214,7 @@ def nll(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
 def accuracy(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
     """The fraction (or, with ``average=False``, the number) of examples whose largest score
     is at their label; negative labels are ignored. No gradient: it returns a plain value."""
-    if isinstance(labels, (list, tuple)):
-        labels = np.asarray(labels)
+    labels = _as_labels(labels)
     valid = labels >= 0
     right = np.sum((np.argmax(scores, axis=axis) == labels) & valid)
     return right / max(int(np.sum(valid)), 1) if average else right
