@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import urllib.request
-from http.client import HTTPException
 from pathlib import Path
 
 __all__ = ["DataNotFoundError", "default_data_dir", "find_shared_data", "resolve_dir", "fetch"]
@@ -103,6 +101,8 @@ def fetch(directory: Path, urls: dict[str, str], *, what: str, download: bool = 
         return
     reason = "download=False"
     if download:
+        from http.client import HTTPException  # the network stack loads only to download
+
         try:
             directory.mkdir(parents=True, exist_ok=True)
             for name in missing:
@@ -121,6 +121,8 @@ def fetch(directory: Path, urls: dict[str, str], *, what: str, download: bool = 
 
 def _download(url: str, path: Path) -> None:
     """Download `url` to `path` through a temporary file, so a failure leaves no partial file."""
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": "rulegrad"})
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
         try:
