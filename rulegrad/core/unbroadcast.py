@@ -42,7 +42,9 @@ def unbroadcast(g: Any, x: Any) -> Any:
     gshape, shape = getattr(g, "shape", None), getattr(x, "shape", None)
     if gshape is None or shape is None:  # Python numbers and lists
         gshape, shape = np.shape(g), np.shape(x)
-    if _is_complex(g) and not _is_complex(x):
+    gd = getattr(g, "dtype", None)
+    complex_g = gd.kind == "c" if isinstance(gd, np.dtype) else np.iscomplexobj(g)
+    if complex_g and not _is_complex(x):
         g = np.real(g)  # a real input's gradient is the real part (see docs/primitives.md)
     return _cast_like(_reduce_to(g, gshape, shape), x)
 
@@ -54,6 +56,10 @@ def _reduce_to(g: Any, gshape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
     lead = len(gshape) - len(shape)
     if lead == 1 and gshape[1:] == shape:
         return g.sum(axis=0)  # the common case: a bias added to a batch of rows
+    if lead == 0:  # as many axes: sum the stretched ones, keeping them
+        axes = tuple(i for i, s in enumerate(shape) if s != gshape[i])
+        if all(shape[i] == 1 for i in axes):
+            return g.sum(axis=axes, keepdims=True)
     if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, gshape[lead:])):
         raise RuleError(
             f"a gradient of shape {gshape} cannot belong to an argument of shape {shape}: "

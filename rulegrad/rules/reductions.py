@@ -56,6 +56,14 @@ def _mean_dx(
     where: Any = True,
 ) -> Any:
     """The sum's gradient divided by the number of elements averaged."""
+    if (
+        axis is None
+        and where is True
+        and a.__class__ is dy.__class__ is np.ndarray
+        and dy.dtype == a.dtype
+        and a.size
+    ):
+        return np.full(a.shape, dy / a.size, a.dtype)  # the common loss: one fill
     if where is True:
         # divide the (small) output gradient, then spread it: one full-size array, not two
         g = cast_like(dy, a)
