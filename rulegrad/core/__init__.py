@@ -1,6 +1,6 @@
 """The engine: tracked values, tapes, primitives and reverse mode. Knows no rules or backends."""
 
-from .box import FUNCTIONS, Box, Param, Result, Tracked, value
+from .box import FUNCTIONS, Box, Param, Result, Tracked, plain, value
 from .diff import backward, diff, grad, gradloss, params, vjp
 from .errors import (
     DTypeError,
@@ -16,7 +16,7 @@ from .tape import Node, Tape, active_tapes
 from .unbroadcast import unbroadcast
 
 __all__ = [
-    "FUNCTIONS", "Box", "Param", "Result", "Tracked", "value",
+    "FUNCTIONS", "Box", "Param", "Result", "Tracked", "plain", "value",
     "backward", "diff", "grad", "gradloss", "params", "vjp",
     "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError", "NoRuleError",
     "RuleError", "RulegradError",

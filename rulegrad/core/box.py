@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConstantWarning, DTypeError, InPlaceError, NoRuleError
-from .tape import Node, Tape, active_tapes
+from .errors import ConstantWarning, DTypeError, InPlaceError, NoRuleError, TraceEscape
+from .tape import _ACTIVE, Node, Tape, active_tapes
 
-__all__ = ["Tracked", "Param", "Box", "Result", "value", "FUNCTIONS", "call", "describe"]
+__all__ = [
+    "Tracked", "Param", "Box", "Result", "value", "plain", "FUNCTIONS", "call", "describe",
+]  # fmt: skip
 
 #: numpy function, ufunc or operator -> the callable that handles it for tracked values.
 FUNCTIONS: dict[Any, Callable[..., Any]] = {}
@@ -83,10 +85,36 @@ def value(x: Any) -> Any:
         3
     """
     while isinstance(x, Tracked):
-        if isinstance(x, Box) and not x.tape.done and isinstance(x.value, np.ndarray):
-            x.tape.lock(x.value)  # the caller may write into it; the tape still needs it
-        x = x.value
+        if isinstance(x, Box):
+            tape = x.tape
+            if tape.tracing and tape.recording:
+                _escape(x)
+            if not tape.done and isinstance(x.value, np.ndarray):
+                tape.lock(x.value)  # the caller may write into it; the tape still needs it
+        x = x.value  # (a Param's value property refuses while jit traces)
     return x
+
+
+def plain(x: Any) -> Any:
+    """The plain value inside ``x``, for reading metadata (shape, dtype) or printing.
+
+    Unlike `value` it neither protects the value from writes nor counts as reading the
+    data (which stops `jit` from replaying a function), so use it only where neither
+    matters.
+
+    Examples:
+        >>> plain(Param([1.0, 2.0])).shape
+        (2,)
+    """
+    while isinstance(x, Tracked):
+        x = x._value if isinstance(x, Param) else x.value
+    return x
+
+
+def _escape(x: Any) -> None:
+    raise TraceEscape(
+        f"the plain value of a traced {describe(x)} was read (float(), bool(), rg.value, ...)"
+    )
 
 
 def _binary(func: Any, reflected: bool = False) -> Callable[[Any, Any], Any]:
@@ -151,16 +179,16 @@ class Tracked:
         raise NotImplementedError
 
     # ---- array attributes: plain values ----
-    shape = property(lambda self: np.shape(value(self)))
-    dtype = property(lambda self: np.result_type(value(self)))
-    ndim = property(lambda self: np.ndim(value(self)))
-    size = property(lambda self: np.size(value(self)))
+    shape = property(lambda self: np.shape(plain(self)))
+    dtype = property(lambda self: np.result_type(plain(self)))
+    ndim = property(lambda self: np.ndim(plain(self)))
+    size = property(lambda self: np.size(plain(self)))
     T = property(lambda self: call(np.transpose, self))
     real = property(lambda self: call(np.real, self))
     imag = property(lambda self: call(np.imag, self))
 
     def __len__(self) -> int:
-        return len(value(self))
+        return len(plain(self))
 
     def __iter__(self) -> Iterator[Any]:
         return (self[i] for i in range(len(self)))
@@ -181,6 +209,7 @@ class Tracked:
         (``h[t] = np.tanh(x[t])``), so the warning is the only sign that such a value lost
         its gradient.
         """
+        v = value(self)  # (while `jit` traces, this raises instead: nothing to warn about)
         if self._live():
             warnings.warn(
                 f"float()/int() of a tracked value ({describe(self)}) is a constant: no "
@@ -190,7 +219,7 @@ class Tracked:
                 ConstantWarning,
                 stacklevel=3,
             )
-        return value(self)
+        return v
 
     def __bool__(self) -> bool:
         return bool(value(self))
@@ -226,7 +255,7 @@ class Tracked:
         return call(np.dot, self, b)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({value(self)!r})"
+        return f"{type(self).__name__}({plain(self)!r})"
 
 
 def _method(func: Any) -> Callable[..., Any]:
@@ -300,15 +329,28 @@ class Param(Tracked):
         Param(array([0., 1., 2.]))
     """
 
-    __slots__ = ("value", "opt", "__weakref__")
+    __slots__ = ("_value", "opt", "__weakref__")
 
     def __init__(self, value: Any) -> None:
         if isinstance(value, Tracked):
             raise TypeError("Param(x) takes a plain value; use rg.value(x) to unwrap a tracked one")
         v = _as_leaf_value(value, "Param")
         # a 0-d array, not a numpy scalar: optimizers update every Param in place
-        self.value = np.array(v) if isinstance(v, np.generic) else v
+        self._value = np.array(v) if isinstance(v, np.generic) else v
         self.opt: Any = None  # room for a per-parameter optimizer (Knet's p.opt)
+
+    @property
+    def value(self) -> Any:
+        """The array this Param holds (read inside a function `jit` records, it is plain
+        data the recording cannot follow, so that function runs eagerly)."""
+        stack = _ACTIVE.get()
+        if stack and stack[-1].tracing:
+            _escape(self)
+        return self._value
+
+    @value.setter
+    def value(self, v: Any) -> None:
+        self._value = v
 
     def _live(self) -> bool:
         return bool(active_tapes())
@@ -316,7 +358,7 @@ class Param(Tracked):
     def __setitem__(self, index: Any, v: Any) -> None:
         if active_tapes():
             super().__setitem__(index, v)
-        self.value[index] = value(v)
+        self._value[index] = value(v)
 
 
 class Box(Tracked):
@@ -338,7 +380,7 @@ class Box(Tracked):
         return self.tape.recording
 
     def __repr__(self) -> str:
-        return f"Result({value(self)!r}, tape of {len(self.tape)} nodes)"
+        return f"Result({plain(self)!r}, tape of {len(self.tape)} nodes)"
 
     def __str__(self) -> str:
         lines = [repr(self)]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import plum
 
-from .box import Box, Param, Tracked, _as_leaf_value, describe
+from .box import Box, Param, Tracked, _as_leaf_value, describe, plain
 from .errors import NonScalarError, OutputError, RuleError, RulegradError
 from .tape import _ACTIVE, Node, Tape
 from .unbroadcast import _is_complex, unbroadcast
@@ -181,13 +181,13 @@ def _seed(result: Box, dy: Any) -> Any:
     if dy is not None:
         _check_dy(dy, v)
         return dy
-    plain = _plain(v)
-    if _is_complex(plain):
+    raw = plain(v)
+    if _is_complex(raw):
         raise OutputError(
             f"grad needs a real result, got {describe(result)}: take np.real or np.abs of it "
             "first, or pass the output gradient dy"
         )
-    if getattr(plain, "size", None) != 1 and np.size(plain) != 1:
+    if getattr(raw, "size", None) != 1 and np.size(raw) != 1:
         raise NonScalarError(
             f"grad needs a scalar result, got {describe(result)}. Reduce it first "
             "(np.sum(y)), or pass the output gradient: rg.grad(y, p, dy) or rg.vjp(f, ...)."
@@ -204,12 +204,6 @@ def _check_dy(dy: Any, v: Any) -> None:
             f"the output gradient dy has shape {np.shape(dy)} but the result has shape "
             f"{np.shape(v)}: pass a dy of the result's shape"
         )
-
-
-def _plain(v: Any) -> Any:
-    while isinstance(v, Tracked):
-        v = v.value
-    return v
 
 
 @_dispatch
@@ -239,7 +233,7 @@ def grad(result: Box, p: object, dy: object = None) -> Any:
             f"the backward pass of this result failed ({tape.error}); fix the cause and "
             "record again with rg.diff"
         )
-    elif dy is not None and dy is not tape.seed and not np.array_equal(_plain(dy), tape.seed):
+    elif dy is not None and dy is not tape.seed and not np.array_equal(plain(dy), tape.seed):
         raise OutputError(
             "the backward pass of this result already ran with another output gradient dy; "
             "record again with rg.diff for a new dy, or use rg.vjp, whose pullback takes any"
@@ -382,7 +376,7 @@ def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable
             raise ValueError(f"the pullback takes {len(outs)} output gradient(s), got {len(douts)}")
         for o, d in zip(outs, douts):
             if d is not None:
-                _check_dy(d, _plain(o))
+                _check_dy(d, plain(o))
         seeds = [(b, d) for b, d in zip(boxes, douts) if b is not None and d is not None]
         backward(tape, seeds, release=False)
         grads = tuple(_unwrap(w, []) for w in wrapped)
@@ -390,12 +384,12 @@ def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable
             node.grad = None
         return grads
 
-    plain = tuple(o.value if b is not None else _plain(o) for o, b in zip(outs, boxes))
+    values = tuple(o.value if b is not None else plain(o) for o, b in zip(outs, boxes))
     if not multi:
-        return plain[0], back
+        return values[0], back
     if hasattr(type(out), "_fields"):  # a named tuple such as eigh's (eigenvalues, eigenvectors)
-        return type(out)(*plain), back
-    return type(out)(plain), back
+        return type(out)(*values), back
+    return type(out)(values), back
 
 
 def params(x: Any) -> list[Param]:

@@ -53,3 +53,14 @@ class OutputError(RulegradError, TypeError, ValueError):
 
 class ConstantWarning(UserWarning):
     """A tracked value was turned into a plain Python number: its gradient stops there."""
+
+
+class TraceEscape(BaseException):
+    """Raised while `jit` records a function, when a traced value leaves the tape.
+
+    ``float(x)``, ``bool(x)``, ``rg.value(x)`` and the like turn a traced value into plain
+    Python data that a replay could not recompute, so the function cannot be replayed;
+    `jit` catches this and runs the function eagerly instead. It derives from
+    ``BaseException`` so that a model's own ``except Exception`` does not swallow it. Users
+    never see it.
+    """

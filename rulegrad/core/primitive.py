@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import plum
 
-from .box import FUNCTIONS, Box, Param, Tracked, _name, value
-from .errors import NoRuleError
+from .box import FUNCTIONS, Box, Param, Tracked, _name, describe, value
+from .errors import NoRuleError, TraceEscape
 from .tape import _ACTIVE, Node, Tape
 
 __all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
@@ -194,6 +194,8 @@ class Primitive:
             if t is not None and (top is None or t.level > top.level):
                 top = t
         if top is None or self.zero:
+            if top is not None and top.tracing:
+                return _trace_zero(self, top, args, kwargs)
             if tracked:
                 args = tuple(value(a) for a in args)
             method = self._only
@@ -263,7 +265,7 @@ def _leaf(tape: Tape, p: Param) -> Box:
     entry = tape.leaves.get(id(p))
     if entry is not None:
         return Box(entry[1].y, tape, entry[1])
-    inner = p.value
+    inner = p._value
     if inner.__class__ is Box and inner.tape is tape:
         return inner  # code that set p.value to a box of this tape (checkgrad's Param form)
     stack = _ACTIVE.get()
@@ -329,6 +331,21 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
         return Box(y, tape, node)
     out = tuple(Box(v, tape, node, k) for k, v in enumerate(y))
     return type(y)(*out) if hasattr(type(y), "_fields") else out
+
+
+def _trace_zero(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
+    """A zero-gradient call on values `jit` is tracing: recorded, so a replay recomputes it.
+
+    Its outputs are boxed, so what is computed from them is recorded too (it has no
+    rules: no gradient flows back through it). An output that is not an array (a Python
+    bool from ``np.allclose``, say) is plain data no replay could recompute.
+    """
+    out = _record(prim, tape, args, kwargs)
+    for box in out if isinstance(out, tuple) else (out,):
+        v = box.value
+        if not (isinstance(v, (np.ndarray, np.generic)) or hasattr(v, "__array_namespace__")):
+            raise TraceEscape(f"{prim.name} returned plain data ({describe(v)}) from traced values")
+    return out
 
 
 def _get(func: Any, zero: bool = False) -> Primitive:

@@ -81,8 +81,8 @@ class Tape:
     """
 
     __slots__ = (
-        "level", "nodes", "leaves", "recording", "done", "seen", "seed", "error", "_locked",
-        "__weakref__",
+        "level", "nodes", "leaves", "recording", "tracing", "done", "seen", "seed", "error",
+        "_locked", "__weakref__",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -91,6 +91,9 @@ class Tape:
         #: id(Param) -> (Param, leaf Node) for the Params touched while recording.
         self.leaves: dict[int, tuple[Any, Node]] = {}
         self.recording = True
+        #: recording for `jit`: plain data taken from a value raises `TraceEscape`, and
+        #: zero-gradient functions are recorded (forward only) so a replay recomputes them
+        self.tracing = False
         self.done = False
         self.seen: set[int] = set()
         self.seed: Any = None  #: the output gradient the backward walk started from

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, Tracked, primitive
+from ..core import Domain, Tracked, primitive, zerograd
 from ..core.tape import active_tapes
 from ._util import cast_like, dtype_of, expand
 
@@ -361,9 +361,18 @@ def dropout(
         return x
     if p == 1:  # every element dropped (torch's convention): zeros, and zero gradient
         return x * np.zeros(np.shape(x), dtype_of(x))
+    return x * _keep(x, p, rng)
+
+
+@zerograd
+def _keep(x: Any, p: float, rng: np.random.Generator | None) -> Any:
+    """dropout's mask for ``x``: 0 with probability ``p``, else ``1 / (1 - p)``, in x's dtype.
+
+    A zero-gradient primitive of ``x`` rather than a plain draw, so that `rulegrad.jit`
+    records it and a replay draws a new mask.
+    """
     draw = (rng or np.random).random(np.shape(x))
-    keep = (draw >= p) * (1 / (1 - p))
-    return x * keep.astype(dtype_of(x))
+    return ((draw >= p) * (1 / (1 - p))).astype(dtype_of(x))
 
 
 def mat(x: Any) -> Any:

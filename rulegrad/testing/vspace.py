@@ -44,20 +44,13 @@ from typing import Any
 
 import numpy as np
 
-from ..core.box import Tracked
+from ..core.box import plain
 from ..core.errors import RulegradError
 
 __all__ = ["VSpace", "VSPACES", "register_vspace", "vspace_of", "HOOK"]
 
 #: The plugin hook that returns vector spaces (see `rulegrad.plugins.hookspecs`).
 HOOK = "rulegrad_register_vspaces"
-
-
-def _plain(x: Any) -> Any:
-    """The value inside Params and boxes (unlike `rulegrad.value`, locking nothing on tapes)."""
-    while isinstance(x, Tracked):
-        x = x.value
-    return x
 
 
 def _shape(x: Any) -> Any:
@@ -93,14 +86,14 @@ class VSpace:
 
     def vector(self, x: Any) -> np.ndarray:
         """The entries of ``x`` as a 1-d numpy array (cupy and friends brought to the host)."""
-        v = self.flatten(_plain(x))
+        v = self.flatten(plain(x))
         if hasattr(v, "get") and not isinstance(v, np.ndarray):
             v = v.get()
         return np.asarray(v).reshape(-1)
 
     def build(self, like: Any, v: Any) -> Any:
         """A value like ``like`` holding the entries ``v`` (in ``v``'s dtype)."""
-        return self.unflatten(_plain(like), np.asarray(v).reshape(-1))
+        return self.unflatten(plain(like), np.asarray(v).reshape(-1))
 
     def size(self, x: Any) -> int:
         """How many entries ``x`` has (the dimension of the space at ``x``)."""
@@ -108,7 +101,7 @@ class VSpace:
 
     def key(self, x: Any) -> Any:
         """What must be equal between an argument and its gradient: the structure and size."""
-        x = _plain(x)
+        x = plain(x)
         shape = (self.structure or _shape)(x)
         return shape, self.size(x)
 
@@ -120,7 +113,7 @@ class VSpace:
             >>> space.same(np.zeros(2), np.ones(2)), space.same(np.zeros(2), np.ones(3))
             (True, False)
         """
-        if not (isinstance(_plain(a), self.types) and isinstance(_plain(b), self.types)):
+        if not (isinstance(plain(a), self.types) and isinstance(plain(b), self.types)):
             return False
         return bool(self.key(a) == self.key(b))
 
@@ -233,7 +226,7 @@ def vspace_of(x: Any) -> VSpace | None:
         >>> vspace_of(np.float32(1.0)) is None
         True
     """
-    x = _plain(x)
+    x = plain(x)
     t = type(x)
     if t in _found:
         return _found[t]
