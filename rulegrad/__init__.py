@@ -51,13 +51,14 @@ from . import nn as nn  # noqa: E402  isort: skip
 from . import optim as optim  # noqa: E402  isort: skip
 from . import plugins as plugins  # noqa: E402  isort: skip
 from .plugins import hookimpl as hookimpl  # noqa: E402  isort: skip
+from .jit import jit as jit  # noqa: E402  isort: skip
 from .profile import profile as profile  # noqa: E402  isort: skip
 from .transfer import to as to  # noqa: E402  isort: skip
 
 __all__ = [
     # engine
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
-    "implements", "params", "primitive", "unbroadcast", "value", "vjp", "zerograd",
+    "implements", "jit", "params", "primitive", "unbroadcast", "value", "vjp", "zerograd",
     # errors
     "ConstantWarning", "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError",
     "NoRuleError", "OutputError", "RuleError", "RulegradError",

@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -380,18 +381,21 @@ def _sgd(params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
         p -= lr * g
 
 
-def _rulegrad_column(row: Row, loss: Callable[..., Any]) -> tuple[Callable, Callable]:
-
+def _rulegrad_column(
+    row: Row, loss: Callable[..., Any], jit: bool = False
+) -> tuple[Callable, Callable]:
+    """``rg.diff(loss, ...)`` on every step, or with ``jit`` the same loss through ``rg.jit``."""
     ops = rulegrad_ops()
     params = [rg.Param(p.copy()) for p in row.params]
+    record = rg.jit(loss) if jit else partial(rg.diff, loss)
 
     def grads(*batch: Any) -> list[np.ndarray]:
-        J = rg.diff(loss, ops, *params, *batch)
+        J = record(ops, *params, *batch)
         return [rg.grad(J, p) for p in params]
 
     def run() -> None:
         for batch in row.batches:
-            J = rg.diff(loss, ops, *params, *batch)
+            J = record(ops, *params, *batch)
             for p in params:
                 p.value -= row.lr * rg.grad(J, p)
 
@@ -521,15 +525,20 @@ def run_row(row: Row, repeats: int = 5, columns: tuple[str, ...] | None = None) 
     ref_grads, ref_run = _numpy_column(row)
     want = [np.asarray(g, dtype=np.float64) for g in ref_grads(*batch)]
     runners["numpy"] = ref_run
+    loss = row.rulegrad_loss or row.loss
     builders: dict[str, Callable[[], tuple[Callable, Callable]]] = {
-        "rulegrad": lambda: _rulegrad_column(row, row.rulegrad_loss or row.loss),
+        "rulegrad": lambda: _rulegrad_column(row, loss),
+        "jit": lambda: _rulegrad_column(row, loss, jit=True),
         "autograd": lambda: _autograd_column(row),
         "torch": lambda: _torch_column(row),
     }
+    variants = {}
     for label, variant in row.variants.items():
+        variants[label] = label, f"{label} jit"
         builders[label] = lambda variant=variant: _rulegrad_column(row, variant)
+        builders[f"{label} jit"] = lambda variant=variant: _rulegrad_column(row, variant, True)
     for name, build in builders.items():
-        if columns is not None and name not in columns and name not in row.variants:
+        if columns is not None and name not in columns and name.split()[0] not in row.variants:
             skipped[name] = "not selected"
             continue
         reason = _available(name) if name in ("autograd", "torch") else None
@@ -549,19 +558,20 @@ def run_row(row: Row, repeats: int = 5, columns: tuple[str, ...] | None = None) 
             runners[name]()
             times[name].append(time.perf_counter() - start)
     med = {name: statistics.median(ts) for name, ts in times.items()}
-    main_cols = {k: v for k, v in med.items() if k not in row.variants}
+    own = {name for pair in variants.values() for name in pair}
+    main_cols = {k: v for k, v in med.items() if k not in own}
     results = [Result(row.name, row.work, main_cols, skipped, errors)]
-    for label in row.variants:
-        if label in med:
-            cols = {"rulegrad": med[label], "numpy": med["numpy"]}
+    for label, (eager, jitted) in variants.items():
+        if eager in med:
+            cols = {"rulegrad": med[eager], "jit": med.get(jitted), "numpy": med["numpy"]}
             results.append(Result(label, row.work, cols, {}, {}))
     return results
 
 
 def format_table(results: list[Result]) -> str:
     """A Markdown table: median ms per run and the ratio to hand-written numpy."""
-    cols = [("rulegrad", "rulegrad"), ("numpy", "numpy by hand"), ("autograd", "HIPS autograd"),
-            ("torch", "PyTorch CPU")]  # fmt: skip
+    cols = [("rulegrad", "rulegrad"), ("jit", "rulegrad jit"), ("numpy", "numpy by hand"),
+            ("autograd", "HIPS autograd"), ("torch", "PyTorch CPU")]  # fmt: skip
     lines = [
         "| row | work per run | " + " | ".join(title for _, title in cols) + " | target |",
         "| --- | --- | " + " | ".join("---:" for _ in cols) + " | ---: |",

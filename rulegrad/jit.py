@@ -1,0 +1,347 @@
+"""Record once, replay many times: `jit` for training steps.
+
+``diff`` records every primitive afresh on each call: boxes, nodes, write protection and a
+backward walk that looks everything up again. A training step runs the same primitives on
+arrays of the same shapes thousands of times, so `jit` records the step once per argument
+signature (shapes and dtypes of the arrays, values of the other arguments) and then
+replays it: a flat list of method calls forward, and the rules of the nodes that lead to a
+Param backward, with no boxes, no tape and no model code in between. No code is generated;
+the replay calls the same methods and rules as ``diff`` and ``grad`` (so ``rg.profile``
+still sees them).
+
+A replay is only correct if the recording says everything the result depends on, so the
+recording is strict (JAX's tracing, with a fallback instead of an error):
+
+* every array argument is recorded as an input, so code computing on it (``np.eye(10)[y]``)
+  is replayed on the next batch rather than remembered;
+* calls without a gradient (comparisons, ``argmax``, ``zeros_like``) are recorded as well;
+* reading a traced value as plain data (``float(x)``, ``if x > 0:``, ``rg.value(x)``,
+  ``x.item()``) makes the step's control flow depend on the data: that signature is run
+  with ``diff`` on every call instead, as is any step whose result is not a real scalar
+  and any step called while another ``diff`` is recording.
+
+What a recording cannot see is state outside the arguments and Params: a global array
+rebound to another object, or random numbers drawn with ``np.random`` inside the step (a
+replay would reuse the first draw; draw them outside and pass them in, or use a primitive
+such as ``rg.nn.dropout``, whose mask is recorded and redrawn).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+from .core.box import Box, Param, Tracked
+from .core.diff import _call_vjp, _reduce, _run, _seed, diff
+from .core.errors import TraceEscape
+from .core.tape import _ACTIVE, Node, Tape
+
+__all__ = ["jit", "Jit"]
+
+#: Signatures one jitted function records before new ones run eagerly (with a warning).
+MAX_SIGNATURES = 64
+
+_NUMBERS = (int, float, complex, bool, str, bytes, type(None))  # guarded by value
+_EAGER = None  # a signature whose step cannot be replayed
+
+
+def _is_array(x: Any) -> bool:
+    """ndarrays and other libraries' arrays (cupy): what is recorded as an input."""
+    if x.__class__ is np.ndarray:
+        return True
+    return not isinstance(x, (Tracked, np.generic)) and hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def _signature(x: Any, arrays: list, refs: list) -> Any:
+    """The cache key of argument structure ``x``; its arrays are appended to ``arrays``.
+
+    Arrays count by type, shape and dtype; numbers and strings by value; Params and other
+    objects by identity (``refs`` keeps them alive, so an identity stays theirs); lists,
+    tuples and dicts by their items. ``None`` for a value that rules out replaying.
+    """
+    cls = x.__class__
+    if cls is np.ndarray:
+        arrays.append(x)
+        return (cls, x.shape, x.dtype)
+    if cls in _NUMBERS or isinstance(x, np.generic):
+        return (cls, x)
+    if cls is Param:
+        refs.append(x)
+        return (cls, id(x))
+    if isinstance(x, Tracked):  # the result of another diff: that tape's business
+        raise TraceEscape("a recorded value was passed in")
+    if cls is list or cls is tuple or (isinstance(x, tuple) and hasattr(cls, "_fields")):
+        return (cls, tuple(_signature(v, arrays, refs) for v in x))
+    if cls is dict:
+        return (cls, tuple((k, _signature(v, arrays, refs)) for k, v in x.items()))
+    if _is_array(x):
+        arrays.append(x)
+        return (cls, tuple(x.shape), x.dtype)
+    refs.append(x)  # any other object (a model, a namespace): assumed to stay as it was
+    return ("object", id(x))
+
+
+def _as_inputs(x: Any, tape: Tape, inputs: list[Node]) -> Any:
+    """``x`` with each array (in `_signature`'s order) replaced by an input box on ``tape``."""
+    cls = x.__class__
+    if cls is list or cls is tuple:
+        return cls(_as_inputs(v, tape, inputs) for v in x)
+    if isinstance(x, tuple) and hasattr(cls, "_fields"):
+        return cls(*(_as_inputs(v, tape, inputs) for v in x))
+    if cls is dict:
+        return {k: _as_inputs(v, tape, inputs) for k, v in x.items()}
+    if cls is Param or cls in _NUMBERS or not _is_array(x):
+        return x
+    node = Node(None, (), {}, x, ())
+    tape.nodes.append(node)
+    inputs.append(node)
+    return Box(x, tape, node)
+
+
+class _Program:
+    """One recorded step: slots for inputs, Params, constants and outputs, and the calls.
+
+    ``vals``, the slot list of one replay, starts as ``template``: the input arrays come
+    first, then the Params' values, then the constants (filled in), then each call's
+    output (a call with a tuple output has a slot for the tuple and one per element).
+    """
+
+    __slots__ = ("template", "ninputs", "params", "forward", "backward", "out")
+
+    def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
+        slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
+        template: list[Any] = [None] * len(inputs)
+        needs = [False] * len(inputs)  # whether a slot's gradient is wanted
+        self.ninputs = len(inputs)
+        self.params: list[tuple] = []  # (Param, slot, type, shape, dtype) guards
+        for p, leaf in tape.leaves.values():
+            v = leaf.y
+            slots[id(leaf)] = len(template)
+            self.params.append((p, len(template), v.__class__, v.shape, v.dtype))
+            template.append(None)
+            needs.append(True)
+        self.forward: list[tuple] = []
+        self.backward: list[tuple] = []
+        for node in tape.nodes:
+            if node.method is None:
+                continue  # an input or a Param: in its slot already
+            if any(isinstance(v, Tracked) for v in node.kwargs.values()):
+                raise TraceEscape(f"a recorded value was passed by keyword to {node.method!r}")
+            parents = {argnum: (parent, index) for argnum, parent, index in node.parents}
+            where = []
+            for i, a in enumerate(node.args):
+                if i in parents:
+                    parent, index = parents[i]
+                    where.append(slots[id(parent) if index < 0 else (id(parent), index)])
+                    continue
+                where.append(len(template))
+                template.append(a)
+                needs.append(False)
+            at = len(template)
+            slots[id(node)] = at
+            count = len(node.y) if isinstance(node.y, tuple) else 0
+            for k in range(count):
+                slots[(id(node), k)] = at + 1 + k
+            differentiable = not node.method.primitive.zero
+            wanted = differentiable and any(needs[s] for s in where)
+            template.extend([None] * (1 + count))
+            needs.extend([wanted] * (1 + count))
+            get = itemgetter(*where)
+            self.forward.append((node.method, get, len(where) == 1, node.kwargs, at, count))
+            grads = [(argnum, where[argnum]) for argnum in parents if needs[where[argnum]]]
+            if wanted and grads:
+                self.backward.append((node.method, where, node.kwargs, at, count, grads))
+        self.backward.reverse()
+        self.template = template
+        self.out = slots[id(out.node) if out.index < 0 else (id(out.node), out.index)]
+
+    def run(self, arrays: list[Any]) -> Box | None:
+        """Replay the step on ``arrays``: a finished `Result`, or None if a Param's value
+        no longer fits the recording (another shape, dtype or array type)."""
+        vals = self.template[:]
+        vals[: self.ninputs] = arrays
+        for p, slot, cls, shape, dtype in self.params:
+            v = p._value
+            if v.__class__ is not cls or v.shape != shape or v.dtype != dtype:
+                return None
+            vals[slot] = v
+        for method, get, single, kwargs, out, count in self.forward:
+            y = method.impl(get(vals), **kwargs) if single else method.impl(*get(vals), **kwargs)
+            vals[out] = y
+            if count:
+                vals[out + 1 : out + 1 + count] = y
+        y = vals[self.out]
+        tape = Tape()
+        tape.recording = False
+        result = Box(y, tape, Node(None, (), {}, y, ()))
+        tape.seed = _seed(result, None)
+        grads = self._back(vals, tape.seed)
+        for p, slot, *_ in self.params:
+            leaf = Node(None, (), {}, vals[slot], (), leaf=p)
+            leaf.grad = grads[slot]
+            tape.leaves[id(p)] = (p, leaf)
+        tape.done = True
+        return result
+
+    def _back(self, vals: list[Any], seed: Any) -> list[Any]:
+        """The gradient of every slot (None where none flows), from ``seed`` at the output."""
+        gs: list[Any] = [None] * len(vals)
+        gs[self.out] = seed
+        for method, where, kwargs, out, count, grads in self.backward:
+            if count:
+                dys = gs[out + 1 : out + 1 + count]
+                if all(g is None for g in dys):
+                    continue
+                ys = vals[out]
+                dy: Any = tuple(np.zeros_like(v) if g is None else g for g, v in zip(dys, ys))
+            else:
+                dy = gs[out]
+                if dy is None:
+                    continue
+            y = vals[out]
+            args = [vals[i] for i in where]
+            together = None if method.vjp is None else _call_vjp(method, dy, y, args, kwargs)
+            rules = method.rules
+            for argnum, src in grads:
+                if together is not None:
+                    g = together[argnum]
+                else:
+                    rule = rules[argnum] if argnum < len(rules) else None
+                    if rule is None:
+                        continue
+                    g = rule(dy, y, *args, **kwargs)
+                if g is None:
+                    continue
+                x = args[argnum]
+                if (
+                    g.__class__ is not np.ndarray
+                    or x.__class__ is not np.ndarray
+                    or g.shape != x.shape
+                    or g.dtype != x.dtype
+                ):
+                    g = _reduce(g, x, method, argnum)
+                old = gs[src]
+                gs[src] = g if old is None else old + g
+            gs[out] = vals[out] = None  # used by this node only: free it now
+        return gs
+
+
+def _record(f: Callable[..., Any], args: tuple, kwargs: dict) -> _Program | None:
+    """Record ``f`` once with every array argument traced: its program, or None when it
+    cannot be replayed (it read plain data from a traced value, or its result is not a
+    real scalar)."""
+    tape = Tape()
+    tape.tracing = True
+    inputs: list[Node] = []
+    traced = _as_inputs(args, tape, inputs), _as_inputs(kwargs, tape, inputs)
+    try:
+        out = _run(tape, f, *traced)
+        if not (isinstance(out, Box) and out.tape is tape):
+            return None
+        v = out.value
+        if np.size(v) != 1 or getattr(v, "dtype", np.dtype(type(v))).kind != "f":
+            return None
+        return _Program(tape, inputs, out)
+    except TraceEscape:
+        return None
+    finally:
+        tape.release()
+
+
+class Jit:
+    """A function recorded once per argument signature and replayed (see `jit`)."""
+
+    def __init__(self, f: Callable[..., Any]) -> None:
+        self.f = f
+        self.__wrapped__ = f
+        self.__name__ = getattr(f, "__name__", "f")
+        self.__doc__ = getattr(f, "__doc__", None)
+        #: signature -> its program, or None for a signature run with ``diff``
+        self.programs: dict[Any, _Program | None] = {}
+        self._refs: dict[Any, list] = {}
+        self._warned = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Box:
+        if _ACTIVE.get():  # inside another diff: its tape must see every operation
+            return diff(self.f, *args, **kwargs)
+        arrays: list[Any] = []
+        refs: list[Any] = []
+        try:
+            key = (_signature(args, arrays, refs), _signature(kwargs, arrays, refs))
+        except TraceEscape:
+            return diff(self.f, *args, **kwargs)
+        program = self.programs.get(key, self)
+        if program is self:
+            program = self._new(key, refs, args, kwargs)
+        result = None if program is None else program.run(arrays)
+        if result is None and program is not None:  # a Param changed shape or dtype
+            program = self._new(key, refs, args, kwargs)
+            result = None if program is None else program.run(arrays)
+        return diff(self.f, *args, **kwargs) if result is None else result
+
+    def _new(self, key: Any, refs: list, args: tuple, kwargs: dict) -> _Program | None:
+        """Record the step for signature ``key`` (None: run it with ``diff``)."""
+        if key not in self.programs and len(self.programs) >= MAX_SIGNATURES:
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    f"rg.jit({self.__name__}) has recorded {MAX_SIGNATURES} argument "
+                    "signatures; new ones run without replay. Arguments that change on every "
+                    "call (a Python float such as a learning rate, a new object) each make a "
+                    "signature: pass them as arrays, or keep them out of the jitted function.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            return _EAGER
+        try:
+            program = _record(self.f, args, kwargs)
+        except Exception:
+            # It failed with its arrays traced (a library without rules met one, say): run
+            # it plainly from now on. A genuine error shows again when diff runs it.
+            program = _EAGER
+        self.programs[key] = program
+        self._refs[key] = refs
+        return program
+
+    def __repr__(self) -> str:
+        replayed = sum(p is not None for p in self.programs.values())
+        return (
+            f"<rg.jit({self.__name__}): {replayed} recorded signature(s), "
+            f"{len(self.programs) - replayed} run with diff>"
+        )
+
+
+def jit(f: Callable[..., Any]) -> Jit:
+    """``rg.diff(f, ...)`` for training steps: recorded once per signature, then replayed.
+
+    ``step = rg.jit(f)`` is called like ``rg.diff(f, ...)`` without the ``f``:
+    ``J = step(*args)``; its gradients are computed with the value, and ``rg.grad(J, p)``
+    reads them. The first call with new argument shapes records ``f``; later calls replay
+    the recorded primitives and rules without running ``f``'s Python code. Steps that
+    cannot be replayed (control flow on traced values, a result that is not a real scalar;
+    see the module documentation) run as ``rg.diff`` would, so the result is the same.
+
+    Args:
+        f: the loss: a function of arrays, numbers, Params and containers of them, reading
+            any Params and returning a real scalar.
+
+    Returns:
+        A callable returning a `Result`, as ``diff`` does.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> w = rg.Param(np.array([1.0, 2.0]))
+        >>> step = rg.jit(lambda x: np.sum((w * x - 1.0) ** 2))
+        >>> for x in (np.array([1.0, 1.0]), np.array([2.0, 0.5])):
+        ...     J = step(x)
+        ...     print(rg.value(J), rg.grad(J, w))
+        1.0 [0. 2.]
+        1.0 [4. 0.]
+        >>> step
+        <rg.jit(<lambda>): 1 recorded signature(s), 0 run with diff>
+    """
+    return Jit(f)

@@ -1,0 +1,287 @@
+"""rg.jit: a step recorded once and replayed gives what rg.diff gives, call after call.
+
+Each test compares the replayed values and gradients with ``rg.diff`` on the same inputs,
+over several calls (the first records, the later ones replay), and checks which
+signatures were replayed and which fell back to ``diff`` (``Jit.programs``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import numpy as np
+import pytest
+
+import rulegrad as rg
+from rulegrad import nn
+
+
+def _grads(J, ps):
+    return [rg.grad(J, p) for p in ps]
+
+
+def _same(step, f, batches, ps, rtol=1e-6):
+    """step(*batch) and rg.diff(f, *batch) agree on every batch, values and gradients."""
+    for batch in batches:
+        J1, J2 = step(*batch), rg.diff(f, *batch)
+        np.testing.assert_allclose(rg.value(J1), rg.value(J2), rtol=rtol)
+        for g1, g2 in zip(_grads(J1, ps), _grads(J2, ps)):
+            assert (g1 is None) == (g2 is None)
+            if g1 is not None:
+                assert g1.dtype == g2.dtype and g1.shape == g2.shape
+                np.testing.assert_allclose(g1, g2, rtol=rtol, atol=1e-7)
+
+
+def _replayed(step) -> int:
+    return sum(p is not None for p in step.programs.values())
+
+
+@pytest.fixture
+def mlp():
+    rng = np.random.default_rng(0)
+    ps = [
+        rg.Param(rng.standard_normal((5, 4)).astype(np.float32)),
+        rg.Param(np.zeros(4, np.float32)),
+        rg.Param(rng.standard_normal((4, 3)).astype(np.float32)),
+        rg.Param(np.zeros(3, np.float32)),
+    ]
+
+    def loss(x, labels):
+        h = nn.relu(x @ ps[0] + ps[1])
+        return nn.nll(h @ ps[2] + ps[3], labels)
+
+    batches = [
+        (rng.standard_normal((6, 5)).astype(np.float32), rng.integers(0, 3, 6)) for _ in range(4)
+    ]
+    return loss, ps, batches
+
+
+def test_replay_matches_diff_over_batches_and_training(mlp) -> None:
+    loss, ps, batches = mlp
+    step = rg.jit(loss)
+    _same(step, loss, batches, ps)
+    assert _replayed(step) == 1 and len(step.programs) == 1
+    for x, labels in batches * 3:  # train: replays read the Params' updated values
+        J = step(x, labels)
+        for p in ps:
+            p.value -= 0.1 * rg.grad(J, p)
+    _same(step, loss, batches, ps)
+    assert isinstance(rg.value(step(*batches[0])), np.float32)
+
+
+def test_each_signature_is_recorded_once(mlp) -> None:
+    loss, ps, batches = mlp
+    step = rg.jit(loss)
+    rng = np.random.default_rng(1)
+    small = (rng.standard_normal((2, 5)).astype(np.float32), np.array([0, 2]))
+    _same(step, loss, [batches[0], small, batches[1], small], ps)
+    assert _replayed(step) == 2
+    ps[0].value = ps[0].value[:, :4].astype(np.float64)  # another dtype: recorded again
+    _same(step, loss, batches[:2], ps)
+    assert "recorded signature" in repr(step)
+
+
+def test_computation_on_array_arguments_is_replayed() -> None:
+    """One-hot targets built inside the step from the labels change with each batch."""
+    w = rg.Param(np.arange(6.0).reshape(2, 3) / 10)
+
+    def loss(x, labels):
+        onehot = labels[:, None] == np.arange(3)
+        return -np.sum(onehot * np.log(nn.softmax(x @ w)))
+
+    def indexed(x, labels):  # a plain array indexed by a traced one: numpy reads its data
+        return -np.sum(np.eye(3)[labels] * np.log(nn.softmax(x @ w)))
+
+    x = np.ones((2, 2))
+    batches = [(x, np.array([0, 1])), (x, np.array([2, 2])), (x, np.array([1, 0]))]
+    step, fallback = rg.jit(loss), rg.jit(indexed)
+    _same(step, loss, batches, [w])
+    _same(fallback, indexed, batches, [w])
+    assert _replayed(step) == 1 and list(fallback.programs.values()) == [None]
+
+
+def test_zero_gradient_calls_are_replayed() -> None:
+    """Masks and argmax computed from tracked values are recomputed on every replay."""
+    w = rg.Param(np.array([0.5, -1.0, 2.0]))
+
+    def loss(x):
+        mask = (x * w > 0).astype(np.float64)
+        top = np.argmax(x * w)
+        return np.sum(mask * w * x) + (x * w)[top] + np.sum(np.zeros_like(w) + w)
+
+    step = rg.jit(loss)
+    batches = [(np.array([1.0, 1.0, 1.0]),), (np.array([-1.0, -2.0, 1.0]),), (np.ones(3) * -1,)]
+    _same(step, loss, batches, [w])
+    assert _replayed(step) == 1
+
+
+def test_control_flow_on_traced_values_runs_eagerly() -> None:
+    """A branch on the data cannot be replayed: that signature runs with diff, correctly."""
+    w = rg.Param(np.array([1.0, -2.0]))
+
+    def loss(x):
+        s = np.sum(w * x)
+        if s > 0:
+            return s**2
+        return -s
+
+    step = rg.jit(loss)
+    _same(step, loss, [(np.array([1.0, 0.0]),), (np.array([0.0, 1.0]),)], [w])
+    assert list(step.programs.values()) == [None]
+    assert "1 run with diff" in repr(step)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda s: float(s),
+        lambda s: s.item(),
+        lambda s: rg.value(s),
+        lambda s: s.tolist(),
+        lambda s: bool(np.allclose(s, 0)),
+    ],
+    ids=["float", "item", "value", "tolist", "allclose"],
+)
+def test_reading_plain_data_runs_eagerly(read) -> None:
+    w = rg.Param(np.array([1.0, 2.0]))
+
+    def loss(x):
+        s = np.sum(w * x)
+        try:  # a model's own handler does not hide the read from jit
+            c = read(s)
+        except Exception:  # pragma: no cover (would be the bug)
+            c = 0.0
+        return s * c
+
+    step = rg.jit(loss)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rg.ConstantWarning)
+        _same(step, loss, [(np.array([1.0, 1.0]),), (np.array([3.0, -1.0]),)], [w])
+    assert list(step.programs.values()) == [None]
+
+
+def test_shape_queries_do_not_stop_replay() -> None:
+    w = rg.Param(np.ones((3, 2)))
+
+    def loss(x):
+        n, k = np.shape(x)
+        flat = np.reshape(x @ w, (x.shape[0], -1))
+        return np.sum(flat) / (n * np.size(w) * np.ndim(x) * len(x) * k)
+
+    step = rg.jit(loss)
+    _same(step, loss, [(np.ones((4, 3)),), (np.arange(12.0).reshape(4, 3),)], [w])
+    assert _replayed(step) == 1
+
+
+def test_results_that_are_not_real_scalars_run_eagerly() -> None:
+    w = rg.Param(np.array([1.0, 2.0]))
+    step = rg.jit(lambda x: w * x)
+    J = step(np.array([3.0, 4.0]))
+    np.testing.assert_allclose(rg.grad(J, w, np.ones(2)), [3.0, 4.0])
+    with pytest.raises(rg.NonScalarError):
+        rg.grad(step(np.array([3.0, 4.0])), w)
+    assert list(step.programs.values()) == [None]
+
+
+def test_unused_params_and_param_values_read_as_constants() -> None:
+    w, unused = rg.Param(np.array([1.0, 2.0])), rg.Param(np.array(3.0))
+    c = rg.Param(np.array([10.0, 20.0]))
+    step = rg.jit(lambda x: np.sum(w * x))
+    J = step(np.ones(2))
+    assert rg.grad(J, unused) is None and rg.params(J) == [w]
+
+    def loss(x):
+        return np.sum(w * x * c.value)  # c read as plain data: no gradient, current value
+
+    step = rg.jit(loss)
+    _same(step, loss, [(np.ones(2),)], [w, c])
+    c.value = np.array([-1.0, 1.0])  # rebound, not updated in place: seen on the next call
+    np.testing.assert_allclose(rg.grad(step(np.ones(2)), w), [-1.0, 1.0])
+    assert list(step.programs.values()) == [None]
+
+
+def test_containers_numbers_and_keywords_are_arguments() -> None:
+    w = rg.Param(np.array([1.0, 2.0]))
+
+    def loss(batch, scale, *, power=2):
+        return scale * np.sum((w * batch["x"] - batch["y"][0]) ** power)
+
+    step = rg.jit(loss)
+    b1 = {"x": np.array([1.0, 2.0]), "y": [np.array([0.5, 0.5])]}
+    b2 = {"x": np.array([3.0, 1.0]), "y": [np.array([1.0, -1.0])]}
+    for batch, scale, power in [(b1, 2.0, 2), (b2, 2.0, 2), (b2, 0.5, 2), (b1, 2.0, 3)]:
+        J1 = step(batch, scale, power=power)
+        J2 = rg.diff(loss, batch, scale, power=power)
+        np.testing.assert_allclose(rg.grad(J1, w), rg.grad(J2, w))
+    assert _replayed(step) == 3  # scale and power are part of the signature
+
+
+def test_tuple_outputs_replay() -> None:
+    """A primitive with several outputs (the fused LSTM cell) replays, both outputs used."""
+    rng = np.random.default_rng(2)
+    h0, x0 = 3, 2
+    w = rg.Param(rng.standard_normal((x0 + h0, 4 * h0)) * 0.3)
+    b = rg.Param(np.zeros(4 * h0))
+
+    def loss(xs):
+        hs, cs, _ = nn.lstm(w, b, xs, np.zeros((2, h0)), np.zeros((2, h0)))
+        return np.sum(hs * hs) + np.sum(cs[-1])
+
+    step = rg.jit(loss)
+    batches = [(rng.standard_normal((4, 2, x0)),) for _ in range(3)]
+    _same(step, loss, batches, [w, b])
+    assert _replayed(step) == 1
+
+
+def test_dropout_draws_a_new_mask_on_each_replay() -> None:
+    w = rg.Param(np.ones(200))
+    step = rg.jit(lambda x: np.sum(nn.dropout(w * x, 0.5)))
+    grads = [rg.grad(step(np.ones(200)), w) for _ in range(3)]
+    assert _replayed(step) == 1
+    for g in grads:
+        assert set(np.unique(g)) <= {0.0, 2.0} and 50 < np.count_nonzero(g) < 150
+    assert not np.array_equal(grads[1], grads[2])
+
+
+def test_inside_another_diff_it_is_diff() -> None:
+    """Second order: a jitted function called while a diff records is recorded there."""
+    w = rg.Param(np.array([0.3, -0.4]))
+    step = rg.jit(lambda x: np.sum(np.sin(w * x)))
+    x = np.array([1.0, 2.0])
+    step(x)  # recorded and replayed once outside
+    outer = rg.diff(lambda: np.sum(rg.grad(step(x), w) ** 2))
+    g = rg.grad(outer, w)  # d/dw sum((x cos(wx))^2) = -2 x^3 cos sin
+    np.testing.assert_allclose(g, -2 * x**3 * np.cos(w.value * x) * np.sin(w.value * x))
+
+
+def test_errors_are_the_errors_of_diff() -> None:
+    w = rg.Param(np.ones((2, 3)))
+    step = rg.jit(lambda x: np.sum(x @ w))
+    with pytest.raises(ValueError, match="matmul"):
+        step(np.ones((2, 4)))
+    with pytest.raises(rg.OutputError):
+        rg.jit(lambda x: None)(np.ones(2))
+    assert rg.value(step(np.ones((1, 2)))) == 6.0
+
+
+def test_arrays_are_writable_after_replay() -> None:
+    w = rg.Param(np.ones(3))
+    x = np.ones(3)
+    step = rg.jit(lambda x: np.sum(w * x))
+    for _ in range(2):
+        step(x)
+        x[0] = 2.0  # neither tracing nor replay leaves write protection behind
+        w.value[0] = 2.0
+
+
+def test_too_many_signatures_warn_and_run_eagerly(monkeypatch) -> None:
+    monkeypatch.setattr(importlib.import_module("rulegrad.jit"), "MAX_SIGNATURES", 2)
+    w = rg.Param(np.ones(2))
+    step = rg.jit(lambda x, lr: lr * np.sum(w * x))
+    step(np.ones(2), 0.1)
+    step(np.ones(2), 0.2)
+    with pytest.warns(RuntimeWarning, match="signatures"):
+        J = step(np.ones(2), 0.3)
+    np.testing.assert_allclose(rg.grad(J, w), [0.3, 0.3])
+    assert len(step.programs) == 2
