@@ -31,12 +31,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from operator import itemgetter
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from .core.box import Box, Param, Tracked
-from .core.diff import _call_vjp, _reduce, _run, _seed, diff
+from .core.diff import _call_vjp, _reduce, _run, diff
 from .core.errors import TraceEscape
 from .core.tape import _ACTIVE, Node, Tape
 
@@ -110,7 +111,7 @@ class _Program:
     output (a call with a tuple output has a slot for the tuple and one per element).
     """
 
-    __slots__ = ("template", "ninputs", "params", "forward", "backward", "out")
+    __slots__ = ("template", "ninputs", "params", "forward", "backward", "out", "seed")
 
     def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
         slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
@@ -150,14 +151,16 @@ class _Program:
             wanted = differentiable and any(needs[s] for s in where)
             template.extend([None] * (1 + count))
             needs.extend([wanted] * (1 + count))
-            get = itemgetter(*where)
-            self.forward.append((node.method, get, len(where) == 1, node.kwargs, at, count))
+            get, single, kwargs = itemgetter(*where), len(where) == 1, node.kwargs or None
+            self.forward.append((node.method, get, single, kwargs, at, count))
             grads = [(argnum, where[argnum]) for argnum in parents if needs[where[argnum]]]
             if wanted and grads:
-                self.backward.append((node.method, where, node.kwargs, at, count, grads))
+                self.backward.append((node.method, get, single, kwargs, at, count, grads))
         self.backward.reverse()
         self.template = template
         self.out = slots[id(out.node) if out.index < 0 else (id(out.node), out.index)]
+        y = out.value  # the output gradient will be ones like it
+        self.seed = getattr(y, "dtype", np.dtype(type(y))), np.shape(y)
 
     def run(self, arrays: list[Any]) -> Box | None:
         """Replay the step on ``arrays``: a finished `Result`, or None if a Param's value
@@ -170,28 +173,27 @@ class _Program:
                 return None
             vals[slot] = v
         for method, get, single, kwargs, out, count in self.forward:
-            y = method.impl(get(vals), **kwargs) if single else method.impl(*get(vals), **kwargs)
+            args = (get(vals),) if single else get(vals)
+            y = method.impl(*args) if kwargs is None else method.impl(*args, **kwargs)
             vals[out] = y
             if count:
                 vals[out + 1 : out + 1 + count] = y
         y = vals[self.out]
         tape = Tape()
         tape.recording = False
-        result = Box(y, tape, Node(None, (), {}, y, ()))
-        tape.seed = _seed(result, None)
+        dtype, shape = self.seed
+        tape.seed = np.ones(shape, dtype) if shape else np.array(1, dtype)
         grads = self._back(vals, tape.seed)
-        for p, slot, *_ in self.params:
-            leaf = Node(None, (), {}, vals[slot], (), leaf=p)
-            leaf.grad = grads[slot]
-            tape.leaves[id(p)] = (p, leaf)
+        for p, slot, *_ in self.params:  # what grad(result, p) reads: p and its leaf's grad
+            tape.leaves[id(p)] = (p, SimpleNamespace(grad=grads[slot]))
         tape.done = True
-        return result
+        return Box(y, tape, Node(None, (), {}, y, ()))
 
     def _back(self, vals: list[Any], seed: Any) -> list[Any]:
         """The gradient of every slot (None where none flows), from ``seed`` at the output."""
         gs: list[Any] = [None] * len(vals)
         gs[self.out] = seed
-        for method, where, kwargs, out, count, grads in self.backward:
+        for method, get, single, kwargs, out, count, grads in self.backward:
             if count:
                 dys = gs[out + 1 : out + 1 + count]
                 if all(g is None for g in dys):
@@ -203,8 +205,9 @@ class _Program:
                 if dy is None:
                     continue
             y = vals[out]
-            args = [vals[i] for i in where]
-            together = None if method.vjp is None else _call_vjp(method, dy, y, args, kwargs)
+            args = (get(vals),) if single else get(vals)
+            kw = kwargs or {}
+            together = None if method.vjp is None else _call_vjp(method, dy, y, args, kw)
             rules = method.rules
             for argnum, src in grads:
                 if together is not None:
@@ -213,7 +216,7 @@ class _Program:
                     rule = rules[argnum] if argnum < len(rules) else None
                     if rule is None:
                         continue
-                    g = rule(dy, y, *args, **kwargs)
+                    g = rule(dy, y, *args) if kwargs is None else rule(dy, y, *args, **kwargs)
                 if g is None:
                     continue
                 x = args[argnum]
