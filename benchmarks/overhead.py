@@ -3,9 +3,10 @@
 Prints, in one run and on one thread:
 
 1. forward+backward cost per primitive for a chain of 100 elementwise ops on 3-element
-   arrays (rulegrad, hand-written numpy forward+backward, HIPS autograd if installed);
-2. one MLP training step (784-64-10, batch 100, float32, softmax cross-entropy) for
-   rulegrad, hand-written numpy backprop and HIPS autograd, with ratios to hand-written.
+   arrays (rulegrad recording with ``rg.diff`` on every call, rulegrad replaying with
+   ``rg.jit``, hand-written numpy forward+backward, HIPS autograd if installed);
+2. one MLP training step (784-64-10, batch 100, float32, softmax cross-entropy written in
+   plain numpy ops) for the same columns, with ratios to hand-written.
 
 Run: ``python benchmarks/overhead.py [--repeat N]``. Medians of N timed runs.
 """
@@ -76,7 +77,7 @@ def init_mlp(rng: np.random.Generator) -> list[np.ndarray]:
 def mlp_loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
     h = np.maximum(x @ w[0] + w[1], 0)
     s = h @ w[2] + w[3]
-    s = s - rg.value(np.max(rg.value(s), axis=1, keepdims=True))
+    s = s - rg.stop_gradient(np.max(s, axis=1, keepdims=True))
     logp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
     return -np.sum(logp * onehot) / x.shape[0]
 
@@ -111,6 +112,9 @@ def main() -> None:
     ops = CHAIN  # each loop iteration is two primitives
     rows = [("hand-written numpy", median_time(lambda: chain_by_hand(x3), args.repeat, 200))]
     rows.append(("rulegrad", median_time(lambda: rg.grad(chain)(x3), args.repeat, 100)))
+    p3 = rg.Param(x3.copy())
+    chain_step = rg.jit(lambda: chain(p3))
+    rows.append(("rulegrad jit", median_time(lambda: rg.grad(chain_step(), p3), args.repeat, 100)))
     if autograd is not None:
 
         def achain(x: object) -> object:
@@ -144,6 +148,15 @@ def main() -> None:
         )
     ]
     rows.append(("rulegrad", median_time(rg_step, args.repeat, 20)))
+    w_jit = [rg.Param(a) for a in init_mlp(rng)]
+    jit_loss = rg.jit(mlp_loss)
+
+    def jit_step() -> None:
+        J = jit_loss(w_jit, x, onehot)
+        for p in w_jit:
+            p.value -= 0.1 * rg.grad(J, p)
+
+    rows.append(("rulegrad jit", median_time(jit_step, args.repeat, 20)))
     if autograd is not None:
         w_ag = init_mlp(rng)
 

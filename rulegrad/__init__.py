@@ -41,6 +41,7 @@ from .core.errors import RulegradError as RulegradError
 
 # Gradient rules: importing registers them (rulegrad.rules)
 from . import rules as rules  # noqa: E402  isort: skip
+from .rules.nondiff import stop_gradient as stop_gradient  # noqa: E402  isort: skip
 
 # Numeric checks (rulegrad.testing)
 from .testing.gradcheck import checkgrad as checkgrad  # noqa: E402
@@ -58,7 +59,8 @@ from .transfer import to as to  # noqa: E402  isort: skip
 __all__ = [
     # engine
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
-    "implements", "jit", "params", "primitive", "unbroadcast", "value", "vjp", "zerograd",
+    "implements", "jit", "params", "primitive", "stop_gradient", "unbroadcast", "value", "vjp",
+    "zerograd",
     # errors
     "ConstantWarning", "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError",
     "NoRuleError", "OutputError", "RuleError", "RulegradError",

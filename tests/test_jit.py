@@ -68,6 +68,7 @@ def test_replay_matches_diff_over_batches_and_training(mlp) -> None:
             p.value -= 0.1 * rg.grad(J, p)
     _same(step, loss, batches, ps)
     assert isinstance(rg.value(step(*batches[0])), np.float32)
+    assert rg.grad(step(*batches[0]), ps[0]).dtype == np.float32
 
 
 def test_each_signature_is_recorded_once(mlp) -> None:
@@ -285,3 +286,20 @@ def test_too_many_signatures_warn_and_run_eagerly(monkeypatch) -> None:
         J = step(np.ones(2), 0.3)
     np.testing.assert_allclose(rg.grad(J, w), [0.3, 0.3])
     assert len(step.programs) == 2
+
+
+def test_stop_gradient_is_replayed() -> None:
+    """rg.stop_gradient holds a value constant and, unlike rg.value, keeps a step replayable."""
+    w = rg.Param(np.array([[1.0, 3.0], [2.0, -1.0]]))
+
+    def loss(x):
+        s = x @ w
+        s = s - rg.stop_gradient(np.max(s, axis=1, keepdims=True))
+        return np.sum(np.log(np.sum(np.exp(s), axis=1)) - s[:, 0])
+
+    step = rg.jit(loss)
+    _same(step, loss, [(np.eye(2),), (np.array([[0.5, -1.0], [3.0, 1.0]]),)], [w])
+    assert _replayed(step) == 1
+    x = rg.Param(np.array([1.0, 2.0]))
+    J = rg.diff(lambda: np.sum(x * rg.stop_gradient(x)))
+    np.testing.assert_allclose(rg.grad(J, x), [1.0, 2.0])  # not 2x: one factor is constant

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..core import implements, plain, zerograd
@@ -29,3 +31,20 @@ zerograd(
 for _query in (np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.result_type,
                np.can_cast):  # fmt: skip
     implements(_query)(lambda *args, _f=_query, **kw: _f(*map(plain, args), **kw))
+
+
+@zerograd
+def stop_gradient(x: Any) -> Any:
+    """``x`` as a constant: the same value, with no gradient flowing back through it.
+
+    JAX's ``stop_gradient``, PyTorch's ``detach``. Unlike ``rg.value(x)``, which reads the
+    plain data, it is recorded, so `rulegrad.jit` can replay a function that uses it.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> x = rg.Param(np.array([1.0, 2.0]))
+        >>> J = rg.diff(lambda: np.sum(x * stop_gradient(x)))
+        >>> rg.grad(J, x)  # d/dx (x * c) with c = x held constant
+        array([1., 2.])
+    """
+    return x
