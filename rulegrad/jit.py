@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,6 +47,7 @@ MAX_SIGNATURES = 64
 
 _NUMBERS = (int, float, complex, bool, str, bytes, type(None))  # guarded by value
 _EAGER = None  # a signature whose step cannot be replayed
+_DONE = Node(None, (), {}, None, ())  # the node of every replayed result (never walked)
 
 
 def _is_array(x: Any) -> bool:
@@ -104,133 +104,143 @@ def _as_inputs(x: Any, tape: Tape, inputs: list[Node]) -> Any:
 
 
 class _Program:
-    """One recorded step: slots for inputs, Params, constants and outputs, and the calls.
+    """One recorded step, as a generated Python function replaying it forward and backward.
 
-    ``vals``, the slot list of one replay, starts as ``template``: the input arrays come
-    first, then the Params' values, then the constants (filled in), then each call's
-    output (a call with a tuple output has a slot for the tuple and one per element).
+    Every value gets a slot: the input arrays first, then the Params' values, then the
+    constants, then each call's output (a call with a tuple output has a slot for the
+    tuple and one per element). The replay is straight-line code over those slots (local
+    variables ``v<slot>``, gradients ``g<slot>``), generated once: a loop over a list of
+    calls costs several times more per call, because every iteration touches objects the
+    large numpy kernels in between have pushed out of the CPU caches.
     """
 
-    __slots__ = ("template", "ninputs", "params", "forward", "backward", "out", "seed")
+    __slots__ = ("ninputs", "params", "seed", "replay", "source")
 
     def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
         slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
-        template: list[Any] = [None] * len(inputs)
-        needs = [False] * len(inputs)  # whether a slot's gradient is wanted
-        self.ninputs = len(inputs)
-        self.params: list[tuple] = []  # (Param, slot, type, shape, dtype) guards
+        count = len(inputs)
+        needs = [False] * count  # whether a slot's gradient is wanted
+        names = [f"v{i}" for i in range(count)]  # how the code refers to each slot
+        env: dict[str, Any] = {"ndarray": np.ndarray, "zeros_like": np.zeros_like}
+        env.update(_reduce=_reduce, _vjp=_call_vjp)
+        self.ninputs = count
+        self.params: list[tuple] = []  # (Param, type, shape, dtype) guards, in slot order
         for p, leaf in tape.leaves.values():
             v = leaf.y
-            slots[id(leaf)] = len(template)
-            self.params.append((p, len(template), v.__class__, v.shape, v.dtype))
-            template.append(None)
+            slots[id(leaf)] = count
+            self.params.append((p, v.__class__, v.shape, v.dtype))
+            names.append(f"v{count}")
             needs.append(True)
-        self.forward: list[tuple] = []
-        self.backward: list[tuple] = []
-        for node in tape.nodes:
-            if node.method is None:
-                continue  # an input or a Param: in its slot already
+            count += 1
+        forward: list[str] = []
+        backward: list[list[str]] = []
+        for i, node in enumerate(n for n in tape.nodes if n.method is not None):
+            method = env[f"m{i}"] = node.method
             if any(isinstance(v, Tracked) for v in node.kwargs.values()):
-                raise TraceEscape(f"a recorded value was passed by keyword to {node.method!r}")
+                raise TraceEscape(f"a recorded value was passed by keyword to {method!r}")
             parents = {argnum: (parent, index) for argnum, parent, index in node.parents}
             where = []
-            for i, a in enumerate(node.args):
-                if i in parents:
-                    parent, index = parents[i]
+            for k, a in enumerate(node.args):
+                if k in parents:
+                    parent, index = parents[k]
                     where.append(slots[id(parent) if index < 0 else (id(parent), index)])
                     continue
-                where.append(len(template))
-                template.append(a)
+                env[f"c{count}"] = a  # a constant: a name in the replay's globals
+                where.append(count)
+                names.append(f"c{count}")
                 needs.append(False)
-            at = len(template)
+                count += 1
+            args = ", ".join(names[w] for w in where)
+            if node.kwargs:
+                env[f"k{i}"] = node.kwargs
+                args += f", **k{i}"
+            at, outputs = count, len(node.y) if isinstance(node.y, tuple) else 0
             slots[id(node)] = at
-            count = len(node.y) if isinstance(node.y, tuple) else 0
-            for k in range(count):
+            for k in range(outputs):
                 slots[(id(node), k)] = at + 1 + k
-            differentiable = not node.method.primitive.zero
-            wanted = differentiable and any(needs[s] for s in where)
-            template.extend([None] * (1 + count))
-            needs.extend([wanted] * (1 + count))
-            get, single, kwargs = itemgetter(*where), len(where) == 1, node.kwargs or None
-            self.forward.append((node.method, get, single, kwargs, at, count))
-            grads = [(argnum, where[argnum]) for argnum in parents if needs[where[argnum]]]
+            wanted = not method.primitive.zero and any(needs[w] for w in where)
+            names.extend(f"v{at + k}" for k in range(1 + outputs))
+            needs.extend([wanted] * (1 + outputs))
+            count += 1 + outputs
+            forward.append(f"v{at} = m{i}.impl({args})")
+            if outputs:
+                forward.append(", ".join(f"v{at + 1 + k}" for k in range(outputs)) + f", = v{at}")
+            grads = [k for k in sorted(parents) if needs[where[k]]]
             if wanted and grads:
-                self.backward.append((node.method, get, single, kwargs, at, count, grads))
-        self.backward.reverse()
-        self.template = template
-        self.out = slots[id(out.node) if out.index < 0 else (id(out.node), out.index)]
+                backward.append(_backward_code(i, method, node, at, outputs, where, names, grads))
+        result = slots[id(out.node) if out.index < 0 else (id(out.node), out.index)]
         y = out.value  # the output gradient will be ones like it
         self.seed = getattr(y, "dtype", np.dtype(type(y))), np.shape(y)
+        wanted_slots = [k for k in range(count) if needs[k]]
+        params = [f"g{k}" for k in range(self.ninputs, self.ninputs + len(self.params))]
+        lines = [f"def replay({', '.join(names[: self.ninputs + len(self.params)] + ['seed'])}):"]
+        lines += [f"    {line}" for line in forward]
+        lines.append(f"    result = {names[result]}")
+        lines += [f"    g{k} = None" for k in wanted_slots if k != result]
+        lines.append(f"    g{result} = seed")
+        for block in reversed(backward):
+            lines += [f"    {line}" for line in block]
+        lines.append(f"    return result, ({', '.join(params)}{',' if params else ''})")
+        self.source = "\n".join(lines)
+        exec(compile(self.source, f"<rg.jit replay of {len(backward)} nodes>", "exec"), env)
+        self.replay = env["replay"]
 
     def run(self, arrays: list[Any]) -> Box | None:
         """Replay the step on ``arrays``: a finished `Result`, or None if a Param's value
         no longer fits the recording (another shape, dtype or array type)."""
-        vals = self.template[:]
-        vals[: self.ninputs] = arrays
-        for p, slot, cls, shape, dtype in self.params:
+        values = []
+        for p, cls, shape, dtype in self.params:
             v = p._value
             if v.__class__ is not cls or v.shape != shape or v.dtype != dtype:
                 return None
-            vals[slot] = v
-        for method, get, single, kwargs, out, count in self.forward:
-            args = (get(vals),) if single else get(vals)
-            y = method.impl(*args) if kwargs is None else method.impl(*args, **kwargs)
-            vals[out] = y
-            if count:
-                vals[out + 1 : out + 1 + count] = y
-        y = vals[self.out]
+            values.append(v)
+        dtype, shape = self.seed
+        seed = np.ones(shape, dtype) if shape else np.array(1, dtype)
+        y, grads = self.replay(*arrays, *values, seed)
         tape = Tape()
         tape.recording = False
-        dtype, shape = self.seed
-        tape.seed = np.ones(shape, dtype) if shape else np.array(1, dtype)
-        grads = self._back(vals, tape.seed)
-        for p, slot, *_ in self.params:  # what grad(result, p) reads: p and its leaf's grad
-            tape.leaves[id(p)] = (p, SimpleNamespace(grad=grads[slot]))
+        tape.seed = seed
+        for (p, *_), g in zip(self.params, grads):  # what grad(result, p) reads
+            tape.leaves[id(p)] = (p, SimpleNamespace(grad=g))
         tape.done = True
-        return Box(y, tape, Node(None, (), {}, y, ()))
+        return Box(y, tape, _DONE)
 
-    def _back(self, vals: list[Any], seed: Any) -> list[Any]:
-        """The gradient of every slot (None where none flows), from ``seed`` at the output."""
-        gs: list[Any] = [None] * len(vals)
-        gs[self.out] = seed
-        for method, get, single, kwargs, out, count, grads in self.backward:
-            if count:
-                dys = gs[out + 1 : out + 1 + count]
-                if all(g is None for g in dys):
-                    continue
-                ys = vals[out]
-                dy: Any = tuple(np.zeros_like(v) if g is None else g for g, v in zip(dys, ys))
-            else:
-                dy = gs[out]
-                if dy is None:
-                    continue
-            y = vals[out]
-            args = (get(vals),) if single else get(vals)
-            kw = kwargs or {}
-            together = None if method.vjp is None else _call_vjp(method, dy, y, args, kw)
-            rules = method.rules
-            for argnum, src in grads:
-                if together is not None:
-                    g = together[argnum]
-                else:
-                    rule = rules[argnum] if argnum < len(rules) else None
-                    if rule is None:
-                        continue
-                    g = rule(dy, y, *args) if kwargs is None else rule(dy, y, *args, **kwargs)
-                if g is None:
-                    continue
-                x = args[argnum]
-                if (
-                    g.__class__ is not np.ndarray
-                    or x.__class__ is not np.ndarray
-                    or g.shape != x.shape
-                    or g.dtype != x.dtype
-                ):
-                    g = _reduce(g, x, method, argnum)
-                old = gs[src]
-                gs[src] = g if old is None else old + g
-            gs[out] = vals[out] = None  # used by this node only: free it now
-        return gs
+
+def _backward_code(
+    i: int, method: Any, node: Node, at: int, outputs: int, where: list, names: list, grads: list
+) -> list[str]:
+    """The replay's lines for the rules of call ``i`` (output slot ``at``), which send
+    gradients to its arguments ``grads``: the backward walk's work, written out."""
+    args = ", ".join(names[w] for w in where)
+    call_args = args + (f", **k{i}" if node.kwargs else "")
+    if outputs:  # a tuple: the gradients of its elements, zeros for those unused
+        elements = [f"g{at + 1 + k}" for k in range(outputs)]
+        lines = [f"if {' or '.join(f'{g} is not None' for g in elements)}:"]
+        dy = ", ".join(f"(zeros_like(v{at + 1 + k}) if {g} is None else {g})"
+                       for k, g in enumerate(elements))  # fmt: skip
+        lines.append(f"    dy = ({dy},)")
+    else:
+        lines = [f"if g{at} is not None:", f"    dy = g{at}"]
+    if method.vjp is not None:
+        kwargs = f"k{i}" if node.kwargs else "{}"
+        lines.append(f"    t_all = _vjp(m{i}, dy, v{at}, ({args},), {kwargs})")
+    for k in grads:
+        if method.vjp is not None:
+            lines.append(f"    t = t_all[{k}]")
+        elif k < len(method.rules) and method.rules[k] is not None:
+            lines.append(f"    t = m{i}.rules[{k}](dy, v{at}, {call_args})")
+        else:
+            continue  # no gradient through this argument
+        x, g = names[where[k]], f"g{where[k]}"
+        lines += [
+            "    if t is not None:",
+            f"        if t.__class__ is not ndarray or {x}.__class__ is not ndarray "
+            f"or t.shape != {x}.shape or t.dtype != {x}.dtype:",
+            f"            t = _reduce(t, {x}, m{i}, {k})",
+            f"        {g} = t if {g} is None else {g} + t",
+        ]
+    lines.append(f"    g{at} = v{at} = None  # used by this call only: free it now")
+    return lines
 
 
 def _record(f: Callable[..., Any], args: tuple, kwargs: dict) -> _Program | None:
@@ -273,8 +283,21 @@ class Jit:
             return diff(self.f, *args, **kwargs)
         arrays: list[Any] = []
         refs: list[Any] = []
+        parts = []
         try:
-            key = (_signature(args, arrays, refs), _signature(kwargs, arrays, refs))
+            for a in args:  # the common arguments inline: this runs on every step
+                cls = a.__class__
+                if cls is np.ndarray:
+                    arrays.append(a)
+                    parts.append((a.shape, a.dtype))
+                elif cls is Param:
+                    refs.append(a)
+                    parts.append(id(a))
+                else:
+                    parts.append(_signature(a, arrays, refs))
+            if kwargs:  # (a bare string: no positional argument's part is one)
+                parts += ["**", _signature(kwargs, arrays, refs)]
+            key = tuple(parts)
         except TraceEscape:
             return diff(self.f, *args, **kwargs)
         program = self.programs.get(key, self)

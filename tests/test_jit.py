@@ -217,6 +217,13 @@ def test_containers_numbers_and_keywords_are_arguments() -> None:
         np.testing.assert_allclose(rg.grad(J1, w), rg.grad(J2, w))
     assert _replayed(step) == 3  # scale and power are part of the signature
 
+    def f(x, options=None, **kwargs):  # the same values positionally or by keyword
+        return np.sum(w * x) * (2.0 if options is None else 3.0)
+
+    step = rg.jit(f)
+    x = np.ones(2)
+    assert rg.value(step(x, {"k": 1.0})) == 9.0 and rg.value(step(x, k=1.0)) == 6.0
+
 
 def test_tuple_outputs_replay() -> None:
     """A primitive with several outputs (the fused LSTM cell) replays, both outputs used."""
