@@ -42,9 +42,11 @@ from .rules.nn import selu as selu
 from .rules.nn import sigm as sigm
 from .rules.nn import sigmback as sigmback
 from .rules.nn import softmax as softmax
+from .rules.nn import softmax_nll as softmax_nll
 from .rules.nn import softplus as softplus
 
 __all__ = [
     "accuracy", "bce", "conv4", "dropout", "elu", "logistic", "logp", "logsumexp", "lstm", "mat",
-    "nll", "pool", "relu", "selu", "sigm", "sigmback", "softmax", "softplus", "unpool",
+    "nll", "pool", "relu", "selu", "sigm", "sigmback", "softmax", "softmax_nll", "softplus",
+    "unpool",
 ]  # fmt: skip

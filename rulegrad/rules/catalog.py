@@ -107,7 +107,7 @@ def label(func: Any) -> str:
     if module == "numpy" or module.startswith("numpy."):
         public = "np.linalg" if "linalg" in module else "np"
         return f"{public}.{name}"
-    return f"{module}.{name}"
+    return f"{module.removeprefix(PREFIX)}.{name}"
 
 
 def _argument_names(method: Method) -> list[str]:

@@ -162,29 +162,62 @@ def _labels(scores: Any, labels: Any, axis: int) -> Any:
     return labels
 
 
-def _nll_dscores(
-    dy: Any, y: Any, scores: Any, labels: Any, axis: int = -1, average: bool = True
-) -> Any:
-    """``(softmax(scores) - onehot(labels)) * dy / n`` (ignored examples get 0)."""
-    if _rows(scores, labels, axis) and not isinstance(dy, Tracked):
-        # plain arrays (not a higher-order pass): one buffer, updated in place
-        p = np.exp(scores - scores.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-        p[np.arange(len(labels)), labels] -= 1
-        return p * (dy / len(labels) if average else dy)
-    labels = _labels(scores, labels, axis)
-    g = softmax(scores, axis=axis) - _onehot(labels, scores, axis)
-    valid = labels >= 0
-    if not np.all(valid):
-        g = g * np.expand_dims(valid, axis)
-    return g * (dy / max(int(np.sum(valid)), 1) if average else dy)
+def _softmax_nll_vjp(
+    dy: tuple, y: tuple, scores: Any, labels: Any, *, axis: int = -1, average: bool = True
+) -> tuple:
+    """``(probs - onehot(labels)) * dloss / n`` from the saved probabilities (ignored examples
+    get 0), plus softmax's own rule when the probabilities were used too."""
+    dloss, dprobs = dy
+    probs = y[1]
+    if _rows(scores, labels, axis) and not isinstance(dloss, Tracked):
+        n = len(labels)  # plain arrays, not a higher-order pass: one new buffer
+        scale = dloss / n if average else dloss
+        g = probs * scale
+        g[np.arange(n), labels] -= scale
+    else:
+        labels = _labels(scores, labels, axis)
+        g = probs - _onehot(labels, scores, axis)
+        valid = labels >= 0
+        if not np.all(valid):
+            g = g * np.expand_dims(valid, axis)
+        g = g * (dloss / max(int(np.sum(valid)), 1) if average else dloss)
+    used = dprobs.any() if dprobs.__class__ is np.ndarray else np.any(dprobs)
+    if used:  # (zeros when only the loss was used, as through nll)
+        g = g + probs * (dprobs - np.sum(dprobs * probs, axis=axis, keepdims=True))
+    return g, None
 
 
 def _nll_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (rng.standard_normal((5, 4)), rng.integers(0, 4, 5)), {}
 
 
-@primitive(_nll_dscores, None, domain=Domain(args=("real", "int"), sample=_nll_sample))
+@primitive(vjp=_softmax_nll_vjp, domain=Domain(args=("real", "int"), sample=_nll_sample))
+def softmax_nll(scores: Any, labels: Any, *, axis: int = -1, average: bool = True) -> tuple:
+    """`nll` and the softmax it goes through: ``(loss, probabilities)``.
+
+    One primitive computing both, so the gradient reuses the probabilities instead of
+    computing them again (PyTorch's cross-entropy keeps them the same way); `nll` is its
+    first output. Arguments as for `nll`.
+
+    Examples:
+        >>> loss, probs = softmax_nll(np.array([[0.0, np.log(3.0)]]), np.array([1]))
+        >>> round(float(loss), 4), probs.round(2)
+        (0.2877, array([[0.25, 0.75]]))
+    """
+    if _rows(scores, labels, axis):  # the common case, in fewer numpy calls
+        z = scores - scores.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        sums = e.sum(axis=1, keepdims=True)
+        total = np.log(sums).sum() - z[np.arange(len(labels)), labels].sum()
+        return (total / len(labels) if average else total), e / sums
+    labels = _labels(scores, labels, axis)
+    valid = labels >= 0
+    lp = logp(scores, axis=axis)
+    picked = np.take_along_axis(lp, np.expand_dims(np.where(valid, labels, 0), axis), axis)
+    total = -np.sum(picked if np.all(valid) else picked * np.expand_dims(valid, axis))
+    return (total / max(int(np.sum(valid)), 1) if average else total), np.exp(lp)
+
+
 def nll(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
     """Negative log-likelihood of integer ``labels`` under ``softmax(scores)`` (cross-entropy).
 
@@ -197,18 +230,17 @@ def nll(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
         average: the mean over the (non-ignored) examples, else their sum.
 
     Returns:
-        A scalar of ``scores``' dtype.
+        A scalar of ``scores``' dtype (the first output of the primitive `softmax_nll`).
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> w = rg.Param(np.zeros((2, 3)))
+        >>> J = rg.diff(lambda: nll(np.ones((1, 2)) @ w, np.array([2])))
+        >>> round(float(rg.value(J)), 4), rg.grad(J, w).round(3)
+        (1.0986, array([[ 0.333,  0.333, -0.667],
+               [ 0.333,  0.333, -0.667]]))
     """
-    if _rows(scores, labels, axis):  # the common case, in fewer numpy calls
-        z = scores - scores.max(axis=1, keepdims=True)
-        total = np.log(np.exp(z).sum(axis=1)).sum() - z[np.arange(len(labels)), labels].sum()
-        return total / len(labels) if average else total
-    labels = _labels(scores, labels, axis)
-    valid = labels >= 0
-    lp = logp(scores, axis=axis)
-    picked = np.take_along_axis(lp, np.expand_dims(np.where(valid, labels, 0), axis), axis)
-    total = -np.sum(picked if np.all(valid) else picked * np.expand_dims(valid, axis))
-    return total / max(int(np.sum(valid)), 1) if average else total
+    return softmax_nll(scores, labels, axis=axis, average=average)[0]
 
 
 def accuracy(scores: Any, labels: Any, axis: int = -1, average: bool = True) -> Any:
@@ -361,11 +393,11 @@ def dropout(
         return x
     if p == 1:  # every element dropped (torch's convention): zeros, and zero gradient
         return x * np.zeros(np.shape(x), dtype_of(x))
-    return x * _keep(x, p, rng)
+    return x * dropout_mask(x, p, rng)
 
 
 @zerograd
-def _keep(x: Any, p: float, rng: np.random.Generator | None) -> Any:
+def dropout_mask(x: Any, p: float, rng: np.random.Generator | None) -> Any:
     """dropout's mask for ``x``: 0 with probability ``p``, else ``1 / (1 - p)``, in x's dtype.
 
     A zero-gradient primitive of ``x`` rather than a plain draw, so that `rulegrad.jit`
