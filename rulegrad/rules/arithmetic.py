@@ -198,9 +198,15 @@ primitive(
 
 
 # ---- matrix product (the @ operator; the other products are in linalg.py) ----
+def _ndim(x: Any) -> int:
+    """``np.ndim(x)``, reading the attribute when there is one (np.ndim is Python code)."""
+    n = getattr(x, "ndim", None)
+    return np.ndim(x) if n is None else n
+
+
 def _matmul_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     """d(x1 @ x2)/dx1 = dy @ x2^T, with numpy's promotion of 1-d operands undone."""
-    n1, n2 = np.ndim(x1), np.ndim(x2)
+    n1, n2 = _ndim(x1), _ndim(x2)
     if n2 == 1:
         return np.expand_dims(dy, -1) * x2 if n1 > 1 else dy * x2
     if n1 == 1:
@@ -210,7 +216,7 @@ def _matmul_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
 
 def _matmul_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     """d(x1 @ x2)/dx2 = x1^T @ dy, with numpy's promotion of 1-d operands undone."""
-    n1, n2 = np.ndim(x1), np.ndim(x2)
+    n1, n2 = _ndim(x1), _ndim(x2)
     if n1 == 1:
         return np.expand_dims(x1, -1) * np.expand_dims(dy, -2) if n2 > 1 else dy * x1
     if n2 == 1:
