@@ -253,8 +253,8 @@ def _record(f: Callable[..., Any], args: tuple, kwargs: dict) -> _Program | None
     traced = _as_inputs(args, tape, inputs), _as_inputs(kwargs, tape, inputs)
     try:
         out = _run(tape, f, *traced)
-        if not (isinstance(out, Box) and out.tape is tape):
-            return None
+        if not (tape.tracing and isinstance(out, Box) and out.tape is tape):
+            return None  # (not tracing: it escaped, and the function caught the exception)
         v = out.value
         if np.size(v) != 1 or getattr(v, "dtype", np.dtype(type(v))).kind != "f":
             return None

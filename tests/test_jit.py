@@ -162,6 +162,25 @@ def test_reading_plain_data_runs_eagerly(read) -> None:
     assert list(step.programs.values()) == [None]
 
 
+def test_a_swallowed_escape_still_runs_eagerly() -> None:
+    """Even a bare except around the read cannot make jit replay a data-dependent step."""
+    w = rg.Param(np.array([1.0, 2.0]))
+
+    def loss(x):
+        s = np.sum(w * x)
+        try:
+            scale = 2.0 if float(s) > 0 else -1.0
+        except BaseException:  # noqa: BLE001 (the point of the test)
+            scale = 1.0
+        return s * scale
+
+    step = rg.jit(loss)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rg.ConstantWarning)
+        _same(step, loss, [(np.array([1.0, 1.0]),), (np.array([-3.0, 1.0]),)], [w])
+    assert list(step.programs.values()) == [None]
+
+
 def test_shape_queries_do_not_stop_replay() -> None:
     w = rg.Param(np.ones((3, 2)))
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConstantWarning, DTypeError, InPlaceError, NoRuleError, TraceEscape
+from .errors import ConstantWarning, DTypeError, InPlaceError, NoRuleError
 from .tape import _ACTIVE, Node, Tape, active_tapes
 
 __all__ = [
@@ -88,7 +88,7 @@ def value(x: Any) -> Any:
         if isinstance(x, Box):
             tape = x.tape
             if tape.tracing and tape.recording:
-                _escape(x)
+                tape.escape(_read(x))
             if not tape.done and isinstance(x.value, np.ndarray):
                 tape.lock(x.value)  # the caller may write into it; the tape still needs it
         x = x.value  # (a Param's value property refuses while jit traces)
@@ -111,10 +111,8 @@ def plain(x: Any) -> Any:
     return x
 
 
-def _escape(x: Any) -> None:
-    raise TraceEscape(
-        f"the plain value of a traced {describe(x)} was read (float(), bool(), rg.value, ...)"
-    )
+def _read(x: Any) -> str:
+    return f"the plain value of a traced {describe(x)} was read (float(), bool(), rg.value, ...)"
 
 
 def _binary(func: Any, reflected: bool = False) -> Callable[[Any, Any], Any]:
@@ -345,7 +343,7 @@ class Param(Tracked):
         data the recording cannot follow, so that function runs eagerly)."""
         stack = _ACTIVE.get()
         if stack and stack[-1].tracing:
-            _escape(self)
+            stack[-1].escape(_read(self))
         return self._value
 
     @value.setter

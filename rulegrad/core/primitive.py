@@ -25,7 +25,7 @@ import numpy as np
 import plum
 
 from .box import FUNCTIONS, Box, Param, Tracked, _name, describe, value
-from .errors import NoRuleError, TraceEscape
+from .errors import NoRuleError
 from .tape import _ACTIVE, Node, Tape
 
 __all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
@@ -344,7 +344,7 @@ def _trace_zero(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
     for box in out if isinstance(out, tuple) else (out,):
         v = box.value
         if not (isinstance(v, (np.ndarray, np.generic)) or hasattr(v, "__array_namespace__")):
-            raise TraceEscape(f"{prim.name} returned plain data ({describe(v)}) from traced values")
+            tape.escape(f"{prim.name} returned plain data ({describe(v)}) from traced values")
     return out
 
 

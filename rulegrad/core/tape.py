@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import TraceEscape
+
 __all__ = ["Node", "Tape", "active_tapes"]
 
 #: The tapes recording in this thread/context, outermost first.
@@ -125,6 +127,14 @@ class Tape:
         base = a.base  # a view: writing through the array it views would change it too
         if base.__class__ is np.ndarray and id(base) not in self.seen:
             self.lock(base)
+
+    def escape(self, why: str) -> None:
+        """Stop tracing (the recording can no longer be replayed) and raise `TraceEscape`.
+
+        Tracing stays off even if the function catches the exception, so `jit` still
+        sees that this recording escaped."""
+        self.tracing = False
+        raise TraceEscape(why)
 
     def release(self) -> None:
         """Let go of recorded arrays and their write protection; keep leaf gradients."""
