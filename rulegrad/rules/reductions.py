@@ -63,7 +63,9 @@ def _mean_dx(
         and dy.dtype == a.dtype
         and a.size
     ):
-        return np.full(a.shape, dy / a.size, a.dtype)  # the common loss: one fill
+        out = np.empty(a.shape, a.dtype)  # the common loss: one fill (np.full is Python)
+        out.fill(dy / a.size)
+        return out
     if where is True:
         # divide the (small) output gradient, then spread it: one full-size array, not two
         g = cast_like(dy, a)
@@ -104,7 +106,7 @@ def _mean(
         and a.size
     ):
         total = np.add.reduce(a, axis=axis, keepdims=keepdims)
-        return total / (a.size // max(np.size(total), 1))
+        return total / (a.size // max(total.size, 1))
     return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, where=where)
 
 
