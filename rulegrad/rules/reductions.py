@@ -64,7 +64,7 @@ def _mean_dx(
         and a.size
     ):
         out = np.empty(a.shape, a.dtype)  # the common loss: one fill (np.full is Python)
-        out.fill(dy / a.size)
+        out[...] = dy / a.size  # (dy is (1, 1) under keepdims)
         return out
     if where is True:
         # divide the (small) output gradient, then spread it: one full-size array, not two
