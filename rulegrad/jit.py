@@ -122,7 +122,7 @@ class _Program:
         needs = [False] * count  # whether a slot's gradient is wanted
         names = [f"v{i}" for i in range(count)]  # how the code refers to each slot
         env: dict[str, Any] = {"ndarray": np.ndarray, "zeros_like": np.zeros_like}
-        env.update(_reduce=_reduce, _vjp=_call_vjp)
+        env["_vjp"] = _call_vjp
         self.ninputs = count
         self.params: list[tuple] = []  # (Param, type, shape, dtype) guards, in slot order
         for p, leaf in tape.leaves.values():
@@ -167,7 +167,8 @@ class _Program:
                 forward.append(", ".join(f"v{at + 1 + k}" for k in range(outputs)) + f", = v{at}")
             grads = [k for k in sorted(parents) if needs[where[k]]]
             if wanted and grads:
-                backward.append(_backward_code(i, method, node, at, outputs, where, names, grads))
+                code = _backward_code(i, method, node, at, outputs, where, names, grads, env)
+                backward.append(code)
         result = slots[id(out.node) if out.index < 0 else (id(out.node), out.index)]
         y = out.value  # the output gradient will be ones like it
         self.seed = getattr(y, "dtype", np.dtype(type(y))), np.shape(y)
@@ -206,8 +207,50 @@ class _Program:
         return Box(y, tape, _DONE)
 
 
+class _Reduction:
+    """`unbroadcast` for one argument of one recorded call, learned on its first use.
+
+    A replay gives each rule the same shapes and dtypes every time, so after the first
+    reduction (done by the backward walk's own code) the axes are known: later ones are one
+    ``np.add.reduce`` (and the same reshape and cast), the same sums in the same order.
+    """
+
+    __slots__ = ("method", "argnum", "key", "axes", "shape", "dtype")
+
+    def __init__(self, method: Any, argnum: int) -> None:
+        self.method, self.argnum, self.key = method, argnum, None
+
+    def __call__(self, g: Any, x: Any) -> Any:
+        if (
+            self.key is not None
+            and g.__class__ is x.__class__ is np.ndarray
+            and (g.shape, g.dtype, x.shape, x.dtype) == self.key
+        ):
+            g = np.add.reduce(g, axis=self.axes, keepdims=True)
+            g = g.reshape(self.shape) if g.shape != self.shape else g
+            return g if self.dtype is None else g.astype(self.dtype)
+        out = _reduce(g, x, self.method, self.argnum)
+        if g.__class__ is x.__class__ is np.ndarray and g.dtype.kind == x.dtype.kind == "f":
+            lead = g.ndim - x.ndim  # (>= 0: _reduce has refused anything else)
+            stretched = [
+                lead + i for i, n in enumerate(x.shape) if n == 1 and g.shape[lead + i] != 1
+            ]
+            self.axes = (*range(lead), *stretched)
+            self.shape, self.dtype = x.shape, (x.dtype if g.dtype != x.dtype else None)
+            self.key = (g.shape, g.dtype, x.shape, x.dtype)
+        return out
+
+
 def _backward_code(
-    i: int, method: Any, node: Node, at: int, outputs: int, where: list, names: list, grads: list
+    i: int,
+    method: Any,
+    node: Node,
+    at: int,
+    outputs: int,
+    where: list,
+    names: list,
+    grads: list,
+    env: dict[str, Any],
 ) -> list[str]:
     """The replay's lines for the rules of call ``i`` (output slot ``at``), which send
     gradients to its arguments ``grads``: the backward walk's work, written out."""
@@ -232,11 +275,12 @@ def _backward_code(
         else:
             continue  # no gradient through this argument
         x, g = names[where[k]], f"g{where[k]}"
+        env[f"u{i}_{k}"] = _Reduction(method, k)
         lines += [
             "    if t is not None:",
             f"        if t.__class__ is not ndarray or {x}.__class__ is not ndarray "
             f"or t.shape != {x}.shape or t.dtype != {x}.dtype:",
-            f"            t = _reduce(t, {x}, m{i}, {k})",
+            f"            t = u{i}_{k}(t, {x})",
             f"        {g} = t if {g} is None else {g} + t",
         ]
     lines.append(f"    g{at} = v{at} = None  # used by this call only: free it now")

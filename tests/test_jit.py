@@ -329,3 +329,17 @@ def test_stop_gradient_is_replayed() -> None:
     x = rg.Param(np.array([1.0, 2.0]))
     J = rg.diff(lambda: np.sum(x * rg.stop_gradient(x)))
     np.testing.assert_allclose(rg.grad(J, x), [1.0, 2.0])  # not 2x: one factor is constant
+
+
+def test_broadcast_gradients_are_reduced_and_cast_on_every_replay() -> None:
+    """A float32 row broadcast against float64 data: summed over the rows, float32 again."""
+    b = rg.Param(np.array([[0.5, -0.5, 1.0]], np.float32))
+    s = rg.Param(np.float32(2.0))
+
+    def loss(x):
+        return np.sum(np.tanh(x * b + s))
+
+    step = rg.jit(loss)
+    rng = np.random.default_rng(3)
+    _same(step, loss, [(rng.standard_normal((4, 1, 3)),) for _ in range(3)], [b, s])
+    assert rg.grad(step(np.ones((4, 1, 3))), b).dtype == np.float32
