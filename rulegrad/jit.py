@@ -114,7 +114,7 @@ class _Program:
     large numpy kernels in between have pushed out of the CPU caches.
     """
 
-    __slots__ = ("ninputs", "params", "seed", "replay", "source")
+    __slots__ = ("ninputs", "params", "replay", "source")
 
     def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
         slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
@@ -170,18 +170,17 @@ class _Program:
                 code = _backward_code(i, method, node, at, outputs, where, names, grads, env)
                 backward.append(code)
         result = slots[id(out.node) if out.index < 0 else (id(out.node), out.index)]
-        y = out.value  # the output gradient will be ones like it
-        self.seed = getattr(y, "dtype", np.dtype(type(y))), np.shape(y)
+        env["ones"] = _ones
         wanted_slots = [k for k in range(count) if needs[k]]
         params = [f"g{k}" for k in range(self.ninputs, self.ninputs + len(self.params))]
-        lines = [f"def replay({', '.join(names[: self.ninputs + len(self.params)] + ['seed'])}):"]
+        lines = [f"def replay({', '.join(names[: self.ninputs + len(self.params)])}):"]
         lines += [f"    {line}" for line in forward]
         lines.append(f"    result = {names[result]}")
         lines += [f"    g{k} = None" for k in wanted_slots if k != result]
-        lines.append(f"    g{result} = seed")
+        lines.append(f"    seed = g{result} = ones(result)")
         for block in reversed(backward):
             lines += [f"    {line}" for line in block]
-        lines.append(f"    return result, ({', '.join(params)}{',' if params else ''})")
+        lines.append(f"    return result, seed, ({', '.join(params)}{',' if params else ''})")
         self.source = "\n".join(lines)
         exec(compile(self.source, f"<rg.jit replay of {len(backward)} nodes>", "exec"), env)
         self.replay = env["replay"]
@@ -195,9 +194,7 @@ class _Program:
             if v.__class__ is not cls or v.shape != shape or v.dtype != dtype:
                 return None
             values.append(v)
-        dtype, shape = self.seed
-        seed = np.ones(shape, dtype) if shape else np.array(1, dtype)
-        y, grads = self.replay(*arrays, *values, seed)
+        y, seed, grads = self.replay(*arrays, *values)
         tape = Tape()
         tape.recording = False
         tape.seed = seed
@@ -205,6 +202,13 @@ class _Program:
             tape.leaves[id(p)] = (p, SimpleNamespace(grad=g))
         tape.done = True
         return Box(y, tape, _DONE)
+
+
+def _ones(y: Any) -> Any:
+    """The output gradient of a replay: ones like its result (``diff``'s seed)."""
+    if isinstance(y, (np.ndarray, np.generic)):
+        return np.array(1, y.dtype).reshape(y.shape)  # np.ones_like, in fewer steps
+    return np.ones_like(y)  # another library's array (cupy), or a Python number
 
 
 class _Reduction:
