@@ -11,6 +11,7 @@ squared reconstruction error per image. The Params are updated by ``rulegrad.opt
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,8 +56,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--test-size", type=int, default=10000, help="test on the first N images")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
+    parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curves to this file")
     args = parser.parse_args(argv)
+    record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
     xtrn, _, xtst, _ = mnist()
     xtrn, xtst = xtrn[: args.train_size].T, xtst[: args.test_size].T  # columns are images
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         total = 0.0
         for xb, _ in bar:
             xb = to_device(xb, args.gpu)
-            J = rg.diff(loss, model, xb)
+            J = record(model, xb)
             update(model, [rg.grad(J, p) for p in model], opts)
             total += float(J)
             bar.set(error=total / (bar.count + 1))

@@ -10,6 +10,7 @@ error from about 366 to about 30 (the loss printed after each step, as Knet prin
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,8 +37,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--lr", type=float, default=0.1, help="learning rate")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the weights")
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
+    parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
     args = parser.parse_args(argv)
+    record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
     x, y = to_device(housing(), args.gpu)  # x: (13, 506) features, y: (1, 506) prices
     rng = np.random.default_rng(args.seed)
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"step  0 loss {start:8.3f}")
     losses = []
     for step in range(1, args.steps + 1):
-        J = rg.diff(loss, w, b, x, y)
+        J = record(w, b, x, y)
         for p in (w, b):
             p.value -= args.lr * rg.grad(J, p)
         losses.append(float(loss(w, b, x, y)))

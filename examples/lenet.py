@@ -12,6 +12,7 @@ batches of 100; three epochs reach about 0.988 test accuracy.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -73,8 +74,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--test-size", type=int, default=10000, help="test on the first N images")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
+    parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
     args = parser.parse_args(argv)
+    record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
     xtrn, ytrn, xtst, ytst = mnist(flat=False)
     xtrn, ytrn = xtrn[: args.train_size], ytrn[: args.train_size]
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         total = 0.0
         for xb, yb in bar:
             xb, yb = to_device([xb, yb], args.gpu)
-            J = rg.diff(loss, model, xb, yb)
+            J = record(model, xb, yb)
             for p in model:
                 p.value -= args.lr * rg.grad(J, p)
             total += float(J)

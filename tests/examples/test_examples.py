@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+import rulegrad as rg
 from rulegrad.data import find_shared_data
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -45,46 +47,61 @@ def _data_from_shared(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("RULEGRAD_DATA", str(SHARED))
 
 
+@pytest.fixture(params=[False, True], ids=["diff", "jit"])
+def jit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The example's ``--jit`` flag, or none; with it, asserts that the step was replayed
+    (not run with diff: the example's loss is replayable) once the example has run."""
+    if not request.param:
+        yield []
+        return
+    made = []
+    real = rg.jit
+    monkeypatch.setattr(rg, "jit", lambda f: made.append(real(f)) or made[-1])
+    yield ["--jit"]
+    assert len(made) == 1 and made[0].programs
+    assert all(p is not None for p in made[0].programs.values()), made[0]
+
+
 # ---- fast: a few seconds each ----
 @needs("housing")
-def test_housing_reproduces_knet() -> None:
+def test_housing_reproduces_knet(jit: list[str]) -> None:
     """Ten steps with lr 0.1 take the loss from about 366 (after step 1) to about 30."""
-    got = example("housing").main([])
+    got = example("housing").main(jit)
     assert got["losses"][0] == pytest.approx(366, rel=0.05)
     assert got["losses"][-1] == pytest.approx(30, rel=0.1)
     assert got["losses"][-1] < 0.1 * got["start"]
 
 
 @needs("mnist")
-def test_softmax_one_epoch() -> None:
+def test_softmax_one_epoch(jit: list[str]) -> None:
     """One epoch of softmax regression reaches 0.90 test accuracy."""
-    got = example("mnist_softmax").main(["--epochs", "1"])
+    got = example("mnist_softmax").main(["--epochs", "1", *jit])
     assert got["losses"][0] < 0.5 * got["start"]
     assert got["test_acc"][-1] >= 0.90
 
 
 @needs("mnist")
-def test_mlp_one_epoch() -> None:
+def test_mlp_one_epoch(jit: list[str]) -> None:
     """One epoch of the 784-64-10 MLP reaches 0.90 test accuracy."""
-    got = example("mnist_mlp").main(["--epochs", "1"])
+    got = example("mnist_mlp").main(["--epochs", "1", *jit])
     assert got["losses"][0] < 0.5 * got["start"]
     assert got["test_acc"][-1] >= 0.90
 
 
 @needs("mnist")
-def test_autoencoder_brief() -> None:
+def test_autoencoder_brief(jit: list[str]) -> None:
     """A short run of the sigmoid autoencoder (Adam) cuts the reconstruction error well down."""
     got = example("autoencoder").main(
-        ["--epochs", "1", "--train-size", "5000", "--test-size", "2000"]
+        ["--epochs", "1", "--train-size", "5000", "--test-size", "2000", *jit]
     )
     assert got["test"][-1] < 0.5 * got["start"]
 
 
 @needs("mnist")
-def test_lenet_brief() -> None:
+def test_lenet_brief(jit: list[str]) -> None:
     """A short run of LeNet on 1000 images brings the loss well below its start."""
     args = "--epochs 1 --train-size 1000 --test-size 500 --batch 25 --lr 0.05"
-    got = example("lenet").main(args.split())
+    got = example("lenet").main(args.split() + jit)
     assert got["losses"][-1] < 0.7 * got["start"]  # about 2.6 -> 1.15
     assert got["test_acc"][-1] > 0.6
 
