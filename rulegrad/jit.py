@@ -4,10 +4,10 @@
 backward walk that looks everything up again. A training step runs the same primitives on
 arrays of the same shapes thousands of times, so `jit` records the step once per argument
 signature (shapes and dtypes of the arrays, values of the other arguments) and then
-replays it: a flat list of method calls forward, and the rules of the nodes that lead to a
-Param backward, with no boxes, no tape and no model code in between. No code is generated;
-the replay calls the same methods and rules as ``diff`` and ``grad`` (so ``rg.profile``
-still sees them).
+replays it: the method calls forward, then the rules of the calls that lead to a Param,
+with no boxes, no tape and no model code in between. The replay is a Python function
+generated from the recording, calling the same methods and rules as ``diff`` and ``grad``
+(so ``rg.profile`` still sees them).
 
 A replay is only correct if the recording says everything the result depends on, so the
 recording is strict (JAX's tracing, with a fallback instead of an error):
@@ -62,7 +62,9 @@ def _signature(x: Any, arrays: list, refs: list) -> Any:
 
     Arrays count by type, shape and dtype; numbers and strings by value; Params and other
     objects by identity (``refs`` keeps them alive, so an identity stays theirs); lists,
-    tuples and dicts by their items. ``None`` for a value that rules out replaying.
+    tuples and dicts by their items. Raises `TraceEscape` for a value that rules out
+    replaying: a tracked value, or a container subclass (a defaultdict, say), whose arrays
+    could change under the same identity.
     """
     cls = x.__class__
     if cls is np.ndarray:
@@ -79,6 +81,8 @@ def _signature(x: Any, arrays: list, refs: list) -> Any:
         return (cls, tuple(_signature(v, arrays, refs) for v in x))
     if cls is dict:
         return (cls, tuple((k, _signature(v, arrays, refs)) for k, v in x.items()))
+    if isinstance(x, (list, tuple, dict)):
+        raise TraceEscape(f"a {cls.__name__} argument: only plain lists, tuples and dicts")
     if _is_array(x):
         arrays.append(x)
         return (cls, tuple(x.shape), x.dtype)

@@ -7,6 +7,7 @@ signatures were replayed and which fell back to ``diff`` (``Jit.programs``).
 
 from __future__ import annotations
 
+import collections
 import importlib
 import warnings
 
@@ -242,6 +243,15 @@ def test_containers_numbers_and_keywords_are_arguments() -> None:
     step = rg.jit(f)
     x = np.ones(2)
     assert rg.value(step(x, {"k": 1.0})) == 9.0 and rg.value(step(x, k=1.0)) == 6.0
+
+    batch = collections.OrderedDict(x=np.ones(2), y=[np.zeros(2)])  # a dict subclass: diff
+    step = rg.jit(loss)
+    for x in (np.ones(2), np.array([2.0, -1.0])):
+        batch["x"] = x  # the same object with new arrays in it
+        np.testing.assert_allclose(
+            rg.grad(step(batch, 1.0), w), rg.grad(rg.diff(loss, batch, 1.0), w)
+        )
+    assert list(step.programs.values()) == []  # never recorded: it runs with diff
 
 
 def test_tuple_outputs_replay() -> None:
