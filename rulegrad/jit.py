@@ -52,9 +52,17 @@ _DONE = Node(None, (), {}, None, ())  # the node of every replayed result (never
 
 def _is_array(x: Any) -> bool:
     """ndarrays and other libraries' arrays (cupy): what is recorded as an input."""
-    if x.__class__ is np.ndarray:
-        return True
-    return not isinstance(x, (Tracked, np.generic)) and hasattr(x, "shape") and hasattr(x, "dtype")
+    cls = x.__class__
+    found = _ARRAY_TYPES.get(cls)
+    if found is None:  # once per class: hasattr on an object without the attribute is slow
+        found = _ARRAY_TYPES[cls] = not issubclass(cls, (Tracked, np.generic)) and all(
+            hasattr(cls, a) for a in ("shape", "dtype")
+        )
+    return found
+
+
+#: type -> whether its instances are arrays (`_is_array`)
+_ARRAY_TYPES: dict[type, bool] = {np.ndarray: True}
 
 
 def _signature(x: Any, arrays: list, refs: list) -> Any:
