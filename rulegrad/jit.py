@@ -146,6 +146,7 @@ class _Program:
             count += 1
         forward: list[str] = []
         backward: list[list[str]] = []
+        calls: list[tuple] = []  # the calls with rules to replay, in recording order
         for i, node in enumerate(n for n in tape.nodes if n.method is not None):
             method = env[f"m{i}"] = node.method
             if any(isinstance(v, Tracked) for v in node.kwargs.values()):
@@ -179,9 +180,24 @@ class _Program:
                 forward.append(", ".join(f"v{at + 1 + k}" for k in range(outputs)) + f", = v{at}")
             grads = [k for k in sorted(parents) if needs[where[k]]]
             if wanted and grads:
-                code = _backward_code(i, method, node, at, outputs, where, names, grads, env)
-                backward.append(code)
+                calls.append((i, method, node, at, outputs, where, grads))
         result = slots[id(out.node) if out.index < 0 else (id(out.node), out.index)]
+        # the slots some rule sends a gradient to (and the result): only they can have one
+        receives = {where[k] for *_, where, grads in calls for k in grads} | {result}
+        for i, method, node, at, outputs, where, grads in calls:
+            if outputs and not receives.intersection(range(at + 1, at + 1 + outputs)):
+                continue  # none of its outputs is ever given a gradient
+            zeros = []
+            for k in range(outputs):  # elements that never get one: a fixed, read-only zero
+                y = node.y[k]
+                if at + 1 + k not in receives and isinstance(y, np.ndarray):
+                    zero = env[f"z{at + 1 + k}"] = np.zeros_like(y)
+                    zero.setflags(write=False)
+                    zeros.append(at + 1 + k)
+            env.update({f"u{i}_{k}": _Reduction(method, k) for k in grads})
+            backward.append(
+                _backward_code(i, method, node, at, outputs, where, names, grads, zeros)
+            )
         env["ones"] = _ones
         wanted_slots = [k for k in range(count) if needs[k]]
         params = [f"g{k}" for k in range(self.ninputs, self.ninputs + len(self.params))]
@@ -266,17 +282,19 @@ def _backward_code(
     where: list,
     names: list,
     grads: list,
-    env: dict[str, Any],
+    zeros: list,
 ) -> list[str]:
     """The replay's lines for the rules of call ``i`` (output slot ``at``), which send
-    gradients to its arguments ``grads``: the backward walk's work, written out."""
+    gradients to its arguments ``grads``: the backward walk's work, written out. Tuple
+    elements in ``zeros`` never get a gradient: theirs is the fixed zero ``z<slot>``."""
     args = ", ".join(names[w] for w in where)
     call_args = args + (f", **k{i}" if node.kwargs else "")
     if outputs:  # a tuple: the gradients of its elements, zeros for those unused
-        elements = [f"g{at + 1 + k}" for k in range(outputs)]
-        lines = [f"if {' or '.join(f'{g} is not None' for g in elements)}:"]
-        dy = ", ".join(f"(zeros_like(v{at + 1 + k}) if {g} is None else {g})"
-                       for k, g in enumerate(elements))  # fmt: skip
+        slots = range(at + 1, at + 1 + outputs)
+        live = [f"g{s} is not None" for s in slots if s not in zeros]
+        lines = [f"if {' or '.join(live)}:"]
+        dy = ", ".join(f"z{s}" if s in zeros else f"(zeros_like(v{s}) if g{s} is None else g{s})"
+                       for s in slots)  # fmt: skip
         lines.append(f"    dy = ({dy},)")
     else:
         lines = [f"if g{at} is not None:", f"    dy = g{at}"]
@@ -291,7 +309,6 @@ def _backward_code(
         else:
             continue  # no gradient through this argument
         x, g = names[where[k]], f"g{where[k]}"
-        env[f"u{i}_{k}"] = _Reduction(method, k)
         lines += [
             "    if t is not None:",
             f"        if t.__class__ is not ndarray or {x}.__class__ is not ndarray "

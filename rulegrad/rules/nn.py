@@ -128,7 +128,7 @@ def _rows(scores: Any, labels: Any, axis: int) -> bool:
         and labels.dtype.kind in "iu"
         and labels.shape == scores.shape[:1]
         and labels.size > 0
-        and labels.min() >= 0
+        and np.minimum.reduce(labels) >= 0  # (labels.min() is Python code)
     )
 
 
