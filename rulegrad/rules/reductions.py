@@ -28,6 +28,25 @@ def _count(x: Any, y: Any) -> int:
 
 
 # ---- sums and means ----
+def _whole(dy: Any, a: Any, axis: Any, where: Any) -> bool:
+    """Whether a reduction's rule has the common case: all of a plain array reduced, and an
+    output gradient of its dtype (the gradient is then one filled array)."""
+    return (
+        axis is None
+        and where is True
+        and a.__class__ is dy.__class__ is np.ndarray
+        and dy.dtype == a.dtype
+    )
+
+
+def _filled(a: Any, v: Any) -> np.ndarray:
+    """A new array like ``a`` holding ``v`` everywhere (writable, unlike a broadcast view;
+    one fill, where np.full is Python code). ``v`` may be (1, 1) under keepdims."""
+    out = np.empty(a.shape, a.dtype)
+    out[...] = v
+    return out
+
+
 def _sum_dx(
     dy: Any,
     y: Any,
@@ -40,15 +59,8 @@ def _sum_dx(
     where: Any = True,
 ) -> Any:
     """Every element gets the gradient of the sum it went into (0 where ``where`` is False)."""
-    if (
-        axis is None
-        and where is True
-        and a.__class__ is dy.__class__ is np.ndarray
-        and dy.dtype == a.dtype
-    ):
-        out = np.empty(a.shape, a.dtype)  # the common loss: one fill, not a broadcast view
-        out[...] = dy
-        return out
+    if _whole(dy, a, axis, where):
+        return _filled(a, dy)
     g = spread(cast_like(dy, a), a, axis, keepdims)
     return g if where is True else g * where
 
@@ -91,16 +103,8 @@ def _mean_dx(
     where: Any = True,
 ) -> Any:
     """The sum's gradient divided by the number of elements averaged."""
-    if (
-        axis is None
-        and where is True
-        and a.__class__ is dy.__class__ is np.ndarray
-        and dy.dtype == a.dtype
-        and a.size
-    ):
-        out = np.empty(a.shape, a.dtype)  # the common loss: one fill (np.full is Python)
-        out[...] = dy / a.size  # (dy is (1, 1) under keepdims)
-        return out
+    if _whole(dy, a, axis, where) and a.size:
+        return _filled(a, dy / a.size)
     if where is True:
         # divide the (small) output gradient, then spread it: one full-size array, not two
         g = cast_like(dy, a)
