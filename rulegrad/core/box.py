@@ -153,12 +153,11 @@ class Tracked:
                 f"np.{ufunc.__name__}(..., out=...) writes in place, which a tape cannot "
                 "record; compute a new value instead (y = np.f(x), not np.f(x, out=y))."
             )
-        if method != "__call__":
-            handler = FUNCTIONS.get(getattr(ufunc, method))
-            if handler is None:
-                raise no_rule(ufunc, inputs, extra=f".{method}")
-            return handler(*inputs, **kwargs)
-        return call(ufunc, *inputs, **kwargs)
+        func = ufunc if method == "__call__" else getattr(ufunc, method)
+        handler = FUNCTIONS.get(func)
+        if handler is None:
+            raise no_rule(ufunc, inputs, extra="" if func is ufunc else f".{method}")
+        return handler(*inputs, **kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
         return call(func, *args, **kwargs)

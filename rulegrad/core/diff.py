@@ -134,7 +134,7 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
                 rule = rules[argnum] if argnum < len(rules) else None
                 if rule is None:
                     continue  # no gradient through this argument (an index, a shape, ...)
-                g = rule(dy, y, *args, **kwargs)
+                g = rule(dy, y, *args, **kwargs) if kwargs else rule(dy, y, *args)
             if g is None:
                 continue
             x = args[argnum]

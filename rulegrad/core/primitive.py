@@ -324,7 +324,7 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
         if method is None:
             types = tuple(map(type, raw))
             method = prim._cache.get(types) or prim.resolve(types)
-        y = method.impl(*raw, **kwargs)
+        y = method.impl(*raw, **kwargs) if kwargs else method.impl(*raw)
     node = Node(method, raw, kwargs, y, parents)
     tape.nodes.append(node)
     if y.__class__ is not tuple and not isinstance(y, tuple):
