@@ -353,3 +353,15 @@ def test_broadcast_gradients_are_reduced_and_cast_on_every_replay() -> None:
     rng = np.random.default_rng(3)
     _same(step, loss, [(rng.standard_normal((4, 1, 3)),) for _ in range(3)], [b, s])
     assert rg.grad(step(np.ones((4, 1, 3))), b).dtype == np.float32
+
+
+def test_profile_times_the_replayed_methods_and_rules() -> None:
+    w = rg.Param(np.ones((3, 2)))
+    step = rg.jit(lambda x: np.sum(np.tanh(x @ w)))
+    x = np.ones((4, 3))
+    step(x)  # recorded outside the profile
+    with rg.profile() as p:
+        for _ in range(5):
+            rg.grad(step(x), w)
+    assert p.stats["np.tanh"].calls == 5 and p.stats["np.tanh"].rule_calls == 5
+    assert p.stats["np.matmul"].rule_calls == 5  # only w's rule: x needs no gradient
