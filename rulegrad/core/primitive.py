@@ -112,12 +112,17 @@ class Primitive:
     Make one with `primitive`; call it like the function it wraps.
     """
 
-    __slots__ = ("name", "func", "zero", "_fn", "_methods", "_cache", "_only", "__weakref__")
+    __slots__ = (
+        "name", "func", "zero", "_fn", "_methods", "_cache", "_only", "__weakref__", "__dict__",
+    )  # fmt: skip
 
     def __init__(self, func: Callable[..., Any], name: str, zero: bool = False) -> None:
         self.func = func
         self.name = name
         self.zero = zero
+        # help() and doctest read the function's documentation, not this class's
+        self.__doc__ = getattr(func, "__doc__", None)
+        self.__module__ = getattr(func, "__module__", None) or __name__
         self._fn = plum.Function(func)
         self._methods: dict[Any, Method] = {}  # impl -> Method
         self._cache: dict[tuple[type, ...], Method] = {}
@@ -198,12 +203,14 @@ class Primitive:
                 return _trace_zero(self, top, args, kwargs)
             if tracked:
                 args = tuple(value(a) for a in args)
-            method = self._only
-            if method is None:
-                types = tuple(map(type, args))
-                method = self._cache.get(types) or self.resolve(types)
+            method = self._only or self.resolve(tuple(map(type, args)))
             return method.impl(*args, **kwargs)
         return _record(self, top, args, kwargs)
+
+    def __get__(self, obj: Any, owner: Any = None) -> Primitive:
+        """As a class attribute, the primitive itself (no binding). Defining this makes it
+        a routine to ``inspect``, so doctest collects the examples of decorated ones."""
+        return self
 
     def __repr__(self) -> str:
         return f"<primitive {self.name} with {len(self._methods)} method(s)>"
@@ -320,10 +327,7 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
         y = prim(*raw, **kwargs)
         method = prim.resolve(tuple(type(value(r)) for r in raw))
     else:
-        method = prim._only
-        if method is None:
-            types = tuple(map(type, raw))
-            method = prim._cache.get(types) or prim.resolve(types)
+        method = prim._only or prim.resolve(tuple(map(type, raw)))
         y = method.impl(*raw, **kwargs) if kwargs else method.impl(*raw)
     node = Node(method, raw, kwargs, y, parents)
     tape.nodes.append(node)
