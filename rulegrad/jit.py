@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from types import SimpleNamespace
+from operator import is_not, itemgetter
 from typing import Any
 
 import numpy as np
@@ -126,7 +126,7 @@ class _Program:
     large numpy kernels in between have pushed out of the CPU caches.
     """
 
-    __slots__ = ("ninputs", "params", "replay", "source")
+    __slots__ = ("ninputs", "owners", "ids", "guards", "checked", "replay", "source")
 
     def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
         slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
@@ -136,11 +136,17 @@ class _Program:
         env: dict[str, Any] = {"ndarray": np.ndarray, "zeros_like": np.zeros_like}
         env["_vjp"] = _call_vjp
         self.ninputs = count
-        self.params: list[tuple] = []  # (Param, type, shape, dtype) guards, in slot order
+        self.owners: list[Param] = []  # the Params read, in slot order
+        self.ids: list[int] = []  # and their ids (they are held: the ids stay theirs)
+        self.guards: list[tuple] = []  # the type, shape and dtype each Param's value had
+        self.checked: list[Any] = []  # the values the guards last passed (held: ids stay)
         for p, leaf in tape.leaves.values():
             v = leaf.y
             slots[id(leaf)] = count
-            self.params.append((p, v.__class__, v.shape, v.dtype))
+            self.owners.append(p)
+            self.ids.append(id(p))
+            self.guards.append((v.__class__, v.shape, v.dtype))
+            self.checked.append(None)
             names.append(f"v{count}")
             needs.append(True)
             count += 1
@@ -200,8 +206,8 @@ class _Program:
             )
         env["ones"] = _ones
         wanted_slots = [k for k in range(count) if needs[k]]
-        params = [f"g{k}" for k in range(self.ninputs, self.ninputs + len(self.params))]
-        lines = [f"def replay({', '.join(names[: self.ninputs + len(self.params)])}):"]
+        params = [f"g{k}" for k in range(self.ninputs, self.ninputs + len(self.owners))]
+        lines = [f"def replay({', '.join(names[: self.ninputs + len(self.owners)])}):"]
         lines += [f"    {line}" for line in forward]
         lines.append(f"    result = {names[result]}")
         lines += [f"    g{k} = None" for k in wanted_slots if k != result]
@@ -216,20 +222,28 @@ class _Program:
     def run(self, arrays: list[Any]) -> Box | None:
         """Replay the step on ``arrays``: a finished `Result`, or None if a Param's value
         no longer fits the recording (another shape, dtype or array type)."""
-        values = []
-        for p, cls, shape, dtype in self.params:
-            v = p._value
-            if v.__class__ is not cls or v.shape != shape or v.dtype != dtype:
-                return None
-            values.append(v)
+        values = [p._value for p in self.owners]
+        if any(map(is_not, values, self.checked)):  # (a Param updated in place: no check)
+            for v, (cls, shape, dtype) in zip(values, self.guards):
+                if v.__class__ is not cls or v.shape != shape or v.dtype != dtype:
+                    return None
+            self.checked = values
         y, seed, grads = self.replay(*arrays, *values)
         tape = Tape()
         tape.recording = False
         tape.seed = seed
-        for (p, *_), g in zip(self.params, grads):  # what grad(result, p) reads
-            tape.leaves[id(p)] = (p, SimpleNamespace(grad=g))
+        # what grad(result, p) reads: leaves[id(p)] = (p, an object whose .grad is p's)
+        tape.leaves = dict(zip(self.ids, zip(self.owners, map(_Leaf, zip(grads)))))
         tape.done = True
         return Box(y, tape, _DONE)
+
+
+class _Leaf(tuple):
+    """A replayed Param's gradient, as ``grad`` reads a leaf node's: ``_Leaf((g,)).grad``
+    (a tuple, so a replay builds all of them without running Python code per Param)."""
+
+    __slots__ = ()
+    grad = property(itemgetter(0))
 
 
 def _ones(y: Any) -> Any:
