@@ -365,3 +365,17 @@ def test_profile_times_the_replayed_methods_and_rules() -> None:
             rg.grad(step(x), w)
     assert p.stats["np.tanh"].calls == 5 and p.stats["np.tanh"].rule_calls == 5
     assert p.stats["np.matmul"].rule_calls == 5  # only w's rule: x needs no gradient
+
+
+def test_arrays_passed_by_keyword_are_inputs_too() -> None:
+    w = rg.Param(np.array([1.0, -1.0]))
+
+    def loss(x, *, target):
+        return np.sum((w * x - target) ** 2)
+
+    step = rg.jit(loss)
+    for x, t in [(np.ones(2), np.zeros(2)), (np.array([2.0, 3.0]), np.array([1.0, 1.0]))]:
+        np.testing.assert_allclose(
+            rg.grad(step(x, target=t), w), rg.grad(rg.diff(loss, x, target=t), w)
+        )
+    assert _replayed(step) == 1
