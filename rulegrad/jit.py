@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from operator import is_not, itemgetter
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -126,7 +126,7 @@ class _Program:
     large numpy kernels in between have pushed out of the CPU caches.
     """
 
-    __slots__ = ("ninputs", "owners", "ids", "guards", "checked", "replay", "source")
+    __slots__ = ("ninputs", "owners", "ids", "guards", "replay", "source")
 
     def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
         slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
@@ -139,14 +139,12 @@ class _Program:
         self.owners: list[Param] = []  # the Params read, in slot order
         self.ids: list[int] = []  # and their ids (they are held: the ids stay theirs)
         self.guards: list[tuple] = []  # the type, shape and dtype each Param's value had
-        self.checked: list[Any] = []  # the values the guards last passed (held: ids stay)
         for p, leaf in tape.leaves.values():
             v = leaf.y
             slots[id(leaf)] = count
             self.owners.append(p)
             self.ids.append(id(p))
             self.guards.append((v.__class__, v.shape, v.dtype))
-            self.checked.append(None)
             names.append(f"v{count}")
             needs.append(True)
             count += 1
@@ -223,11 +221,10 @@ class _Program:
         """Replay the step on ``arrays``: a finished `Result`, or None if a Param's value
         no longer fits the recording (another shape, dtype or array type)."""
         values = [p._value for p in self.owners]
-        if any(map(is_not, values, self.checked)):  # (a Param updated in place: no check)
-            for v, (cls, shape, dtype) in zip(values, self.guards):
-                if v.__class__ is not cls or v.shape != shape or v.dtype != dtype:
-                    return None
-            self.checked = values
+        # every time, even for the same objects: `a.shape = ...` reshapes an array in place
+        for v, (cls, shape, dtype) in zip(values, self.guards):
+            if v.__class__ is not cls or v.shape != shape or v.dtype != dtype:
+                return None
         y, seed, grads = self.replay(*arrays, *values)
         tape = Tape()
         tape.recording = False

@@ -81,6 +81,16 @@ def test_each_signature_is_recorded_once(mlp) -> None:
     assert _replayed(step) == 2
     ps[0].value = ps[0].value[:, :4].astype(np.float64)  # another dtype: recorded again
     _same(step, loss, batches[:2], ps)
+    ps[0].value.shape = (4, 5)  # the same array, reshaped in place: checked, recorded again
+
+    def flat(x, labels):  # code that depends on the weights' shape
+        w = ps[0] if ps[0].shape[0] == 5 else ps[0].T
+        return nn.nll(nn.relu(x @ w + ps[1]) @ ps[2] + ps[3], labels)
+
+    step = rg.jit(flat)
+    _same(step, flat, batches[:1], ps)
+    ps[0].value.shape = (5, 4)
+    _same(step, flat, batches[:2], ps)
     assert "recorded signature" in repr(step)
 
 
