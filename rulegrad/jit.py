@@ -268,9 +268,9 @@ class _Reduction:
             self.key is not None
             and g.__class__ is x.__class__ is np.ndarray
             and (g.shape, g.dtype, x.shape, x.dtype) == self.key
-        ):
-            g = np.add.reduce(g, axis=self.axes, keepdims=True)
-            g = g.reshape(self.shape) if g.shape != self.shape else g
+        ):  # what unbroadcast does for these shapes: same rank keeps the summed axes
+            g = np.add.reduce(g, axis=self.axes, keepdims=g.ndim == x.ndim)
+            g = g.reshape(self.shape) if np.shape(g) != self.shape else g
             return g if self.dtype is None else g.astype(self.dtype)
         out = _reduce(g, x, self.method, self.argnum)
         if g.__class__ is x.__class__ is np.ndarray and g.dtype.kind == x.dtype.kind == "f":
