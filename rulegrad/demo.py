@@ -11,6 +11,7 @@ Also home to `progress`, the text progress bar the examples use (Knet's ``progre
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -275,11 +276,16 @@ def train(
     batch: int = 100,
     seed: int = 0,
     file: TextIO | None = None,
+    jit: bool = False,
 ) -> list[tuple[float, float]]:
-    """Train with SGD, one progress line per epoch; return ``(mean loss, test accuracy)``s."""
+    """Train with SGD, one progress line per epoch; return ``(mean loss, test accuracy)``s.
+
+    With ``jit``, the step is recorded once and replayed (``rg.jit``); the results are the
+    same."""
     import rulegrad as rg
     from rulegrad.data import minibatch
 
+    record = rg.jit(loss) if jit else functools.partial(rg.diff, loss)
     xtrn, ytrn, xtst, ytst = data
     batches = minibatch(xtrn, ytrn, batch, shuffle=True, rng=seed)
     history = []
@@ -287,7 +293,7 @@ def train(
         bar = progress(batches, desc=f"epoch {epoch:>2}/{epochs}", file=file, close=False)
         total = 0.0
         for xb, yb in bar:
-            J = rg.diff(loss, model, xb, yb)
+            J = record(model, xb, yb)
             for p in model:
                 p.value -= lr * rg.grad(J, p)
             total += float(rg.value(J))
@@ -316,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="passes over the training data")
     parser.add_argument("--synthetic", action="store_true", help="use generated data, not MNIST")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--jit", action="store_true", help="record the step once, replay it")
     args = parser.parse_args(argv)
 
     name, data = _data(args.synthetic, args.seed)
@@ -326,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     model = mlp(sizes, seed=args.seed)
     print(f"Training a {'-'.join(map(str, sizes))} MLP on {name}, SGD lr {lr}, batch 100.")
     start = time.perf_counter()
-    history = train(model, data, epochs=epochs, lr=lr, seed=args.seed)
+    history = train(model, data, epochs=epochs, lr=lr, seed=args.seed, jit=args.jit)
     acc = history[-1][1] if history else accuracy(model, data[2], data[3])
     print(f"test accuracy {acc:.4f} after {epochs} epochs ({time.perf_counter() - start:.1f}s)")
     return 0

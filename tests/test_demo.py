@@ -75,6 +75,17 @@ def test_demo_learns_the_spirals(capsys: pytest.CaptureFixture[str]) -> None:
     assert float(lines[-1].split()[2]) >= 0.9
 
 
+def test_demo_with_jit_learns_the_same(capsys: pytest.CaptureFixture[str]) -> None:
+    """--jit replays the recorded step: the same losses and accuracy as recording each step."""
+    outputs = []
+    for flags in ([], ["--jit"]):
+        assert demo.main(["--synthetic", "--epochs", "5", *flags]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        outputs.append([line.split(" loss ")[1] for line in lines if line.startswith("epoch")])
+        outputs[-1].append(lines[-1].split("(")[0])  # the final accuracy, without the time
+    assert outputs[0] == outputs[1]
+
+
 def test_rulegrad_demo_command(capsys: pytest.CaptureFixture[str]) -> None:
     """`rulegrad demo --synthetic --epochs 1` runs through the command line."""
     assert cli.main(["demo", "--synthetic", "--epochs", "1", "--seed", "2"]) == 0
