@@ -5,7 +5,8 @@ implementation and gradient rules (AutoGrad.jl's ``@timeit``-style timer output)
 of the engine's own steps, with timers. ``print(p)`` then shows a table: for each primitive
 the calls and seconds spent running it forward and in its rules backward, the bytes its
 outputs kept on tapes; and the engine's share (recording, the backward walk, broadcast
-reduction, and everything else in the differentiated function: Python code and dispatch).
+reduction, everything else in the differentiated function: Python code and dispatch, and
+the replays of `rulegrad.jit`, shown when there were any).
 
 Times are exclusive: a rule that calls another primitive (``untake`` inside getitem's rule)
 is charged for its own work only. Each timed call costs about half a microsecond of
@@ -50,7 +51,7 @@ class Profile:
     Attributes:
         stats: primitive name -> `Stat`, for the primitives that ran.
         engine: engine step -> `Stat` (``record``, ``backward walk``, ``unbroadcast``,
-            ``diff body``).
+            ``diff body``, and ``jit replay``: a `rulegrad.jit` replay's own time).
         peak_bytes: the most bytes held at once by outputs recorded on live tapes.
         wall: seconds the ``with`` block took.
     """
@@ -94,6 +95,8 @@ class Profile:
         self._patch(diff_module, "backward", self._walker(diff_module.backward))
         unbroadcast = self._timed(diff_module.unbroadcast, _at(engine, "unbroadcast"), False)
         self._patch(diff_module, "unbroadcast", unbroadcast)
+        program = importlib.import_module("rulegrad.jit")._Program  # rg.jit's replays
+        self._patch(program, "run", self._timed(program.run, _at(engine, "jit replay")))
         self.timer_cost = _timer_cost(self)
         _ACTIVE.append(self)
         self._start = time.perf_counter()
@@ -226,8 +229,8 @@ class Profile:
         for name, s in rows:
             lines.append(_row(name, s, wall))
         lines.append("-" * len(head))
-        for name in ("diff body", "record", "backward walk", "unbroadcast"):
-            if name in self.engine:
+        for name in ("diff body", "record", "backward walk", "unbroadcast", "jit replay"):
+            if name in self.engine and (name != "jit replay" or self.engine[name].calls):
                 lines.append(_row(f"(engine) {name}", self.engine[name], wall))
         rest = wall - prim_time - engine_time
         if self.wall and rest > 0:

@@ -375,6 +375,8 @@ def test_profile_times_the_replayed_methods_and_rules() -> None:
             rg.grad(step(x), w)
     assert p.stats["np.tanh"].calls == 5 and p.stats["np.tanh"].rule_calls == 5
     assert p.stats["np.matmul"].rule_calls == 5  # only w's rule: x needs no gradient
+    assert p.engine["jit replay"].calls == 5 and "(engine) jit replay" in p.table()
+    assert p.engine["record"].calls == 0  # nothing was recorded: the step was replayed
 
 
 def test_arrays_passed_by_keyword_are_inputs_too() -> None:
