@@ -221,3 +221,41 @@ def gradients_on(
     rng = np.random.default_rng(seed)
     dys = [to_device(rng.standard_normal(np.shape(to_host(o)))) for o in outs]
     return [None if g is None else to_host(g) for g in back(*dys)]
+
+
+def survey(to_device: Callable, to_host: Callable) -> tuple[dict[str, str], list[str]]:
+    """Every rule-library primitive's declared (generic) method, forward and backward on a
+    device (``to_device``/``to_host`` move arrays) and on numpy, at inputs drawn from its
+    domain: ``(failures, checked)``, failures by primitive name with what went wrong.
+
+    A primitive whose domain cannot be drawn here, or whose numpy gradient fails at the
+    drawn inputs (not differentiable there either), is not checked."""
+    from rulegrad.core.primitive import PRIMITIVES
+
+    rng = np.random.default_rng(0)
+    failures: dict[str, str] = {}
+    checked: list[str] = []
+    for prim in list(PRIMITIVES.values()):
+        method = prim.methods[0] if prim.methods else None  # the one all arrays fall back on
+        if prim.zero or method is None or method.domain is None:
+            continue
+        if not method.origin.startswith(RULE_LIBRARY):
+            continue  # plugins', benchmarks' and tests' primitives: theirs to check
+        drawn = draw(method.domain, rng)
+        if drawn is None:
+            continue
+        args, kwargs = drawn
+        try:
+            want = gradients_on(prim, args, kwargs, lambda a: a, lambda a: a)
+        except Exception:
+            continue  # not differentiable at these inputs on numpy either: not our question
+        checked.append(prim.name)
+        try:
+            got = gradients_on(prim, args, kwargs, to_device, to_host)
+        except Exception as e:
+            failures[prim.name] = f"{type(e).__name__}: {e}"
+            continue
+        for g, w in zip(got, want):
+            if (g is None) != (w is None) or (g is not None and not np.allclose(g, w)):
+                failures[prim.name] = "different gradient"
+    return failures, checked

@@ -9,49 +9,12 @@ cupy method. The same comparison runs on cupy arrays in test_gpu_rules.py on a G
 
 from __future__ import annotations
 
-import numpy as np
-from devices import NEEDS_DEVICE_METHOD, RULE_LIBRARY, draw, gradients_on, unwrap, wrap
-
-from rulegrad.core.primitive import PRIMITIVES
-
-
-def _declared(prim):
-    """The method registered first: the generic one every array type falls back on."""
-    return prim.methods[0] if prim.methods else None
-
-
-def _survey() -> tuple[dict, list]:
-    rng = np.random.default_rng(0)
-    failures, checked = {}, []
-    for prim in list(PRIMITIVES.values()):
-        method = _declared(prim)
-        if prim.zero or method is None or method.domain is None:
-            continue
-        if not method.origin.startswith(RULE_LIBRARY):
-            continue  # plugins', benchmarks' and tests' primitives: theirs to check
-        drawn = draw(method.domain, rng)
-        if drawn is None:
-            continue
-        args, kwargs = drawn
-        try:
-            want = gradients_on(prim, args, kwargs, lambda a: a, lambda a: a)
-        except Exception:
-            continue  # not differentiable at these inputs on numpy either: not our question
-        checked.append(prim.name)
-        try:
-            got = gradients_on(prim, args, kwargs, wrap, unwrap)
-        except Exception as e:
-            failures[prim.name] = f"{type(e).__name__}: {e}"
-            continue
-        for g, w in zip(got, want):
-            if (g is None) != (w is None) or (g is not None and not np.allclose(g, w)):
-                failures[prim.name] = "different gradient"
-    return failures, checked
+from devices import NEEDS_DEVICE_METHOD, survey, unwrap, wrap
 
 
 def test_rules_that_need_a_device_method() -> None:
     """Exactly the rules in NEEDS_DEVICE_METHOD (devices.py) fail on device arrays."""
-    failures, checked = _survey()
+    failures, checked = survey(wrap, unwrap)
     assert len(checked) > 20
     unexpected = {k: v for k, v in failures.items() if k not in NEEDS_DEVICE_METHOD}
     assert not unexpected, (
