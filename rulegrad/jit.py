@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .core.box import Box, Param, Tracked
-from .core.diff import _call_vjp, _reduce, _run, diff
+from .core.diff import _call_vjp, _reduce, _run, diff, ones
 from .core.errors import TraceEscape
 from .core.tape import _ACTIVE, Node, Tape
 
@@ -202,7 +202,7 @@ class _Program:
             backward.append(
                 _backward_code(i, method, node, at, outputs, where, names, grads, zeros)
             )
-        env["ones"] = _ones
+        env["ones"] = ones  # diff's output gradient
         wanted_slots = [k for k in range(count) if needs[k]]
         params = [f"g{k}" for k in range(self.ninputs, self.ninputs + len(self.owners))]
         lines = [f"def replay({', '.join(names[: self.ninputs + len(self.owners)])}):"]
@@ -241,13 +241,6 @@ class _Leaf(tuple):
 
     __slots__ = ()
     grad = property(itemgetter(0))
-
-
-def _ones(y: Any) -> Any:
-    """The output gradient of a replay: ones like its result (``diff``'s seed)."""
-    if isinstance(y, (np.ndarray, np.generic)):
-        return np.array(1, y.dtype).reshape(y.shape)  # np.ones_like, in fewer steps
-    return np.ones_like(y)  # another library's array (cupy), or a Python number
 
 
 class _Reduction:

@@ -192,9 +192,14 @@ def _seed(result: Box, dy: Any) -> Any:
             f"grad needs a scalar result, got {describe(result)}. Reduce it first "
             "(np.sum(y)), or pass the output gradient: rg.grad(y, p, dy) or rg.vjp(f, ...)."
         )
+    return ones(v)
+
+
+def ones(v: Any) -> Any:
+    """The output gradient of a scalar result ``v``: ones like it, in its array library."""
     if isinstance(v, (np.ndarray, np.generic)):
         return np.array(1, dtype=v.dtype).reshape(v.shape)  # np.ones_like, in fewer steps
-    return np.ones_like(v)
+    return np.ones_like(v)  # another library's array (cupy), or a Python number
 
 
 def _check_dy(dy: Any, v: Any) -> None:
