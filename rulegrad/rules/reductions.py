@@ -69,23 +69,25 @@ def _sum_dx(
 def _sum(a: Any, *args: Any, **kwargs: Any) -> Any:
     """np.sum, without its Python overhead for a float32/float64 array (the same
     ``np.add.reduce``); anything else (float16, dtype=, out=, initial=, where=) is np.sum."""
-    if _plain_float(a, args, kwargs):
-        return np.add.reduce(
-            a, axis=args[0] if args else kwargs.get("axis"), keepdims=kwargs.get("keepdims", False)
-        )
-    return np.sum(a, *args, **kwargs)
+    total = _add_reduce(a, args, kwargs)
+    return np.sum(a, *args, **kwargs) if total is None else total
 
 
-def _plain_float(a: Any, args: tuple, kwargs: dict) -> bool:
-    """Whether a reduction of ``a`` with these arguments is one ``np.add.reduce``: a float32
-    or float64 ndarray, at most ``axis`` by position, at most ``axis`` and ``keepdims``."""
-    return (
+def _add_reduce(a: Any, args: tuple, kwargs: dict) -> Any:
+    """The sum np.sum(a, *args, **kwargs) computes, as one ``np.add.reduce``, when ``a`` is
+    a non-empty float32 or float64 ndarray and the arguments are at most ``axis`` (by
+    position or name) and ``keepdims``; else None."""
+    if (
         a.__class__ is np.ndarray
         and a.dtype.char in "fd"
+        and a.size
         and len(args) <= 1
         and kwargs.keys() <= _AXIS_KEEPDIMS
         and not (args and "axis" in kwargs)
-    )
+    ):
+        axis = args[0] if args else kwargs.get("axis")
+        return np.add.reduce(a, axis=axis, keepdims=kwargs.get("keepdims", False))
+    return None
 
 
 _AXIS_KEEPDIMS = {"axis", "keepdims"}
@@ -125,11 +127,10 @@ def _mean(a: Any, *args: Any, **kwargs: Any) -> Any:
     The same sum (``np.add.reduce``, pairwise) divided by the same count, so the same bits;
     anything else (float16, which numpy sums in float32, dtype=, out=, where=) is np.mean.
     """
-    if _plain_float(a, args, kwargs) and a.size:
-        axis = args[0] if args else kwargs.get("axis")
-        total = np.add.reduce(a, axis=axis, keepdims=kwargs.get("keepdims", False))
-        return total / (a.size // max(total.size, 1))
-    return np.mean(a, *args, **kwargs)
+    total = _add_reduce(a, args, kwargs)
+    if total is None:
+        return np.mean(a, *args, **kwargs)
+    return total / (a.size // max(total.size, 1))
 
 
 # ---- products ----
