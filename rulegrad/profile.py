@@ -309,11 +309,9 @@ def _label(method: Any) -> str:
 
 
 def _nbytes(v: Any) -> int:
-    from .core import Tracked
+    from .core import plain
 
-    while isinstance(v, Tracked):  # a box of an outer tape
-        v = v.value
-    return int(getattr(v, "nbytes", 0))
+    return int(getattr(plain(v), "nbytes", 0))  # (v may be a box of an outer tape)
 
 
 def _row(name: str, s: Stat, wall: float) -> str:
