@@ -108,7 +108,8 @@ primitive(
 def _chosen(dy: Any, win: Any, tie: Any) -> Any:
     """``dy`` where this argument won, ``dy / 2`` where the two were equal, else 0."""
     g = dy * win
-    return np.where(tie, 0.5 * dy, g) if np.any(tie) else g  # ties are rare: skip two ops
+    tied = tie.any() if tie.__class__ is np.ndarray else np.any(tie)  # (np.any: 1.5 us more)
+    return np.where(tie, 0.5 * dy, g) if tied else g  # ties are rare: skip two ops
 
 
 primitive(

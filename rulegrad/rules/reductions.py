@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, Tracked, implements, primitive
+from ..core import Domain, implements, primitive
 from ._util import axes_of, cast_like, dtype_of, expand, eye, is_complex, spread
 
 AXES = {"axis": ("axis",), "keepdims": (False, True)}
@@ -34,7 +34,8 @@ def _whole(dy: Any, a: Any, axis: Any, where: Any) -> bool:
     return (
         axis is None
         and where is True
-        and a.__class__ is dy.__class__ is np.ndarray
+        and a.__class__ is np.ndarray
+        and isinstance(dy, (np.ndarray, np.generic))  # a numpy scalar too: a scalar's sum
         and dy.dtype == a.dtype
     )
 
@@ -109,13 +110,7 @@ def _mean_dx(
         return _filled(a, dy / a.size)
     if where is True:
         # divide the (small) output gradient, then spread it: one full-size array, not two
-        g = cast_like(dy, a)
-        g = (g if axis is None else expand(g, a, axis, keepdims)) / _count(a, y)
-        if a.__class__ is not np.ndarray or isinstance(g, Tracked):
-            return np.broadcast_to(g, np.shape(a))
-        out = np.empty(a.shape, dtype_of(g))
-        out[...] = g
-        return out
+        return spread(cast_like(dy, a) / _count(a, y), a, axis, keepdims)
     n = np.sum(np.broadcast_to(where, np.shape(a)), axis=axis, keepdims=True)
     return spread(cast_like(dy, a), a, axis, keepdims) * (where / n).astype(dtype_of(a))
 
