@@ -49,20 +49,43 @@ _NUMBERS = (int, float, complex, bool, str, bytes, type(None))  # guarded by val
 _EAGER = None  # a signature whose step cannot be replayed
 _DONE = Node(None, (), {}, None, ())  # the node of every replayed result (never walked)
 
+# How an argument of each class counts (`_kind`): one lookup per argument per call.
+_ARRAY, _VALUE, _PARAM, _SEQUENCE, _NAMEDTUPLE, _DICT, _OBJECT = range(7)
+_TRACKED = "a recorded value was passed in"  # refused: the result of another diff
+_SUBCLASS = "a {} argument: only plain lists, tuples and dicts"  # refused (a defaultdict...)
 
-def _is_array(x: Any) -> bool:
-    """ndarrays and other libraries' arrays (cupy): what is recorded as an input."""
+
+def _classify(cls: type) -> int | str:
+    """How `_signature` treats instances of ``cls`` (a reason string: it refuses them)."""
+    if cls is Param:
+        return _PARAM
+    if issubclass(cls, Tracked):
+        return _TRACKED
+    if cls in _NUMBERS or issubclass(cls, np.generic):
+        return _VALUE
+    if cls is list or cls is tuple:
+        return _SEQUENCE
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return _NAMEDTUPLE
+    if cls is dict:
+        return _DICT
+    if issubclass(cls, (list, tuple, dict)):
+        return _SUBCLASS.format(cls.__name__)  # its contents could change under one identity
+    if all(hasattr(cls, a) for a in ("shape", "dtype")):  # ndarrays, cupy's arrays, ...
+        return _ARRAY
+    return _OBJECT
+
+
+#: class -> `_classify(class)`, filled on first sight
+_KINDS: dict[type, int | str] = {np.ndarray: _ARRAY, Param: _PARAM}
+
+
+def _kind(x: Any) -> int | str:
     cls = x.__class__
-    found = _ARRAY_TYPES.get(cls)
-    if found is None:  # once per class: hasattr on an object without the attribute is slow
-        found = _ARRAY_TYPES[cls] = not issubclass(cls, (Tracked, np.generic)) and all(
-            hasattr(cls, a) for a in ("shape", "dtype")
-        )
+    found = _KINDS.get(cls)
+    if found is None:  # once per class (hasattr on an object without the attribute is slow)
+        found = _KINDS[cls] = _classify(cls)
     return found
-
-
-#: type -> whether its instances are arrays (`_is_array`)
-_ARRAY_TYPES: dict[type, bool] = {np.ndarray: True}
 
 
 def _signature(x: Any, arrays: list, refs: list) -> Any:
@@ -74,40 +97,32 @@ def _signature(x: Any, arrays: list, refs: list) -> Any:
     replaying: a tracked value, or a container subclass (a defaultdict, say), whose arrays
     could change under the same identity.
     """
-    cls = x.__class__
-    if cls is np.ndarray:
+    kind = _kind(x)
+    if kind == _ARRAY:
         arrays.append(x)
-        return (cls, x.shape, x.dtype)
-    if cls in _NUMBERS or isinstance(x, np.generic):
-        return (cls, x)
-    if cls is Param:
-        refs.append(x)
-        return (cls, id(x))
-    if isinstance(x, Tracked):  # the result of another diff: that tape's business
-        raise TraceEscape("a recorded value was passed in")
-    if cls is list or cls is tuple or (isinstance(x, tuple) and hasattr(cls, "_fields")):
-        return (cls, tuple(_signature(v, arrays, refs) for v in x))
-    if cls is dict:
-        return (cls, tuple((k, _signature(v, arrays, refs)) for k, v in x.items()))
-    if isinstance(x, (list, tuple, dict)):
-        raise TraceEscape(f"a {cls.__name__} argument: only plain lists, tuples and dicts")
-    if _is_array(x):
-        arrays.append(x)
-        return (cls, tuple(x.shape), x.dtype)
-    refs.append(x)  # any other object (a model, a namespace): assumed to stay as it was
-    return ("object", id(x))
+        return (x.__class__, tuple(x.shape), x.dtype)
+    if kind == _VALUE:
+        return (x.__class__, x)
+    if kind in (_SEQUENCE, _NAMEDTUPLE):
+        return (x.__class__, tuple(_signature(v, arrays, refs) for v in x))
+    if kind == _DICT:
+        return (dict, tuple((k, _signature(v, arrays, refs)) for k, v in x.items()))
+    if kind.__class__ is str:
+        raise TraceEscape(kind)
+    refs.append(x)  # a Param, or any other object (a model, a namespace): kept as it was
+    return (kind, id(x))
 
 
 def _as_inputs(x: Any, tape: Tape, inputs: list[Node]) -> Any:
     """``x`` with each array (in `_signature`'s order) replaced by an input box on ``tape``."""
-    cls = x.__class__
-    if cls is list or cls is tuple:
-        return cls(_as_inputs(v, tape, inputs) for v in x)
-    if isinstance(x, tuple) and hasattr(cls, "_fields"):
-        return cls(*(_as_inputs(v, tape, inputs) for v in x))
-    if cls is dict:
+    kind = _kind(x)
+    if kind == _SEQUENCE:
+        return x.__class__(_as_inputs(v, tape, inputs) for v in x)
+    if kind == _NAMEDTUPLE:
+        return x.__class__(*(_as_inputs(v, tape, inputs) for v in x))
+    if kind == _DICT:
         return {k: _as_inputs(v, tape, inputs) for k, v in x.items()}
-    if cls is Param or cls in _NUMBERS or not _is_array(x):
+    if kind != _ARRAY:
         return x
     node = Node(None, (), {}, x, ())
     tape.nodes.append(node)
@@ -126,7 +141,7 @@ class _Program:
     large numpy kernels in between have pushed out of the CPU caches.
     """
 
-    __slots__ = ("ninputs", "owners", "ids", "guards", "replay", "source")
+    __slots__ = ("ninputs", "owners", "replay", "source")
 
     def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
         slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
@@ -134,23 +149,28 @@ class _Program:
         needs = [False] * count  # whether a slot's gradient is wanted
         names = [f"v{i}" for i in range(count)]  # how the code refers to each slot
         env: dict[str, Any] = {"ndarray": np.ndarray, "zeros_like": np.zeros_like}
-        env["_vjp"] = _call_vjp
+        env.update(_vjp=_call_vjp, ones=ones, Tape=Tape, Box=Box, Leaf=_Leaf, DONE=_DONE)
         self.ninputs = count
-        self.owners: list[Param] = []  # the Params read, in slot order
-        self.ids: list[int] = []  # and their ids (they are held: the ids stay theirs)
-        self.guards: list[tuple] = []  # the type, shape and dtype each Param's value had
+        self.owners: list[Param] = []  # the Params read, in slot order (held: ids stay theirs)
+        reads, guards = [], []  # the replay's first lines: read each Param, check it fits
         for p, leaf in tape.leaves.values():
             v = leaf.y
             slots[id(leaf)] = count
             self.owners.append(p)
-            self.ids.append(id(p))
-            self.guards.append((v.__class__, v.shape, v.dtype))
+            env[f"p{count}"], env[f"t{count}"] = p, v.__class__
+            env[f"s{count}"], env[f"d{count}"] = v.shape, v.dtype
+            reads.append(f"v{count} = p{count}._value")
+            guards.append(
+                f"v{count}.__class__ is not t{count} or v{count}.shape != s{count} "
+                f"or v{count}.dtype != d{count}"
+            )
             names.append(f"v{count}")
             needs.append(True)
             count += 1
         forward: list[str] = []
         backward: list[list[str]] = []
         calls: list[tuple] = []  # the calls with rules to replay, in recording order
+        kinds: dict[int, str] = {}  # slots holding a numpy float scalar: its class's name
         for i, node in enumerate(n for n in tape.nodes if n.method is not None):
             method = env[f"m{i}"] = node.method
             if any(isinstance(v, Tracked) for v in node.kwargs.values()):
@@ -161,6 +181,9 @@ class _Program:
                 if k in parents:
                     parent, index = parents[k]
                     where.append(slots[id(parent) if index < 0 else (id(parent), index)])
+                    if isinstance(a, np.generic) and a.dtype.kind in "fc":
+                        env[f"S{where[-1]}"] = a.__class__
+                        kinds[where[-1]] = f"S{where[-1]}"
                     continue
                 env[f"c{count}"] = a  # a constant: a name in the replay's globals
                 where.append(count)
@@ -200,19 +223,34 @@ class _Program:
                     zeros.append(at + 1 + k)
             env.update({f"u{i}_{k}": _Reduction(method, k) for k in grads})
             backward.append(
-                _backward_code(i, method, node, at, outputs, where, names, grads, zeros)
+                _backward_code(i, method, node, at, outputs, where, names, grads, zeros, kinds)
             )
-        env["ones"] = ones  # diff's output gradient
         wanted_slots = [k for k in range(count) if needs[k]]
-        params = [f"g{k}" for k in range(self.ninputs, self.ninputs + len(self.owners))]
-        lines = [f"def replay({', '.join(names[: self.ninputs + len(self.owners)])}):"]
+        lines = [f"def replay({', '.join(names[: self.ninputs])}):"]
+        lines += [f"    {line}" for line in reads]
+        # every time, even for the same arrays: `a.shape = ...` reshapes an array in place
+        if guards:
+            *first, last = guards
+            lines += ["    if (", *[f"        {g} or" for g in first], f"        {last}", "    ):"]
+            lines.append("        return None  # a Param no longer fits the recording")
         lines += [f"    {line}" for line in forward]
         lines.append(f"    result = {names[result]}")
         lines += [f"    g{k} = None" for k in wanted_slots if k != result]
-        lines.append(f"    seed = g{result} = ones(result)")
+        lines.append(f"    seed = g{result} = ones(result)  # diff's output gradient")
         for block in reversed(backward):
             lines += [f"    {line}" for line in block]
-        lines.append(f"    return result, seed, ({', '.join(params)}{',' if params else ''})")
+        # what grad(J, p) reads: tape.leaves[id(p)] = (p, an object whose .grad is p's)
+        leaves = ", ".join(
+            f"{id(p)}: (p{k}, Leaf((g{k},)))" for k, p in enumerate(self.owners, self.ninputs)
+        )
+        lines += [
+            "    tape = Tape()",
+            "    tape.recording = False",
+            "    tape.seed = seed",
+            f"    tape.leaves = {{{leaves}}}",
+            "    tape.done = True",
+            "    return Box(result, tape, DONE)",
+        ]
         self.source = "\n".join(lines)
         exec(compile(self.source, f"<rg.jit replay of {len(backward)} nodes>", "exec"), env)
         self.replay = env["replay"]
@@ -220,19 +258,7 @@ class _Program:
     def run(self, arrays: list[Any]) -> Box | None:
         """Replay the step on ``arrays``: a finished `Result`, or None if a Param's value
         no longer fits the recording (another shape, dtype or array type)."""
-        values = [p._value for p in self.owners]
-        # every time, even for the same objects: `a.shape = ...` reshapes an array in place
-        for v, (cls, shape, dtype) in zip(values, self.guards):
-            if v.__class__ is not cls or v.shape != shape or v.dtype != dtype:
-                return None
-        y, seed, grads = self.replay(*arrays, *values)
-        tape = Tape()
-        tape.recording = False
-        tape.seed = seed
-        # what grad(result, p) reads: leaves[id(p)] = (p, an object whose .grad is p's)
-        tape.leaves = dict(zip(self.ids, zip(self.owners, map(_Leaf, zip(grads)))))
-        tape.done = True
-        return Box(y, tape, _DONE)
+        return self.replay(*arrays)
 
 
 class _Leaf(tuple):
@@ -287,10 +313,12 @@ def _backward_code(
     names: list,
     grads: list,
     zeros: list,
+    kinds: dict,
 ) -> list[str]:
     """The replay's lines for the rules of call ``i`` (output slot ``at``), which send
     gradients to its arguments ``grads``: the backward walk's work, written out. Tuple
-    elements in ``zeros`` never get a gradient: theirs is the fixed zero ``z<slot>``."""
+    elements in ``zeros`` never get a gradient: theirs is the fixed zero ``z<slot>``; the
+    slots in ``kinds`` held a numpy float scalar of the class it names."""
     args = ", ".join(names[w] for w in where)
     call_args = args + (f", **k{i}" if node.kwargs else "")
     if outputs:  # a tuple: the gradients of its elements, zeros for those unused
@@ -313,10 +341,16 @@ def _backward_code(
         else:
             continue  # no gradient through this argument
         x, g = names[where[k]], f"g{where[k]}"
+        scalar = kinds.get(where[k])  # a numpy scalar's class fixes its shape and dtype
+        same = (
+            f"t.__class__ is not {scalar} or {x}.__class__ is not {scalar}"
+            if scalar
+            else f"t.__class__ is not ndarray or {x}.__class__ is not ndarray "
+            f"or t.shape != {x}.shape or t.dtype != {x}.dtype"
+        )
         lines += [
             "    if t is not None:",
-            f"        if t.__class__ is not ndarray or {x}.__class__ is not ndarray "
-            f"or t.shape != {x}.shape or t.dtype != {x}.dtype:",
+            f"        if {same}:",
             f"            t = u{i}_{k}(t, {x})",
             f"        {g} = t if {g} is None else {g} + t",
         ]
