@@ -149,7 +149,7 @@ class _Program:
         needs = [False] * count  # whether a slot's gradient is wanted
         names = [f"v{i}" for i in range(count)]  # how the code refers to each slot
         env: dict[str, Any] = {"ndarray": np.ndarray, "zeros_like": np.zeros_like}
-        env.update(_vjp=_call_vjp, ones=ones, Tape=Tape, Box=Box, Leaf=_Leaf, DONE=_DONE)
+        env.update(_vjp=_call_vjp, Replayed=_Replayed, Box=Box, Leaf=_Leaf, DONE=_DONE)
         self.ninputs = count
         self.owners: list[Param] = []  # the Params read, in slot order (held: ids stay theirs)
         reads, guards = [], []  # the replay's first lines: read each Param, check it fits
@@ -236,21 +236,18 @@ class _Program:
         lines += [f"    {line}" for line in forward]
         lines.append(f"    result = {names[result]}")
         lines += [f"    g{k} = None" for k in wanted_slots if k != result]
-        lines.append(f"    seed = g{result} = ones(result)  # diff's output gradient")
+        # diff's output gradient, the same every time: made once (read-only, as it is shared)
+        seed = env["SEED"] = ones(out.value)
+        if isinstance(seed, np.ndarray):
+            seed.setflags(write=False)
+        lines.append(f"    seed = g{result} = SEED")
         for block in reversed(backward):
             lines += [f"    {line}" for line in block]
         # what grad(J, p) reads: tape.leaves[id(p)] = (p, an object whose .grad is p's)
         leaves = ", ".join(
             f"{id(p)}: (p{k}, Leaf((g{k},)))" for k, p in enumerate(self.owners, self.ninputs)
         )
-        lines += [
-            "    tape = Tape()",
-            "    tape.recording = False",
-            "    tape.seed = seed",
-            f"    tape.leaves = {{{leaves}}}",
-            "    tape.done = True",
-            "    return Box(result, tape, DONE)",
-        ]
+        lines.append(f"    return Box(result, Replayed(seed, {{{leaves}}}), DONE)")
         self.source = "\n".join(lines)
         exec(compile(self.source, f"<rg.jit replay of {len(backward)} nodes>", "exec"), env)
         self.replay = env["replay"]
@@ -259,6 +256,19 @@ class _Program:
         """Replay the step on ``arrays``: a finished `Result`, or None if a Param's value
         no longer fits the recording (another shape, dtype or array type)."""
         return self.replay(*arrays)
+
+
+class _Replayed(Tape):
+    """The tape of a replayed result: finished, holding only what `grad` reads (the output
+    gradient and each Param's gradient); no nodes, nothing locked, nothing to set up."""
+
+    __slots__ = ()
+
+    def __init__(self, seed: Any, leaves: dict) -> None:  # (not Tape's: a replay per step)
+        self.seed, self.leaves = seed, leaves
+        self.level, self.nodes, self.seen, self._locked = 0, (), frozenset(), ()
+        self.recording = self.tracing = False
+        self.done, self.error = True, None
 
 
 class _Leaf(tuple):
@@ -289,7 +299,7 @@ class _Reduction:
             and (g.shape, g.dtype, x.shape, x.dtype) == self.key
         ):  # what unbroadcast does for these shapes: same rank keeps the summed axes
             g = np.add.reduce(g, axis=self.axes, keepdims=g.ndim == x.ndim)
-            g = g.reshape(self.shape) if np.shape(g) != self.shape else g
+            g = g.reshape(self.shape) if g.shape != self.shape else g
             return g if self.dtype is None else g.astype(self.dtype)
         out = _reduce(g, x, self.method, self.argnum)
         if g.__class__ is x.__class__ is np.ndarray and g.dtype.kind == x.dtype.kind == "f":
