@@ -270,17 +270,22 @@ def _lstm_forward(
 
     ``w`` is (X + H, 4H) and ``b`` (4H,), gates in the order input, forget, output, cell.
     Returns the hidden states and cell states (T, B, H) and the activated gates (T, B, 4H).
+    The inputs' share of every step's gates is one product over the whole sequence (as
+    cuDNN does); only ``h @ w_h`` has to wait for the step before.
     """
-    steps, batch, _ = x.shape
+    steps, batch, nx = x.shape
     n = h.shape[-1]
     hs = np.empty_like(h, shape=(steps, batch, n))  # on the array library of h
     cs = np.empty_like(hs)
-    gates = np.empty_like(h, shape=(steps, batch, 4 * n))
+    gates = np.reshape(x, (steps * batch, nx)) @ w[:nx]
+    gates += b
+    gates = np.reshape(gates, (steps, batch, 4 * n))  # activated in place, step by step
+    wh = w[nx:]
     for t in range(steps):
-        z = np.concatenate([x[t], h], axis=1) @ w + b
         gate = gates[t]
-        gate[:, : 3 * n] = sigm(z[:, : 3 * n])
-        gate[:, 3 * n :] = np.tanh(z[:, 3 * n :])
+        gate += h @ wh
+        gate[:, : 3 * n] = sigm(gate[:, : 3 * n])
+        gate[:, 3 * n :] = np.tanh(gate[:, 3 * n :])
         i, f, o, g = gate[:, :n], gate[:, n : 2 * n], gate[:, 2 * n : 3 * n], gate[:, 3 * n :]
         c = cs[t] = f * c + i * g
         h = hs[t] = o * np.tanh(c)
@@ -292,37 +297,44 @@ def _lstm_vjp(dy: tuple, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tu
 
     With ``c_t = f*c_{t-1} + i*g`` and ``h_t = o*tanh(c_t)``: ``do = dh*tanh(c_t)``,
     ``dc += dh*o*(1 - tanh(c_t)**2)``, ``di = dc*g``, ``df = dc*c_{t-1}``, ``dg = dc*i``,
-    then through the activations to ``dz``, and ``d[x_t, h_{t-1}] = dz @ w.T``. Written with
-    numpy calls and no in-place writes, so it differentiates again.
+    then through the activations to ``dz``, and ``dh_{t-1} = dz @ w_h.T``. The products
+    that do not feed the next step (the inputs' and the weights' gradients) are one each
+    over the whole sequence, at the end. Written with numpy calls and no in-place writes,
+    so it differentiates again.
     """
     dhs, dcs, dgates = dy
     hs, cs, gates = y
-    steps, n, nx = len(hs), np.shape(h)[-1], np.shape(x)[-1]
-    dh, dc = np.zeros_like(h), np.zeros_like(c)
-    dzs, dxs = [], []
+    steps, batch, nx = np.shape(x)
+    n = np.shape(h)[-1]
+    # cs and gates are usually not used by the loss: their gradients are then zeros
+    cs_used, gates_used = (d.any() if d.__class__ is np.ndarray else True for d in dy[1:])
+    wh_t = w[nx:].T
+    dh, dc = dhs[-1], np.zeros_like(c)
+    dzs = []
     for t in range(steps - 1, -1, -1):
         gate = gates[t]
-        i, f, o, g = gate[:, :n], gate[:, n : 2 * n], gate[:, 2 * n : 3 * n], gate[:, 3 * n :]
+        sig, g = gate[:, : 3 * n], gate[:, 3 * n :]
+        i, f, o = gate[:, :n], gate[:, n : 2 * n], gate[:, 2 * n : 3 * n]
         c_prev = cs[t - 1] if t > 0 else c
         tc = np.tanh(cs[t])
-        dh = dh + dhs[t]
-        dc = dc + dcs[t] + dh * o * (1 - tc * tc)
-        dact = np.concatenate([dc * g, dc * c_prev, dh * tc, dc * i], axis=1) + dgates[t]
-        sig = gate[:, : 3 * n]
-        dz = np.concatenate(
-            [dact[:, : 3 * n] * sig * (1 - sig), dact[:, 3 * n :] * (1 - g * g)], axis=1
-        )
-        dxh = dz @ w.T
-        dc = dc * f
-        dh = dxh[:, nx:]
+        dc = dc + dh * o * (1 - tc * tc)
+        if cs_used:
+            dc = dc + dcs[t]
+        dsig = np.concatenate([dc * g, dc * c_prev, dh * tc], axis=1)
+        dg = dc * i
+        if gates_used:
+            dsig, dg = dsig + dgates[t][:, : 3 * n], dg + dgates[t][:, 3 * n :]
+        dz = np.concatenate([dsig * sig * (1 - sig), dg * (1 - g * g)], axis=1)
         dzs.append(dz)
-        dxs.append(dxh[:, :nx])
+        dc = dc * f
+        dh = dz @ wh_t if t == 0 else dz @ wh_t + dhs[t - 1]
     dz_all = np.concatenate(dzs[::-1], axis=0)  # (T*B, 4H), in time order
-    h_prev = np.concatenate([np.expand_dims(h, 0), hs[:-1]], axis=0)
-    xh = np.concatenate([x, h_prev], axis=2).reshape(dz_all.shape[0], -1)
-    dw = xh.T @ dz_all
+    dx = np.reshape(dz_all @ w[:nx].T, (steps, batch, nx))
+    dwh = h.T @ dz_all[:batch]  # h_{t-1} for t = 0 is the initial state
+    if steps > 1:
+        dwh = dwh + np.reshape(hs[:-1], (-1, n)).T @ dz_all[batch:]
+    dw = np.concatenate([np.reshape(x, (-1, nx)).T @ dz_all, dwh], axis=0)
     db = np.sum(dz_all, axis=0)
-    dx = np.concatenate([np.expand_dims(d, 0) for d in dxs[::-1]], axis=0)
     return dw, db, dx, dh, dc
 
 
