@@ -203,6 +203,27 @@ def test_untake_basic_index_is_exact() -> None:
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_embedding_gradient_sums_repeated_rows(dtype: type) -> None:
+    """An embedding's gradient (rows picked by an integer array, some several times, one
+    from the end) is the per-row sum np.add.at gives, in the gradient's dtype: untake
+    computes it with a one-hot product for small tables."""
+    from rulegrad.rules.shape import _onehot_rows, untake
+
+    table = np.zeros((6, 8), dtype)
+    ids = np.array([0, 5, 5, -1, 2, 0, 0])
+    g = rng.standard_normal((7, 8)).astype(dtype)
+    expected = np.zeros_like(table)
+    np.add.at(expected, ids, g)
+    assert _onehot_rows(g, table, ids) is not None  # the product path is taken
+    got = untake(g, table, ids)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    w = rg.Param(rng.standard_normal((6, 8)).astype(dtype))
+    J = rg.diff(lambda: np.sum(w[ids] * g))
+    np.testing.assert_allclose(rg.grad(J, w), expected, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "ravel",
     [
