@@ -211,8 +211,8 @@ def test_embedding_gradient_sums_repeated_rows(dtype: type) -> None:
     from rulegrad.rules.shape import _onehot_rows, untake
 
     table = np.zeros((6, 8), dtype)
-    ids = np.array([0, 5, 5, -1, 2, 0, 0])
-    g = rng.standard_normal((7, 8)).astype(dtype)
+    ids = np.array([[0, 5, 5, -1], [2, 0, 0, 1]])  # (time, batch), as a language model's
+    g = rng.standard_normal((2, 4, 8)).astype(dtype)
     expected = np.zeros_like(table)
     np.add.at(expected, ids, g)
     assert _onehot_rows(g, table, ids) is not None  # the product path is taken
