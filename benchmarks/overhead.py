@@ -5,8 +5,10 @@ Prints, in one run and on one thread:
 1. forward+backward cost per primitive for a chain of 100 elementwise ops on 3-element
    arrays (rulegrad recording with ``rg.diff`` on every call, rulegrad replaying with
    ``rg.jit``, hand-written numpy forward+backward, HIPS autograd if installed);
-2. one MLP training step (784-64-10, batch 100, float32, softmax cross-entropy written in
-   plain numpy ops) for the same columns, with ratios to hand-written.
+2. one MLP training step (784-64-10, batch 100, float32) for the same columns, with ratios
+   to hand-written: first with the softmax cross-entropy written in plain numpy ops (a
+   dozen primitives, each with its own rule), then with ``rg.nn.nll`` (one primitive whose
+   rule is the hand-written one), the same step as the MLP row of ``rulegrad bench``.
 
 Run: ``python benchmarks/overhead.py [--repeat N]``. Medians of N timed runs.
 """
@@ -22,6 +24,7 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -82,13 +85,23 @@ def mlp_loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
     return -np.sum(logp * onehot) / x.shape[0]
 
 
-def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1) -> None:
+def mlp_loss_nll(w: list, x: np.ndarray, labels: np.ndarray) -> object:
+    """`mlp_loss` with the library's cross-entropy (labels as integers, not one-hot)."""
+    h = np.maximum(x @ w[0] + w[1], 0)
+    return rg.nn.nll(h @ w[2] + w[3], labels)
+
+
+def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1) -> float:
+    """The step with its backward pass written out; like rulegrad's, it computes the loss
+    (what a training loop reports) as well as the update."""
     a = x @ w[0] + w[1]
     h = np.maximum(a, 0)
     s = h @ w[2] + w[3]
     s = s - s.max(axis=1, keepdims=True)
     e = np.exp(s)
-    p = e / e.sum(axis=1, keepdims=True)
+    total = e.sum(axis=1, keepdims=True)
+    loss = float(np.sum(np.log(total)) - np.sum(s * onehot)) / x.shape[0]
+    p = e / total
     ds = (p - onehot) / x.shape[0]
     dw2, db2 = h.T @ ds, ds.sum(0)
     dh = ds @ w[2].T
@@ -96,6 +109,7 @@ def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1
     dw0, db0 = x.T @ da, da.sum(0)
     for p_, g in zip(w, (dw0, db0, dw2, db2)):
         p_ -= lr * g
+    return loss
 
 
 def main() -> None:
@@ -133,52 +147,50 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     x = rng.random((100, 784), dtype=np.float32)
-    onehot = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 100)]
-    w_hand, w_rg = init_mlp(rng), [rg.Param(a) for a in init_mlp(rng)]
+    labels = rng.integers(0, 10, 100)
+    onehot = np.eye(10, dtype=np.float32)[labels]
+    w_hand = init_mlp(rng)
+    hand = median_time(lambda: mlp_step_by_hand(w_hand, x, onehot), args.repeat, 20)
+    losses = {"plain numpy ops": (mlp_loss, onehot), "rg.nn.nll": (mlp_loss_nll, labels)}
+    for title, (loss, target) in losses.items():
+        rows = [("hand-written numpy", hand)]
+        for name, record in (("rulegrad", partial(rg.diff, loss)), ("rulegrad jit", rg.jit(loss))):
+            step = sgd_step(record, [rg.Param(a) for a in init_mlp(rng)], x, target)
+            rows.append((name, median_time(step, args.repeat, 20)))
+        if autograd is not None and loss is mlp_loss:
+            w_ag = init_mlp(rng)
 
-    def rg_step() -> None:
-        J = rg.diff(mlp_loss, w_rg, x, onehot)
-        for p in w_rg:
+            def ag_loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
+                h = anp.maximum(anp.dot(x, w[0]) + w[1], 0)
+                s = anp.dot(h, w[2]) + w[3]
+                s = s - anp.max(s, axis=1, keepdims=True)
+                logp = s - anp.log(anp.sum(anp.exp(s), axis=1, keepdims=True))
+                return -anp.sum(logp * onehot) / x.shape[0]
+
+            ag_grad = autograd.grad(ag_loss)
+
+            def ag_step(w_ag: list = w_ag, ag_grad: Callable = ag_grad) -> None:
+                for p, g in zip(w_ag, ag_grad(w_ag, x, onehot)):
+                    p -= 0.1 * g
+
+            rows.append(("HIPS autograd", median_time(ag_step, args.repeat, 20)))
+        print(f"\nMLP training step 784-64-10, batch 100, float32, loss in {title} (median)")
+        print(f"{'':22}{'ms/step':>10}{'ratio':>10}")
+        for name, t in rows:
+            print(f"{name:22}{t * 1e3:10.3f}{t / hand:10.2f}")
+
+
+def sgd_step(
+    record: Callable[..., object], w: list[rg.Param], x: np.ndarray, target: np.ndarray
+) -> Callable[[], None]:
+    """One training step: ``record(w, x, target)`` (rg.diff or rg.jit), then SGD on each Param."""
+
+    def step() -> None:
+        J = record(w, x, target)
+        for p in w:
             p.value -= 0.1 * rg.grad(J, p)
 
-    rows = [
-        (
-            "hand-written numpy",
-            median_time(lambda: mlp_step_by_hand(w_hand, x, onehot), args.repeat, 20),
-        )
-    ]
-    rows.append(("rulegrad", median_time(rg_step, args.repeat, 20)))
-    w_jit = [rg.Param(a) for a in init_mlp(rng)]
-    jit_loss = rg.jit(mlp_loss)
-
-    def jit_step() -> None:
-        J = jit_loss(w_jit, x, onehot)
-        for p in w_jit:
-            p.value -= 0.1 * rg.grad(J, p)
-
-    rows.append(("rulegrad jit", median_time(jit_step, args.repeat, 20)))
-    if autograd is not None:
-        w_ag = init_mlp(rng)
-
-        def ag_loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
-            h = anp.maximum(anp.dot(x, w[0]) + w[1], 0)
-            s = anp.dot(h, w[2]) + w[3]
-            s = s - anp.max(s, axis=1, keepdims=True)
-            logp = s - anp.log(anp.sum(anp.exp(s), axis=1, keepdims=True))
-            return -anp.sum(logp * onehot) / x.shape[0]
-
-        ag_grad = autograd.grad(ag_loss)
-
-        def ag_step() -> None:
-            for p, g in zip(w_ag, ag_grad(w_ag, x, onehot)):
-                p -= 0.1 * g
-
-        rows.append(("HIPS autograd", median_time(ag_step, args.repeat, 20)))
-    print("\nMLP training step 784-64-10, batch 100, float32 (median)")
-    print(f"{'':22}{'ms/step':>10}{'ratio':>10}")
-    base = rows[0][1]
-    for name, t in rows:
-        print(f"{name:22}{t * 1e3:10.3f}{t / base:10.2f}")
+    return step
 
 
 if __name__ == "__main__":
