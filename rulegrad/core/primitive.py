@@ -283,7 +283,7 @@ def _leaf(tape: Tape, p: Param) -> Box:
                 break
     if isinstance(inner, np.ndarray):
         tape.lock(inner)
-    node = Node(None, (), {}, inner, (), leaf=p)
+    node = Node(None, (), {}, inner, ())
     tape.nodes.append(node)
     tape.leaves[id(p)] = (p, node)  # the node, not a box: a box would make a cycle
     return Box(inner, tape, node)
@@ -331,7 +331,7 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
         y = method.impl(*raw, **kwargs) if kwargs else method.impl(*raw)
     node = Node(method, raw, kwargs, y, parents)
     tape.nodes.append(node)
-    if y.__class__ is not tuple and not isinstance(y, tuple):
+    if not isinstance(y, tuple):
         return Box(y, tape, node)
     out = tuple(Box(v, tape, node, k) for k, v in enumerate(y))
     return type(y)(*out) if hasattr(type(y), "_fields") else out

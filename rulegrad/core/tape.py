@@ -41,18 +41,15 @@ class Node:
     accumulates the gradient of the output during the backward walk.
     """
 
-    __slots__ = ("method", "args", "kwargs", "y", "parents", "grad", "leaf")
+    __slots__ = ("method", "args", "kwargs", "y", "parents", "grad")
 
-    def __init__(
-        self, method: Any, args: tuple, kwargs: dict, y: Any, parents: tuple, leaf: Any = None
-    ) -> None:
+    def __init__(self, method: Any, args: tuple, kwargs: dict, y: Any, parents: Any) -> None:
         self.method = method
         self.args = args
         self.kwargs = kwargs
         self.y = y
         self.parents = parents
         self.grad: Any = None
-        self.leaf = leaf
 
 
 def _release_locks(ids: list[int]) -> None:
