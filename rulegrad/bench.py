@@ -309,8 +309,11 @@ def charlm(quick: bool = False) -> Row:
         zero = np.zeros_like(hs)
         dw, db, dx, _, _ = _lstm_vjp((dhs, zero, np.zeros_like(gates)), (hs, cs, gates),
                                      w, b, x, h, c)  # fmt: skip
-        demb = np.zeros_like(emb)
-        np.add.at(demb, ids, dx)
+        # the embedding's gradient: each row's picks summed, as one product with a one-hot
+        # matrix (what rulegrad's untake does for small tables; np.add.at takes 7x longer)
+        onehot = np.zeros((nv, ids.size), emb.dtype)
+        onehot[ids.ravel(), np.arange(ids.size)] = 1
+        demb = onehot @ dx.reshape(ids.size, -1)
         return value, [demb, dw, db, flat.T @ ds, ds.sum(axis=0)]
 
     params = [
