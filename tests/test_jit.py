@@ -391,3 +391,23 @@ def test_arrays_passed_by_keyword_are_inputs_too() -> None:
             rg.grad(step(x, target=t), w), rg.grad(rg.diff(loss, x, target=t), w)
         )
     assert _replayed(step) == 1
+
+
+def test_each_replayed_result_keeps_its_own_gradients() -> None:
+    """A replay returns a new finished Result each call: an earlier one keeps its value and
+    gradients, takes the output gradient it ran with (and refuses another, as diff's do),
+    and prints like a finished diff result."""
+    w = rg.Param(np.array([1.0, 2.0]))
+    step = rg.jit(lambda x: np.sum(w * w * x))
+    J0 = step(np.array([1.0, 1.0]))  # recorded
+    J1 = step(np.array([1.0, 1.0]))  # replayed
+    J2 = step(np.array([3.0, 0.0]))  # replayed on another batch
+    assert _replayed(step) == 1
+    np.testing.assert_allclose(rg.grad(J1, w), [2.0, 4.0])
+    np.testing.assert_allclose(rg.grad(J2, w), [6.0, 0.0])
+    assert float(J1) == 5.0 and float(J2) == 3.0
+    np.testing.assert_allclose(rg.grad(J1, w, 1.0), rg.grad(J0, w))
+    with pytest.raises(rg.OutputError, match="another output gradient"):
+        rg.grad(J1, w, 2.0)
+    assert "the backward pass has run" in str(J2)
+    assert rg.params(J2) == [w]
