@@ -65,11 +65,9 @@ def diff(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Box:
 def _check_output(out: Any, tape: Tape, what: str) -> None:
     """Raise `OutputError` unless ``out`` is one value (an array or a number)."""
     if out is None or isinstance(out, (str, bytes, list, tuple, dict, set)):
-        hint = (
-            "did it forget to return?"
-            if out is None
-            else "for several outputs use rg.vjp(f, ...), or combine them into one loss"
-        )
+        hint = "did it forget to return?"
+        if out is not None:
+            hint = "for several outputs use rg.vjp(f, ...), or combine them into one loss"
         tape.release()
         raise OutputError(f"{what} must return one array or number, got {describe(out)}: {hint}")
 
@@ -82,15 +80,28 @@ def _constant(tape: Tape, v: Any) -> Box:
     return Box(v, tape, Node(None, (), {}, v, ()))
 
 
-def _accumulate(node: Node, index: int, g: Any) -> None:
+def _accumulate(node: Node, index: int, g: Any, owned: set[Node]) -> None:
     """Add ``g`` to the gradient of output ``index`` of ``node`` (-1: its only output)."""
     if index < 0:
-        node.grad = g if node.grad is None else node.grad + g
+        node.grad = g if node.grad is None else _add(node.grad, g, node, owned)
         return
     if node.grad is None:
         node.grad = [None] * len(node.y)
     old = node.grad[index]
     node.grad[index] = g if old is None else old + g
+
+
+def _add(total: Any, g: Any, node: Node, owned: set[Node]) -> Any:
+    """``total + g``, in place when ``total`` is a sum this walk made (``node`` in ``owned``):
+    no rule has seen it yet (``node``'s rules run after its last gradient arrives), so a
+    Param used at every step of a loop gets one array instead of a new one per use."""
+    fits = g.__class__ is np.ndarray and g.shape == total.shape and g.dtype == total.dtype
+    if fits and node in owned:
+        return np.add(total, g, out=total)
+    total = total + g
+    if total.__class__ is np.ndarray:
+        owned.add(node)
+    return total
 
 
 def backward(tape: Tape, seeds: list[tuple[Box, Any]], release: bool = True) -> None:
@@ -114,8 +125,9 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
     if not release:
         for node in nodes:
             node.grad = None
+    owned: set[Node] = set()  # the nodes whose gradient is a sum the walk made (`_add`)
     for box, dy in seeds:
-        _accumulate(box.node, box.index, dy)
+        _accumulate(box.node, box.index, dy, owned)
     for node in reversed(nodes):
         dy = node.grad
         if dy is None or not node.parents:
@@ -148,7 +160,7 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
             if index < 0 and parent.grad is None:
                 parent.grad = g
             else:
-                _accumulate(parent, index, g)
+                _accumulate(parent, index, g, owned)
         if release:
             node.args = node.y = node.kwargs = None
     if release:

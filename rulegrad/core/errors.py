@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 __all__ = [
-    "RulegradError",
-    "NoRuleError",
-    "NonScalarError",
-    "DTypeError",
-    "InPlaceError",
-    "RuleError",
-    "GradCheckError",
-    "OutputError",
-    "ConstantWarning",
-]
+    "RulegradError", "NoRuleError", "NonScalarError", "DTypeError", "InPlaceError", "RuleError",
+    "GradCheckError", "OutputError", "ConstantWarning",
+]  # fmt: skip
 
 
 class RulegradError(Exception):

@@ -41,6 +41,38 @@ def test_gradient_accumulates_over_uses() -> None:
     np.testing.assert_allclose(rg.grad(J, x), 2 * x.value + 1 + np.cos(x.value))
 
 
+def test_gradients_summed_in_place_stay_correct() -> None:
+    """A value used many times has its gradient summed into one array the walk owns; the
+    gradients rules hand on unchanged (x + y gives dy to both) and the caller's output
+    gradient are never written through, so every gradient stays right."""
+    rng = np.random.default_rng(0)
+    w = rg.Param(rng.standard_normal(3))
+    v = rg.Param(rng.standard_normal(3))
+
+    def f() -> object:
+        total = 0.0
+        h = v
+        for _ in range(4):  # w at every step; add's rule hands h's gradient on unchanged
+            h = h + w + w
+            total = total + np.sum(h * h)
+        return total + np.sum(w + v)
+
+    J = rg.diff(f)
+    hs = [v.value + 2 * k * w.value for k in range(1, 5)]  # h_k = v + 2k w
+    want_w = sum(4 * k * h for k, h in zip(range(1, 5), hs)) + 1
+    np.testing.assert_allclose(rg.grad(J, w), want_w)
+    np.testing.assert_allclose(rg.grad(J, v), sum(2 * h for h in hs) + 1)
+    dy = np.array([1.0, 2.0, 3.0])
+    _, pullback = rg.vjp(lambda a: a + a + a + a, np.arange(3.0))
+    (first,) = pullback(dy)
+    (again,) = pullback(dy)  # a second walk over the same tape
+    np.testing.assert_array_equal(first, [4.0, 8.0, 12.0])
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_array_equal(dy, [1.0, 2.0, 3.0])  # the caller's dy is untouched
+    x = rng.standard_normal(4)
+    assert rg.checkgrad(lambda a: np.sum((a + a) * (a + a) + a * 2.0), x) < 1e-6
+
+
 def test_broadcast_gradients_are_reduced() -> None:
     """Gradients of broadcast arguments come back with the argument's shape."""
     w = rg.Param(np.ones((3, 1)))
