@@ -29,9 +29,10 @@ such as ``rg.nn.dropout``, whose mask is recorded and redrawn).
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -210,7 +211,12 @@ class _Program:
                 calls.append((i, method, node, at, outputs, where, grads))
         result = slots[id(out.node) if out.index < 0 else (id(out.node), out.index)]
         # the slots some rule sends a gradient to (and the result): only they can have one
-        receives = {where[k] for *_, where, grads in calls for k in grads} | {result}
+        sources = Counter(where[k] for *_, where, grads in calls for k in grads)
+        receives = set(sources) | {result}
+        # from its third gradient on, a slot's sum is a new array no rule has seen yet: it is
+        # added to in place (the backward walk's `_add`), a flag o<slot> saying it is one
+        summed = {slot for slot, n in sources.items() if n >= 3}
+        facts = _Facts(names, kinds, summed)
         for i, method, node, at, outputs, where, grads in calls:
             if outputs and not receives.intersection(range(at + 1, at + 1 + outputs)):
                 continue  # none of its outputs is ever given a gradient
@@ -223,7 +229,7 @@ class _Program:
                     zeros.append(at + 1 + k)
             env.update({f"u{i}_{k}": _Reduction(method, k) for k in grads})
             backward.append(
-                _backward_code(i, method, node, at, outputs, where, names, grads, zeros, kinds)
+                _backward_code(i, method, node, at, outputs, where, grads, zeros, facts)
             )
         wanted_slots = [k for k in range(count) if needs[k]]
         lines = [f"def replay({', '.join(names[: self.ninputs])}):"]
@@ -236,6 +242,7 @@ class _Program:
         lines += [f"    {line}" for line in forward]
         lines.append(f"    result = {names[result]}")
         lines += [f"    g{k} = None" for k in wanted_slots if k != result]
+        lines += [f"    o{k} = False" for k in sorted(summed)]
         # diff's output gradient, the same every time: made once (read-only, as it is shared)
         seed = env["SEED"] = ones(out.value)
         if isinstance(seed, np.ndarray):
@@ -313,6 +320,14 @@ class _Reduction:
         return out
 
 
+class _Facts(NamedTuple):
+    """What the code generator knows of the slots beyond their recorded calls."""
+
+    names: list[str]  #: how the code refers to each slot (v<slot>, or c<slot> for a constant)
+    scalars: dict[int, str]  #: slots that held a numpy float scalar -> the name of its class
+    summed: set[int]  #: slots with three or more gradient sources, summed in place
+
+
 def _backward_code(
     i: int,
     method: Any,
@@ -320,15 +335,14 @@ def _backward_code(
     at: int,
     outputs: int,
     where: list,
-    names: list,
     grads: list,
     zeros: list,
-    kinds: dict,
+    facts: _Facts,
 ) -> list[str]:
     """The replay's lines for the rules of call ``i`` (output slot ``at``), which send
     gradients to its arguments ``grads``: the backward walk's work, written out. Tuple
-    elements in ``zeros`` never get a gradient: theirs is the fixed zero ``z<slot>``; the
-    slots in ``kinds`` held a numpy float scalar of the class it names."""
+    elements in ``zeros`` never get a gradient: theirs is the fixed zero ``z<slot>``."""
+    names = facts.names
     args = ", ".join(names[w] for w in where)
     call_args = args + (f", **k{i}" if node.kwargs else "")
     if outputs:  # a tuple: the gradients of its elements, zeros for those unused
@@ -350,8 +364,9 @@ def _backward_code(
             lines.append(f"    t = m{i}.rules[{k}](dy, v{at}, {call_args})")
         else:
             continue  # no gradient through this argument
-        x, g = names[where[k]], f"g{where[k]}"
-        scalar = kinds.get(where[k])  # a numpy scalar's class fixes its shape and dtype
+        slot = where[k]
+        x, g = names[slot], f"g{slot}"
+        scalar = facts.scalars.get(slot)  # a numpy scalar's class fixes its shape and dtype
         same = (
             f"t.__class__ is not {scalar} or {x}.__class__ is not {scalar}"
             if scalar
@@ -362,8 +377,19 @@ def _backward_code(
             "    if t is not None:",
             f"        if {same}:",
             f"            t = u{i}_{k}(t, {x})",
-            f"        {g} = t if {g} is None else {g} + t",
         ]
+        if slot in facts.summed:  # (t now has x's shape and dtype, if it is an ndarray)
+            lines += [
+                f"        if {g} is None:",
+                f"            {g} = t",
+                f"        elif o{slot} and t.__class__ is ndarray:",
+                f"            {g} += t",
+                "        else:",
+                f"            {g} = {g} + t",
+                f"            o{slot} = {g}.__class__ is ndarray",
+            ]
+        else:
+            lines.append(f"        {g} = t if {g} is None else {g} + t")
     lines.append(f"    g{at} = v{at} = None  # used by this call only: free it now")
     return lines
 
