@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import plum
 
-from .box import Box, Param, Tracked, _as_leaf_value, describe, plain
+from .box import FUNCTIONS, Box, Param, Tracked, _as_leaf_value, describe, plain
 from .errors import NonScalarError, OutputError, RuleError, RulegradError
 from .tape import _ACTIVE, Node, Tape
 from .unbroadcast import _is_complex, unbroadcast
@@ -311,8 +311,8 @@ def _unwrap(x: Any, grads: list[Any]) -> Any:
     if not isinstance(x, Box):
         return None  # None or a string passed through by _wrap
     g = x.node.grad
-    if g is None:
-        g = np.zeros_like(x.value)
+    if g is None:  # unused: zeros like it, by its type's method (a plugin's, for its types)
+        g = FUNCTIONS.get(np.zeros_like, np.zeros_like)(x.value)
     if isinstance(x.value, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0:
         return g[()]  # a number in, a number (not a 0-d array) out
     return g

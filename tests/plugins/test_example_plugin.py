@@ -83,6 +83,18 @@ def test_sparse_arguments_directly() -> None:
     assert type(g) is type(A) and np.array_equal(g.indices, A.indices)
 
 
+def test_unused_sparse_argument_has_a_zero_sparse_gradient() -> None:
+    """The gradient of a CSR argument the function never uses is a CSR matrix of zeros with
+    its pattern (the plugin's method of np.zeros_like), as a used one's would be."""
+    from rulegrad_scipy import sparse as sp
+
+    A = sp.random_csr(np.random.default_rng(2))
+    gx, gA = rg.grad(lambda x, A: np.sum(x * 2.0), argnums=(0, 1))(np.ones(3), A)
+    np.testing.assert_array_equal(gx, [2.0, 2.0, 2.0])
+    assert type(gA) is type(A) and gA.shape == A.shape
+    assert np.array_equal(gA.indices, A.indices) and not gA.data.any()
+
+
 # CI installs the example plugin, so these run there: the generated gradient checks of
 # every method it registers (the sparse ones through the CSR vector space it declares),
 # and its signatures against rulegrad's. Without it they are skipped (see pytestmark).

@@ -283,6 +283,15 @@ rg.primitive(
         args=("sparse", "sparse"), sample=lambda rng: ((random_csr(rng), random_csr(rng)), {})
     ),
 )(_multiply_csr_csr)
+
+
+@rg.primitive(of=np.zeros_like)
+def _zeros_like_csr(A: CSR, dtype: Any = None) -> Any:
+    """Zeros of ``A``'s type and pattern: the gradient of a CSR argument nothing used (a
+    method of numpy's ``zeros_like``, which would otherwise make a 0-d object array)."""
+    return _like(A, np.zeros_like(A.data, dtype=dtype))
+
+
 sum = rg.primitive(  # numpy's name, on purpose
     _sum_dA,
     of=np.sum,
