@@ -82,6 +82,7 @@ _KINDS: dict[type, int | str] = {np.ndarray: _ARRAY, Param: _PARAM}
 
 
 def _kind(x: Any) -> int | str:
+    """How argument ``x`` counts in a signature: `_classify` of its class, remembered."""
     cls = x.__class__
     found = _KINDS.get(cls)
     if found is None:  # once per class (hasattr on an object without the attribute is slow)
@@ -171,7 +172,7 @@ class _Program:
         forward: list[str] = []
         backward: list[list[str]] = []
         calls: list[tuple] = []  # the calls with rules to replay, in recording order
-        kinds: dict[int, str] = {}  # slots holding a numpy float scalar: its class's name
+        scalars: dict[int, str] = {}  # slots holding a numpy float scalar: its class's name
         for i, node in enumerate(n for n in tape.nodes if n.method is not None):
             method = env[f"m{i}"] = node.method
             if any(isinstance(v, Tracked) for v in node.kwargs.values()):
@@ -184,7 +185,7 @@ class _Program:
                     where.append(slots[id(parent) if index < 0 else (id(parent), index)])
                     if isinstance(a, np.generic) and a.dtype.kind in "fc":
                         env[f"S{where[-1]}"] = a.__class__
-                        kinds[where[-1]] = f"S{where[-1]}"
+                        scalars[where[-1]] = f"S{where[-1]}"
                     continue
                 env[f"c{count}"] = a  # a constant: a name in the replay's globals
                 where.append(count)
@@ -216,7 +217,7 @@ class _Program:
         # from its third gradient on, a slot's sum is a new array no rule has seen yet: it is
         # added to in place (the backward walk's `_add`), a flag o<slot> saying it is one
         summed = {slot for slot, n in sources.items() if n >= 3}
-        facts = _Facts(names, kinds, summed)
+        facts = _Facts(names, scalars, summed)
         for i, method, node, at, outputs, where, grads in calls:
             if outputs and not receives.intersection(range(at + 1, at + 1 + outputs)):
                 continue  # none of its outputs is ever given a gradient
