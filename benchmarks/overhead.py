@@ -97,7 +97,9 @@ def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1
     a = x @ w[0] + w[1]
     h = np.maximum(a, 0)
     s = h @ w[2] + w[3]
-    s = s - s.max(axis=1, keepdims=True)
+    # the row maxima down the columns of the transposed copy: numpy reduces short rows
+    # slowly, and rg.nn.nll does the same
+    s = s - np.maximum.reduce(np.ascontiguousarray(s.T), axis=0)[:, None]
     e = np.exp(s)
     total = e.sum(axis=1, keepdims=True)
     loss = float(np.sum(np.log(total)) - np.sum(s * onehot)) / x.shape[0]

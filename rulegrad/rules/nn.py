@@ -162,6 +162,14 @@ def _labels(scores: Any, labels: Any, axis: int) -> Any:
     return labels
 
 
+def _rowmax(x: np.ndarray) -> np.ndarray:
+    """The maximum of each row of 2-D ``x``, shape (rows, 1). numpy reduces short rows slowly
+    (100 x 10: 5.6 us); down the columns of the transposed copy it is 1.4 us, same values."""
+    if x.shape[1] <= 32:
+        return np.maximum.reduce(np.ascontiguousarray(x.T), axis=0)[:, None]
+    return x.max(axis=1, keepdims=True)
+
+
 def _softmax_nll_vjp(
     dy: tuple, y: tuple, scores: Any, labels: Any, *, axis: int = -1, average: bool = True
 ) -> tuple:
@@ -205,7 +213,7 @@ def softmax_nll(scores: Any, labels: Any, *, axis: int = -1, average: bool = Tru
         (0.2877, array([[0.25, 0.75]]))
     """
     if _rows(scores, labels, axis):  # the common case, in fewer numpy calls
-        z = scores - scores.max(axis=1, keepdims=True)
+        z = scores - _rowmax(scores)
         e = np.exp(z)
         sums = e.sum(axis=1, keepdims=True)
         total = np.log(sums).sum() - z[np.arange(len(labels)), labels].sum()
