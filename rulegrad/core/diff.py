@@ -135,7 +135,7 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
         if release:
             node.grad = None
         method, args, kwargs, y = node.method, node.args, node.kwargs, node.y
-        if y.__class__ is tuple or isinstance(y, tuple):
+        if isinstance(y, tuple):
             dy = tuple(np.zeros_like(v) if g is None else g for g, v in zip(dy, y))
         grads = None if method.vjp is None else _call_vjp(method, dy, y, args, kwargs)
         rules = method.rules
@@ -150,12 +150,8 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
             if g is None:
                 continue
             x = args[argnum]
-            if (
-                g.__class__ is not np.ndarray
-                or x.__class__ is not np.ndarray
-                or g.shape != x.shape
-                or g.dtype != x.dtype
-            ):
+            fits = g.__class__ is x.__class__ is np.ndarray and g.shape == x.shape
+            if not (fits and g.dtype == x.dtype):  # broadcast, cast, or not a numpy array
                 g = _reduce(g, x, method, argnum)
             if index < 0 and parent.grad is None:
                 parent.grad = g
