@@ -143,7 +143,7 @@ class _Program:
     large numpy kernels in between have pushed out of the CPU caches.
     """
 
-    __slots__ = ("ninputs", "owners", "replay", "source")
+    __slots__ = ("replay", "source")
 
     def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
         slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
@@ -152,13 +152,14 @@ class _Program:
         names = [f"v{i}" for i in range(count)]  # how the code refers to each slot
         env: dict[str, Any] = {"ndarray": np.ndarray, "zeros_like": np.zeros_like}
         env.update(_vjp=_call_vjp, Replayed=_Replayed, Box=Box, Leaf=_Leaf, DONE=_DONE)
-        self.ninputs = count
-        self.owners: list[Param] = []  # the Params read, in slot order (held: ids stay theirs)
+        ninputs = count
+        owners: list[Param] = []  # the Params read, in slot order (the replay's globals hold
+        # them, so their ids, the keys of its leaves, stay theirs)
         reads, guards = [], []  # the replay's first lines: read each Param, check it fits
         for p, leaf in tape.leaves.values():
             v = leaf.y
             slots[id(leaf)] = count
-            self.owners.append(p)
+            owners.append(p)
             env[f"p{count}"], env[f"t{count}"] = p, v.__class__
             env[f"s{count}"], env[f"d{count}"] = v.shape, v.dtype
             reads.append(f"v{count} = p{count}._value")
@@ -233,7 +234,7 @@ class _Program:
                 _backward_code(i, method, node, at, outputs, where, grads, zeros, facts)
             )
         wanted_slots = [k for k in range(count) if needs[k]]
-        lines = [f"def replay({', '.join(names[: self.ninputs])}):"]
+        lines = [f"def replay({', '.join(names[:ninputs])}):"]
         lines += [f"    {line}" for line in reads]
         # every time, even for the same arrays: `a.shape = ...` reshapes an array in place
         if guards:
@@ -252,9 +253,7 @@ class _Program:
         for block in reversed(backward):
             lines += [f"    {line}" for line in block]
         # what grad(J, p) reads: tape.leaves[id(p)] = (p, an object whose .grad is p's)
-        leaves = ", ".join(
-            f"{id(p)}: (p{k}, Leaf((g{k},)))" for k, p in enumerate(self.owners, self.ninputs)
-        )
+        leaves = ", ".join(f"{id(p)}: (p{k}, Leaf((g{k},)))" for k, p in enumerate(owners, ninputs))
         lines.append(f"    return Box(result, Replayed(seed, {{{leaves}}}), DONE)")
         self.source = "\n".join(lines)
         exec(compile(self.source, f"<rg.jit replay of {len(backward)} nodes>", "exec"), env)
