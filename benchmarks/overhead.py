@@ -29,6 +29,7 @@ from functools import partial  # noqa: E402
 import numpy as np  # noqa: E402
 
 import rulegrad as rg  # noqa: E402
+from rulegrad.rules.nn import _rowmax  # noqa: E402
 
 CHAIN = 100
 
@@ -97,9 +98,7 @@ def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1
     a = x @ w[0] + w[1]
     h = np.maximum(a, 0)
     s = h @ w[2] + w[3]
-    # the row maxima down the columns of the transposed copy: numpy reduces short rows
-    # slowly, and rg.nn.nll does the same
-    s = s - np.maximum.reduce(np.ascontiguousarray(s.T), axis=0)[:, None]
+    s = s - _rowmax(s)  # rg.nn.nll's row maxima (numpy reduces short rows slowly)
     e = np.exp(s)
     total = e.sum(axis=1, keepdims=True)
     loss = float(np.sum(np.log(total)) - np.sum(s * onehot)) / x.shape[0]
