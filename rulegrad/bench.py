@@ -40,6 +40,7 @@ import numpy as np
 
 import rulegrad as rg
 from rulegrad.rules.nn import _lstm_forward, _lstm_vjp, _rowmax
+from rulegrad.rules.shape import _onehot_rows
 
 __all__ = ["ROWS", "Row", "main", "run_row", "format_table"]
 
@@ -312,11 +313,9 @@ def charlm(quick: bool = False) -> Row:
         zero = np.zeros_like(hs)
         dw, db, dx, _, _ = _lstm_vjp((dhs, zero, np.zeros_like(gates)), (hs, cs, gates),
                                      w, b, x, h, c)  # fmt: skip
-        # the embedding's gradient: each row's picks summed, as one product with a one-hot
-        # matrix (what rulegrad's untake does for small tables; np.add.at takes 7x longer)
-        onehot = np.zeros((nv, ids.size), emb.dtype)
-        onehot[ids.ravel(), np.arange(ids.size)] = 1
-        demb = onehot @ dx.reshape(ids.size, -1)
+        # the embedding's gradient: each row's picks summed by untake's one-hot product
+        # (np.add.at takes 7x longer), so the row compares the engines, not two scatter-adds
+        demb = _onehot_rows(dx, emb, ids)
         return value, [demb, dw, db, flat.T @ ds, ds.sum(axis=0)]
 
     params = [
