@@ -12,7 +12,9 @@ import numpy as np
 
 from ..core import value
 
-__all__ = ["eye", "dtype_of", "is_complex", "cast_like", "axes_of", "expand", "spread", "zero"]
+__all__ = [
+    "eye", "dtype_of", "is_complex", "cast_like", "axes_of", "expand", "spread", "filled", "zero",
+]  # fmt: skip
 
 
 def dtype_of(x: Any) -> np.dtype:
@@ -107,10 +109,23 @@ def spread(dy: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """
     g = expand(dy, x, axis, keepdims)
     if x.__class__ is np.ndarray and isinstance(g, (np.ndarray, np.generic)):
-        out = np.empty(x.shape, g.dtype)
-        out[...] = g
-        return out
+        return filled(x, g)
     return np.broadcast_to(g, np.shape(x))
+
+
+def filled(x: np.ndarray, v: Any) -> np.ndarray:
+    """A new array of numpy array ``x``'s shape holding numpy value ``v`` (broadcast) in
+    ``v``'s dtype: one fill, where ``np.full`` and ``np.broadcast_to`` are Python code, and
+    writable, unlike a broadcast view.
+
+    Examples:
+        >>> filled(np.zeros((2, 2)), np.array([[0.5]], np.float32))
+        array([[0.5, 0.5],
+               [0.5, 0.5]], dtype=float32)
+    """
+    out = np.empty(x.shape, v.dtype)
+    out[...] = v
+    return out
 
 
 def zero(dy: Any, y: Any, *args: Any, **kwargs: Any) -> Any:

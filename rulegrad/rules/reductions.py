@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Domain, implements, primitive
-from ._util import axes_of, cast_like, dtype_of, expand, eye, is_complex, spread
+from ._util import axes_of, cast_like, dtype_of, expand, eye, filled, is_complex, spread
 
 AXES = {"axis": ("axis",), "keepdims": (False, True)}
 REDUCE = Domain(args=("real",), kwargs=AXES)
@@ -40,14 +40,6 @@ def _whole(dy: Any, a: Any, axis: Any, where: Any) -> bool:
     )
 
 
-def _filled(a: Any, v: Any) -> np.ndarray:
-    """A new array like ``a`` holding ``v`` everywhere (writable, unlike a broadcast view;
-    one fill, where np.full is Python code). ``v`` may be (1, 1) under keepdims."""
-    out = np.empty(a.shape, a.dtype)
-    out[...] = v
-    return out
-
-
 def _sum_dx(
     dy: Any,
     y: Any,
@@ -61,7 +53,7 @@ def _sum_dx(
 ) -> Any:
     """Every element gets the gradient of the sum it went into (0 where ``where`` is False)."""
     if _whole(dy, a, axis, where):
-        return _filled(a, dy)
+        return filled(a, dy)
     g = spread(cast_like(dy, a), a, axis, keepdims)
     return g if where is True else g * where
 
@@ -107,7 +99,7 @@ def _mean_dx(
 ) -> Any:
     """The sum's gradient divided by the number of elements averaged."""
     if _whole(dy, a, axis, where) and a.size:
-        return _filled(a, dy / a.size)
+        return filled(a, dy / a.size)
     if where is True:
         # divide the (small) output gradient, then spread it: one full-size array, not two
         return spread(cast_like(dy, a) / _count(a, y), a, axis, keepdims)
