@@ -95,8 +95,8 @@ def _add(total: Any, g: Any, node: Node, owned: set[Node]) -> Any:
     """``total + g``, in place when ``total`` is a sum this walk made (``node`` in ``owned``):
     no rule has seen it yet (``node``'s rules run after its last gradient arrives), so a
     Param used at every step of a loop gets one array instead of a new one per use."""
-    fits = g.__class__ is np.ndarray and g.shape == total.shape and g.dtype == total.dtype
-    if fits and node in owned:
+    ours = node in owned and g.__class__ is np.ndarray and g.shape == total.shape
+    if ours and g.dtype == total.dtype:
         return np.add(total, g, out=total)
     total = total + g
     if total.__class__ is np.ndarray:
