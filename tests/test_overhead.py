@@ -32,14 +32,14 @@ def test_hand_written_step_matches_rulegrad(overhead, loss: str, jit: bool) -> N
     rng = np.random.default_rng(0)
     x = rng.random((20, 784), dtype=np.float32)
     labels = rng.integers(0, 10, 20)
-    target = labels if loss == "mlp_loss_nll" else np.eye(10, dtype=np.float32)[labels]
+    onehot = np.eye(10, dtype=np.float32)[labels]
+    target = labels if loss == "mlp_loss_nll" else onehot
     init = overhead.init_mlp(rng)
     f = getattr(overhead, loss)
     record = rg.jit(f) if jit else partial(rg.diff, f)
     w = [rg.Param(a.copy()) for a in init]
     J = record(w, x, target)
     hand = [a.copy() for a in init]
-    onehot = np.eye(10, dtype=np.float32)[labels]
     assert overhead.mlp_step_by_hand(hand, x, onehot) == pytest.approx(float(J), rel=1e-5)
     del J  # (its tape holds the Params' arrays read-only until dropped or differentiated)
     overhead.sgd_step(record, w, x, target)()
