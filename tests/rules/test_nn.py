@@ -84,6 +84,22 @@ def test_nll_ignores_negative_labels() -> None:
     np.testing.assert_array_equal(g[[1, 3]], 0.0)
 
 
+def test_nll_fortran_ordered_scores_get_the_same_gradient() -> None:
+    """The fast path's flat label indices assume C order; F-ordered scores (a transposed
+    product, say) must give the same loss and gradient."""
+    g = rg.grad(lambda x: nn.nll(x, LABELS))(X)
+    xf = np.asfortranarray(X)
+    np.testing.assert_allclose(nn.nll(xf, LABELS), nn.nll(X, LABELS))
+    np.testing.assert_allclose(rg.grad(lambda x: nn.nll(x, LABELS))(xf), g)
+
+
+def test_nll_label_out_of_range_is_an_index_error() -> None:
+    """A label past the last class names itself and the class count, instead of reading
+    the next row's score."""
+    with pytest.raises(IndexError, match="label 5 is out of range for scores of 5 classes"):
+        nn.nll(X, np.array([0, 1, 5, 2]))
+
+
 def test_accuracy_is_a_plain_value() -> None:
     """accuracy counts argmax hits and returns a plain number, even on tracked scores."""
     scores = rg.Param(np.eye(5)[[0, 1, 2, 3]])
