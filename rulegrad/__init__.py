@@ -38,6 +38,7 @@ from .core.errors import NoRuleError as NoRuleError
 from .core.errors import OutputError as OutputError
 from .core.errors import RuleError as RuleError
 from .core.errors import RulegradError as RulegradError
+from .core.primitive import passthrough as passthrough
 
 # Gradient rules: importing registers them (rulegrad.rules)
 from . import rules as rules  # noqa: E402  isort: skip
@@ -59,8 +60,8 @@ from .transfer import to as to  # noqa: E402  isort: skip
 __all__ = [
     # engine
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
-    "implements", "jit", "params", "primitive", "stop_gradient", "unbroadcast", "value", "vjp",
-    "zerograd",
+    "implements", "jit", "params", "passthrough", "primitive", "stop_gradient", "unbroadcast",
+    "value", "vjp", "zerograd",
     # errors
     "ConstantWarning", "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError",
     "NoRuleError", "OutputError", "RuleError", "RulegradError",

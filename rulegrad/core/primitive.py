@@ -29,6 +29,7 @@ from .errors import NoRuleError
 from .tape import _ACTIVE, Node, Tape
 
 __all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
+__all__ += ["passthrough"]
 
 #: Every primitive, keyed by the function it was made from (or module.qualname).
 PRIMITIVES: dict[Any, Primitive] = {}
@@ -223,17 +224,13 @@ def _signature(impl: Callable[..., Any]) -> plum.Signature:
     position) resolves to the same method as ``logp(x)``.
     """
     hints = inspect.get_annotations(impl, eval_str=True)
-
-    def hint(name: str) -> Any:
-        h = hints.get(name, object)
-        return object if h is Any else h
-
+    hints = {name: object if h is Any else h for name, h in hints.items()}  # (Any: plum's object)
     types, varargs = [], None
     for p in inspect.signature(impl).parameters.values():
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            types.append(hint(p.name))
+            types.append(hints.get(p.name, object))
         elif p.kind is p.VAR_POSITIONAL:
-            varargs = hint(p.name)
+            varargs = hints.get(p.name, object)
     return plum.Signature(*types) if varargs is None else plum.Signature(*types, varargs=varargs)
 
 
@@ -461,6 +458,20 @@ def primitive(
 
     origin = _caller()
     return decorate
+
+
+def passthrough(dy: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+    """The rule of an argument whose gradient is the output gradient as it is: ``x`` in
+    ``x + y`` (the core sums broadcast axes). `rg.jit`'s replays recognize it and use
+    ``dy`` without calling a rule.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> add = rg.primitive(np.add, rg.passthrough, rg.passthrough)
+        >>> passthrough(np.ones(2), None, 1.0, 2.0)
+        array([1., 1.])
+    """
+    return dy
 
 
 def zerograd(*funcs: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Domain, implements, primitive
+from ..core.primitive import passthrough
 from ._util import cast_like, zero
 
 REAL2 = Domain(args=("real", "real"))
@@ -29,8 +30,8 @@ def _apart(rng: np.random.Generator) -> tuple[tuple, dict]:
 TIES = Domain(args=("real", "real"), sample=_apart)
 
 # ---- sums and products ----
-primitive(np.add, lambda dy, y, x1, x2: dy, lambda dy, y, x1, x2: dy, domain=REAL2)
-primitive(np.subtract, lambda dy, y, x1, x2: dy, lambda dy, y, x1, x2: -dy, domain=REAL2)
+primitive(np.add, passthrough, passthrough, domain=REAL2)
+primitive(np.subtract, passthrough, lambda dy, y, x1, x2: -dy, domain=REAL2)
 primitive(np.multiply, lambda dy, y, x1, x2: dy * x2, lambda dy, y, x1, x2: dy * x1, domain=REAL2)
 primitive(
     np.true_divide,
@@ -89,13 +90,13 @@ def _remainder_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
 REMAINDER = Domain(args=("real", "nonzero"), sample=_remainder_sample)
 primitive(
     np.remainder,
-    lambda dy, y, x1, x2: dy,
+    passthrough,
     lambda dy, y, x1, x2: -dy * np.floor_divide(x1, x2),
     domain=REMAINDER,
 )
 primitive(
     np.fmod,
-    lambda dy, y, x1, x2: dy,
+    passthrough,
     lambda dy, y, x1, x2: -dy * np.trunc(x1 / x2),
     domain=REMAINDER,
 )
@@ -105,38 +106,34 @@ primitive(
 
 
 # ---- selection: the gradient goes to the argument chosen, half to each on a tie ----
-def _chosen(dy: Any, win: Any, tie: Any) -> Any:
-    """``dy`` where this argument won, ``dy / 2`` where the two were equal, else 0."""
-    g = dy * win
-    tied = tie.any() if tie.__class__ is np.ndarray else np.any(tie)  # (np.any: 1.5 us more)
-    return np.where(tie, 0.5 * dy, g) if tied else g  # ties are rare: skip two ops
+def _selection(wins: Any, argnum: int) -> Any:
+    """The rule of argument ``argnum`` of a choice between two values (maximum, ...):
+    ``dy`` where ``wins(this, other)``, ``dy / 2`` where the two are equal, else 0. One
+    function per rule, not a lambda calling a helper: the call is most of a small rule."""
+
+    def rule(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
+        g = dy * (wins(x1, x2) if argnum == 0 else wins(x2, x1))
+        tie = x1 == x2  # ties are rare: test for one before spending two ops on them
+        ndarray = tie.__class__ is np.ndarray  # (ndarray.any and np.any are Python code)
+        tied = np.logical_or.reduce(tie, axis=None) if ndarray else np.any(tie)
+        return np.where(tie, 0.5 * dy, g) if tied else g
+
+    rule.__name__ = f"{getattr(wins, '__name__', 'wins')}_d{argnum + 1}"
+    return rule
 
 
-primitive(
-    np.maximum,
-    lambda dy, y, x1, x2: _chosen(dy, x1 > x2, x1 == x2),
-    lambda dy, y, x1, x2: _chosen(dy, x2 > x1, x1 == x2),
-    domain=TIES,
-)
-primitive(
-    np.minimum,
-    lambda dy, y, x1, x2: _chosen(dy, x1 < x2, x1 == x2),
-    lambda dy, y, x1, x2: _chosen(dy, x2 < x1, x1 == x2),
-    domain=TIES,
-)
-# fmax/fmin ignore NaN: the number wins against a NaN
-primitive(
-    np.fmax,
-    lambda dy, y, x1, x2: _chosen(dy, (x1 > x2) | np.isnan(x2), x1 == x2),
-    lambda dy, y, x1, x2: _chosen(dy, (x2 > x1) | np.isnan(x1), x1 == x2),
-    domain=TIES,
-)
-primitive(
-    np.fmin,
-    lambda dy, y, x1, x2: _chosen(dy, (x1 < x2) | np.isnan(x2), x1 == x2),
-    lambda dy, y, x1, x2: _chosen(dy, (x2 < x1) | np.isnan(x1), x1 == x2),
-    domain=TIES,
-)
+def _greater_or_nan(a: Any, b: Any) -> Any:
+    return (a > b) | np.isnan(b)  # fmax/fmin ignore NaN: the number wins against a NaN
+
+
+def _less_or_nan(a: Any, b: Any) -> Any:
+    return (a < b) | np.isnan(b)
+
+
+primitive(np.maximum, _selection(np.greater, 0), _selection(np.greater, 1), domain=TIES)
+primitive(np.minimum, _selection(np.less, 0), _selection(np.less, 1), domain=TIES)
+primitive(np.fmax, _selection(_greater_or_nan, 0), _selection(_greater_or_nan, 1), domain=TIES)
+primitive(np.fmin, _selection(_less_or_nan, 0), _selection(_less_or_nan, 1), domain=TIES)
 primitive(
     np.where,
     None,
@@ -199,15 +196,12 @@ primitive(
 
 
 # ---- matrix product (the @ operator; the other products are in linalg.py) ----
-def _ndim(x: Any) -> int:
-    """``np.ndim(x)``, reading the attribute when there is one (np.ndim is Python code)."""
-    n = getattr(x, "ndim", None)
-    return np.ndim(x) if n is None else n
-
-
 def _matmul_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     """d(x1 @ x2)/dx1 = dy @ x2^T, with numpy's promotion of 1-d operands undone."""
-    n1, n2 = _ndim(x1), _ndim(x2)
+    n1, n2 = getattr(x1, "ndim", None), getattr(x2, "ndim", None)  # (np.ndim is Python code)
+    if n1 == n2 == 2:  # the common case first
+        return np.matmul(dy, x2.T)
+    n1, n2 = np.ndim(x1), np.ndim(x2)  # (matmul's operands are arrays or nested lists)
     if n2 == 1:
         return np.expand_dims(dy, -1) * x2 if n1 > 1 else dy * x2
     if n1 == 1:
@@ -217,7 +211,10 @@ def _matmul_dx1(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
 
 def _matmul_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     """d(x1 @ x2)/dx2 = x1^T @ dy, with numpy's promotion of 1-d operands undone."""
-    n1, n2 = _ndim(x1), _ndim(x2)
+    n1, n2 = getattr(x1, "ndim", None), getattr(x2, "ndim", None)
+    if n1 == n2 == 2:
+        return np.matmul(x1.T, dy)
+    n1, n2 = np.ndim(x1), np.ndim(x2)
     if n1 == 1:
         return np.expand_dims(x1, -1) * np.expand_dims(dy, -2) if n2 > 1 else dy * x1
     if n2 == 1:

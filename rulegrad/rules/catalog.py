@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..core.box import FUNCTIONS
-from ..core.primitive import PRIMITIVES, Domain, Method, Primitive
+from ..core.primitive import PRIMITIVES, Domain, Method, Primitive, passthrough
 
 __all__ = ["catalog", "label", "FAMILIES"]
 
@@ -111,16 +111,21 @@ def label(func: Any) -> str:
 
 
 def _argument_names(method: Method) -> list[str]:
-    """The positional argument names the rules were written with (``x1``, ``x2``, ...)."""
+    """The positional argument names the rules were written with (``x1``, ``x2``, ...), or
+    the function's own when every rule is `passthrough` (which takes any arguments)."""
     for rule in (*method.rules, method.vjp):
-        if rule is None:
+        if rule is None or rule is passthrough:
             continue
         params = inspect.signature(rule).parameters.values()
         names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         star = [p.name for p in params if p.kind is p.VAR_POSITIONAL]
         # a trailing underscore avoids a clash with the output ``y`` (np.where's y_)
         return [n.rstrip("_") for n in names[2:]] + [f"*{n}" for n in star]
-    return []
+    try:
+        params = inspect.signature(method.impl).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _rules(method: Method) -> str:

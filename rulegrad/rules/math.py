@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Domain, primitive
+from ..core.primitive import passthrough
 from ._util import is_complex
 
 REAL = Domain(args=("real",))
@@ -38,7 +39,7 @@ def _absolute_dx(dy: Any, y: Any, x: Any) -> Any:
 
 
 primitive(np.negative, lambda dy, y, x: -dy, domain=REAL)
-primitive(np.positive, lambda dy, y, x: dy, domain=REAL)
+primitive(np.positive, passthrough, domain=REAL)
 primitive(np.absolute, _absolute_dx, domain=KINKED)  # np.abs is np.absolute
 primitive(np.fabs, lambda dy, y, x: dy * np.sign(x), domain=KINKED)
 

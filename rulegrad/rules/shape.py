@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core import Domain, Tracked, implements, primitive, unbroadcast, value
 from ..core.errors import NoRuleError
+from ..core.primitive import passthrough
 from ._util import cast_like, dtype_of
 
 REAL = Domain(args=("real",))
@@ -90,7 +91,7 @@ primitive(
     None,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng, 3, 1), (2, 3, 4)), {})),
 )
-primitive(np.copy, lambda dy, y, a, *args, **kwargs: dy, domain=REAL)
+primitive(np.copy, passthrough, domain=REAL)
 
 
 @primitive(
