@@ -39,6 +39,7 @@ import numpy as np
 from .core.box import Box, Param, Tracked
 from .core.diff import _call_vjp, _reduce, _run, diff, ones
 from .core.errors import TraceEscape
+from .core.primitive import passthrough
 from .core.tape import _ACTIVE, Node, Tape
 
 __all__ = ["jit", "Jit"]
@@ -99,19 +100,33 @@ def _signature(x: Any, arrays: list, refs: list) -> Any:
     replaying: a tracked value, or a container subclass (a defaultdict, say), whose arrays
     could change under the same identity.
     """
-    kind = _kind(x)
+    cls = x.__class__
+    if cls is Param:  # (a training step's arguments first: this runs on every step)
+        refs.append(x)
+        return id(x)
+    if cls is np.ndarray:
+        arrays.append(x)
+        return (x.shape, x.dtype)
+    kind = _SEQUENCE if cls is tuple or cls is list else _kind(x)
+    if kind in (_SEQUENCE, _NAMEDTUPLE):
+        parts = []
+        for v in x:  # the common items inline (in Python 3.11 a comprehension is a call too)
+            if v.__class__ is Param:
+                refs.append(v)
+                parts.append(id(v))
+            else:
+                parts.append(_signature(v, arrays, refs))
+        return (cls, tuple(parts))
     if kind == _ARRAY:
         arrays.append(x)
-        return (x.__class__, tuple(x.shape), x.dtype)
+        return (cls, tuple(x.shape), x.dtype)
     if kind == _VALUE:
-        return (x.__class__, x)
-    if kind in (_SEQUENCE, _NAMEDTUPLE):
-        return (x.__class__, tuple(_signature(v, arrays, refs) for v in x))
+        return (cls, x)
     if kind == _DICT:
-        return (dict, tuple((k, _signature(v, arrays, refs)) for k, v in x.items()))
+        return (dict, tuple([(k, _signature(v, arrays, refs)) for k, v in x.items()]))
     if kind.__class__ is str:
         raise TraceEscape(kind)
-    refs.append(x)  # a Param, or any other object (a model, a namespace): kept as it was
+    refs.append(x)  # any other object (a model, a namespace): kept as it was
     return (kind, id(x))
 
 
@@ -152,6 +167,7 @@ class _Program:
         names = [f"v{i}" for i in range(count)]  # how the code refers to each slot
         env: dict[str, Any] = {"ndarray": np.ndarray, "zeros_like": np.zeros_like}
         env.update(_vjp=_call_vjp, Replayed=_Replayed, Box=Box, Leaf=_Leaf, DONE=_DONE)
+        env["new"] = object.__new__
         ninputs = count
         owners: list[Param] = []  # the Params read, in slot order (the replay's globals hold
         # them, so their ids, the keys of its leaves, stay theirs)
@@ -254,7 +270,13 @@ class _Program:
             lines += [f"    {line}" for line in block]
         # what grad(J, p) reads: tape.leaves[id(p)] = (p, an object whose .grad is p's)
         leaves = ", ".join(f"{id(p)}: (p{k}, Leaf((g{k},)))" for k, p in enumerate(owners, ninputs))
-        lines.append(f"    return Box(result, Replayed(seed, {{{leaves}}}), DONE)")
+        lines += [  # (made without calling __init__: a Python call is most of their cost)
+            "    tape = new(Replayed)",
+            f"    tape.seed, tape.leaves = seed, {{{leaves}}}",
+            "    out = new(Box)",
+            "    out.value, out.tape, out.node, out.index = result, tape, DONE, -1",
+            "    return out",
+        ]
         self.source = "\n".join(lines)
         exec(compile(self.source, f"<rg.jit replay of {len(backward)} nodes>", "exec"), env)
         self.replay = env["replay"]
@@ -265,17 +287,16 @@ class _Program:
         return self.replay(*arrays)
 
 
-class _Replayed(Tape):
+class _Replayed:
     """The tape of a replayed result: finished, holding only what `grad` reads (the output
-    gradient and each Param's gradient); no nodes, nothing locked, nothing to set up."""
+    gradient and each Param's gradient). It reads as a `Tape` that is done: no nodes,
+    nothing locked (so, unlike a Tape, nothing to do when it is dropped)."""
 
-    __slots__ = ()
-
-    def __init__(self, seed: Any, leaves: dict) -> None:  # (not Tape's: a replay per step)
-        self.seed, self.leaves = seed, leaves
-        self.level, self.nodes, self.seen, self._locked = 0, (), frozenset(), ()
-        self.recording = self.tracing = False
-        self.done, self.error = True, None
+    __slots__ = ("seed", "leaves")
+    level, nodes, seen, _locked, recording, tracing, done, error = (
+        0, (), frozenset(), (), False, False, True, None
+    )  # fmt: skip
+    __len__ = Tape.__len__
 
 
 class _Leaf(tuple):
@@ -356,10 +377,16 @@ def _backward_code(
         lines = [f"if g{at} is not None:", f"    dy = g{at}"]
     if method.vjp is not None:
         kwargs = f"k{i}" if node.kwargs else "{}"
-        lines.append(f"    t_all = _vjp(m{i}, dy, v{at}, ({args},), {kwargs})")
+        lines += [  # the vjp called directly; on a wrong count, again through diff's check
+            f"    t_all = m{i}.vjp(dy, v{at}, {call_args})",
+            f"    if len(t_all) != {len(where)}:",
+            f"        _vjp(m{i}, dy, v{at}, ({args},), {kwargs})  # raises RuleError",
+        ]
     for k in grads:
         if method.vjp is not None:
             lines.append(f"    t = t_all[{k}]")
+        elif k < len(method.rules) and method.rules[k] is passthrough:
+            lines.append("    t = dy")  # (the rule would return dy itself: no call)
         elif k < len(method.rules) and method.rules[k] is not None:
             lines.append(f"    t = m{i}.rules[{k}](dy, v{at}, {call_args})")
         else:
@@ -434,21 +461,10 @@ class Jit:
             return diff(self.f, *args, **kwargs)
         arrays: list[Any] = []
         refs: list[Any] = []
-        parts = []
         try:
-            for a in args:  # the common arguments inline: this runs on every step
-                cls = a.__class__
-                if cls is np.ndarray:
-                    arrays.append(a)
-                    parts.append((a.shape, a.dtype))
-                elif cls is Param:
-                    refs.append(a)
-                    parts.append(id(a))
-                else:
-                    parts.append(_signature(a, arrays, refs))
-            if kwargs:  # (a bare string: no positional argument's part is one)
-                parts += ["**", _signature(kwargs, arrays, refs)]
-            key = tuple(parts)
+            key = _signature(args, arrays, refs)
+            if kwargs:  # ("**": no positional argument's part is a string)
+                key = (key, "**", _signature(kwargs, arrays, refs))
         except TraceEscape:
             return diff(self.f, *args, **kwargs)
         program = self.programs.get(key, self)

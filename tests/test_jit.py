@@ -312,6 +312,22 @@ def test_errors_are_the_errors_of_diff() -> None:
     assert rg.value(step(np.ones((1, 2)))) == 6.0
 
 
+def test_a_vjp_with_the_wrong_count_is_a_rule_error(scratch_registry) -> None:
+    """A vjp returning one gradient for two arguments is named, in the replay as in diff."""
+
+    @rg.primitive(vjp=lambda dy, y, a, b: (dy * b,))
+    def scaled(a, b):
+        return a * b
+
+    w = rg.Param(np.ones(3))
+    with pytest.raises(rg.RuleError, match="returned 1 gradients for 2 arguments"):
+        rg.grad(rg.diff(lambda x: np.sum(scaled(w, x)), np.ones(3)), w)
+    step = rg.jit(lambda x: np.sum(scaled(w, x)))
+    for _ in range(2):  # the call that records, then a replay
+        with pytest.raises(rg.RuleError, match="returned 1 gradients for 2 arguments"):
+            step(np.ones(3))
+
+
 def test_arrays_are_writable_after_replay() -> None:
     w = rg.Param(np.ones(3))
     x = np.ones(3)
