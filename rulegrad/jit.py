@@ -114,6 +114,9 @@ def _signature(x: Any, arrays: list, refs: list) -> Any:
             if v.__class__ is Param:
                 refs.append(v)
                 parts.append(id(v))
+            elif v.__class__ is np.ndarray:
+                arrays.append(v)
+                parts.append((v.shape, v.dtype))
             else:
                 parts.append(_signature(v, arrays, refs))
         return (cls, tuple(parts))
