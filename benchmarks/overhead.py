@@ -4,11 +4,16 @@ Prints, in one run and on one thread:
 
 1. forward+backward cost per primitive for a chain of 100 elementwise ops on 3-element
    arrays (rulegrad recording with ``rg.diff`` on every call, rulegrad replaying with
-   ``rg.jit``, hand-written numpy forward+backward, HIPS autograd if installed);
+   ``rg.jit``, hand-written numpy forward+backward, and, when installed, HIPS autograd and
+   PyTorch's eager autograd on one thread);
 2. one MLP training step (784-64-10, batch 100, float32) for the same columns, with ratios
    to hand-written: first with the softmax cross-entropy written in plain numpy ops (a
    dozen primitives, each with its own rule), then with ``rg.nn.nll`` (one primitive whose
-   rule is the hand-written one), the same step as the MLP row of ``rulegrad bench``.
+   rule is the hand-written one; PyTorch's column uses its fused ``cross_entropy``).
+
+The HIPS autograd and PyTorch columns measure this machine: issue 2 quotes its targets
+(3 us a primitive, 1.15x a step) beside those libraries' figures on the machine the
+targets were set on, so they say how this machine compares.
 
 Run: ``python benchmarks/overhead.py [--repeat N]``. Medians of N timed runs.
 """
@@ -122,6 +127,7 @@ def main() -> None:
         import autograd.numpy as anp
     except ImportError:
         autograd = None
+    torch = _torch()
 
     x3 = np.array([0.1, -0.2, 0.3])
     ops = CHAIN  # each loop iteration is two primitives
@@ -140,6 +146,9 @@ def main() -> None:
         rows.append(
             ("HIPS autograd", median_time(lambda: autograd.grad(achain)(x3), args.repeat, 50))
         )
+    if torch is not None:
+        torch_step = partial(torch_chain, torch, x3)
+        rows.append(("PyTorch eager", median_time(torch_step, args.repeat, 50)))
     print(f"Per-primitive forward+backward, chain of {ops} ops on 3-element arrays (median)")
     print(f"{'':22}{'us/op':>10}{'ratio':>10}")
     base = rows[0][1]
@@ -175,10 +184,61 @@ def main() -> None:
                     p -= 0.1 * g
 
             rows.append(("HIPS autograd", median_time(ag_step, args.repeat, 20)))
+        if torch is not None:
+            step = torch_mlp_step(torch, init_mlp(rng), x, target, fused=loss is mlp_loss_nll)
+            rows.append(("PyTorch eager", median_time(step, args.repeat, 20)))
         print(f"\nMLP training step 784-64-10, batch 100, float32, loss in {title} (median)")
         print(f"{'':22}{'ms/step':>10}{'ratio':>10}")
         for name, t in rows:
             print(f"{name:22}{t * 1e3:10.3f}{t / hand:10.2f}")
+
+
+def _torch() -> object:
+    """PyTorch on one thread, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def torch_chain(torch: object, x: np.ndarray) -> object:
+    """`chain` in PyTorch, forward and backward: its gradient with respect to ``x``."""
+    t = torch.tensor(x, requires_grad=True)
+    y = t
+    for i in range(CHAIN // 2):
+        y = y * 0.9 + 0.01 if i % 2 else torch.tanh(y) * 1.1
+    y.sum().backward()
+    return t.grad
+
+
+def torch_mlp_step(
+    torch: object, init: list[np.ndarray], x: np.ndarray, target: np.ndarray, fused: bool
+) -> Callable[[], float]:
+    """The MLP step in PyTorch: the loss in plain tensor ops (one-hot ``target``) or, with
+    ``fused``, ``relu`` and ``cross_entropy`` (integer labels), then SGD on each weight."""
+    w = [torch.tensor(a, requires_grad=True) for a in init]
+    tx, tt = torch.from_numpy(x), torch.from_numpy(target)
+    cross_entropy = torch.nn.functional.cross_entropy
+
+    def step() -> float:
+        if fused:
+            loss = cross_entropy(torch.relu(tx @ w[0] + w[1]) @ w[2] + w[3], tt)
+        else:
+            h = torch.clamp(tx @ w[0] + w[1], min=0)
+            s = h @ w[2] + w[3]
+            s = s - s.max(dim=1, keepdim=True).values.detach()
+            logp = s - torch.log(torch.exp(s).sum(dim=1, keepdim=True))
+            loss = -(logp * tt).sum() / x.shape[0]
+        grads = torch.autograd.grad(loss, w)
+        with torch.no_grad():
+            for p, g in zip(w, grads):
+                p -= 0.1 * g
+        return loss.item()
+
+    step.weights = w  # type: ignore[attr-defined]  (for the test that it makes the update)
+    return step
 
 
 def sgd_step(

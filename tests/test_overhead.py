@@ -47,6 +47,26 @@ def test_hand_written_step_matches_rulegrad(overhead, loss: str, jit: bool) -> N
         np.testing.assert_allclose(p.value, h, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["plain_ops", "cross_entropy"])
+def test_pytorch_column_makes_the_same_step(overhead, fused: bool) -> None:
+    """PyTorch's MLP step reports the hand-written step's loss and makes the same update,
+    and its chain has the hand-written gradient: its column times the same work."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x = rng.random((20, 784), dtype=np.float32)
+    labels = rng.integers(0, 10, 20)
+    onehot = np.eye(10, dtype=np.float32)[labels]
+    init = overhead.init_mlp(rng)
+    hand = [a.copy() for a in init]
+    loss = overhead.mlp_step_by_hand(hand, x, onehot)
+    step = overhead.torch_mlp_step(torch, init, x, labels if fused else onehot, fused=fused)
+    assert step() == pytest.approx(loss, rel=1e-5)
+    for t, h in zip(step.weights, hand):
+        np.testing.assert_allclose(t.detach().numpy(), h, rtol=1e-4, atol=1e-6)
+    x3 = np.array([0.1, -0.2, 0.3])
+    np.testing.assert_allclose(overhead.torch_chain(torch, x3), overhead.chain_by_hand(x3))
+
+
 def test_script_prints_its_tables() -> None:
     """One quick run prints the per-primitive table and both MLP tables with ratios."""
     out = subprocess.run(
