@@ -126,6 +126,7 @@ def _rows(scores: Any, labels: Any, axis: int) -> bool:
         and axis in (-1, 1)
         and scores.dtype.kind == "f"
         and labels.dtype.kind in "iu"
+        and labels.dtype != np.uint64  # (uint64 plus numpy's int64 indices is float64)
         and labels.shape == scores.shape[:1]
         and labels.size > 0
         and np.minimum.reduce(labels) >= 0  # (labels.min() is Python code)

@@ -93,6 +93,16 @@ def test_nll_fortran_ordered_scores_get_the_same_gradient() -> None:
     np.testing.assert_allclose(rg.grad(lambda x: nn.nll(x, LABELS))(xf), g)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint32, np.uint64, np.int64])
+def test_nll_takes_labels_of_every_integer_dtype(dtype) -> None:
+    """Labels of any integer dtype give the same loss and gradient (MNIST's are uint8; the
+    fast path's flat indices must stay integers, which uint64 plus int64 is not)."""
+    labels = LABELS.astype(dtype)
+    np.testing.assert_allclose(nn.nll(X, labels), nn.nll(X, LABELS))
+    g = rg.grad(lambda x: nn.nll(x, labels))(X)
+    np.testing.assert_allclose(g, rg.grad(lambda x: nn.nll(x, LABELS))(X))
+
+
 def test_nll_label_out_of_range_is_an_index_error() -> None:
     """A label past the last class names itself and the class count, instead of reading
     the next row's score."""
