@@ -96,12 +96,14 @@ def _softmax_grad(scores: np.ndarray, labels: np.ndarray) -> tuple[float, np.nda
     the transposed copy), so the rows compare the engines, not two reductions."""
     s = scores - _rowmax(scores)
     e = np.exp(s)
-    total = e.sum(axis=1, keepdims=True)
+    total = np.add.reduce(e, axis=1, keepdims=True)  # (as nll: ndarray.sum is Python code)
     n = len(labels)
-    loss = float(np.mean(np.log(total[:, 0]) - s[np.arange(n), labels]))
+    rows = np.arange(n)
+    loss = float(np.add.reduce(np.log(total), axis=None)) - float(np.add.reduce(s[rows, labels]))
     p = e / total
-    p[np.arange(n), labels] -= 1
-    return loss, p / np.asarray(n, p.dtype)
+    p[rows, labels] -= 1
+    p /= n
+    return loss / n, p
 
 
 # ---- LinReg: Housing, full batch (Knet's housing tutorial) ----
