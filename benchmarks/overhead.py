@@ -7,9 +7,12 @@ Prints, in one run and on one thread:
    ``rg.jit``, hand-written numpy forward+backward, and, when installed, HIPS autograd and
    PyTorch's eager autograd on one thread);
 2. one MLP training step (784-64-10, batch 100, float32) for the same columns, with ratios
-   to hand-written: first with the softmax cross-entropy written in plain numpy ops (a
-   dozen primitives, each with its own rule), then with ``rg.nn.nll`` (one primitive whose
-   rule is the hand-written one; PyTorch's column uses its fused ``cross_entropy``).
+   to the same step written by hand from the same targets: first with the softmax
+   cross-entropy in plain numpy ops on one-hot targets (a dozen primitives, each with its
+   own rule), then with the library's layers on integer labels, ``rg.nn.relu`` and
+   ``rg.nn.nll`` (one primitive whose rule is the hand-written one; PyTorch's column uses
+   ``relu`` and its fused ``cross_entropy``): the step of ``rulegrad bench``'s MLP row,
+   repeated on one batch.
 
 The HIPS autograd and PyTorch columns measure this machine: issue 2 quotes its targets
 (3 us a primitive, 1.15x a step) beside those libraries' figures on the machine the
@@ -34,21 +37,26 @@ from functools import partial  # noqa: E402
 import numpy as np  # noqa: E402
 
 import rulegrad as rg  # noqa: E402
+from rulegrad.bench import _softmax_grad  # noqa: E402
 from rulegrad.rules.nn import _rowmax  # noqa: E402
 
 CHAIN = 100
 
 
-def median_time(f: Callable[[], object], repeat: int, number: int) -> float:
-    """Median over ``repeat`` runs of the mean time of ``number`` calls, in seconds."""
-    f()
-    times = []
+def median_times(columns: dict[str, tuple[Callable[[], object], int]], repeat: int) -> dict:
+    """Median time per call of each column ``name: (f, number)``, in seconds, timed in
+    turns: each of ``repeat`` rounds times ``number`` calls of every column, so a slow spell
+    of a shared machine falls on all the columns instead of on whichever ran then."""
+    for f, _ in columns.values():
+        f()  # warm up: first calls record, allocate and fill caches
+    times: dict[str, list[float]] = {name: [] for name in columns}
     for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            f()
-        times.append((time.perf_counter() - t) / number)
-    return statistics.median(times)
+        for name, (f, number) in columns.items():
+            t = time.perf_counter()
+            for _ in range(number):
+                f()
+            times[name].append((time.perf_counter() - t) / number)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 # ---- a chain of elementwise ops: (x * c + c) then tanh, alternating ----
@@ -92,9 +100,9 @@ def mlp_loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
 
 
 def mlp_loss_nll(w: list, x: np.ndarray, labels: np.ndarray) -> object:
-    """`mlp_loss` with the library's cross-entropy (labels as integers, not one-hot)."""
-    h = np.maximum(x @ w[0] + w[1], 0)
-    return rg.nn.nll(h @ w[2] + w[3], labels)
+    """The model with the library's layers, ``rg.nn.relu`` and ``rg.nn.nll`` on integer
+    labels: the loss of the MLP row of ``rulegrad bench`` (Knet's MLP tutorial)."""
+    return rg.nn.nll(rg.nn.relu(x @ w[0] + w[1]) @ w[2] + w[3], labels)
 
 
 def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1) -> float:
@@ -118,6 +126,19 @@ def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1
     return loss
 
 
+def mlp_step_by_hand_labels(w: list, x: np.ndarray, labels: np.ndarray, lr: float = 0.1) -> float:
+    """The step of `mlp_loss_nll` written by hand, from the same integer labels: the
+    hand-written MLP step of ``rulegrad bench`` (its softmax cross-entropy and gradient,
+    ``_softmax_grad``), then the same SGD update."""
+    a = x @ w[0] + w[1]
+    h = np.maximum(a, 0)
+    loss, ds = _softmax_grad(h @ w[2] + w[3], labels)
+    da = (ds @ w[2].T) * (a > 0)
+    for p, g in zip(w, (x.T @ da, da.sum(0), h.T @ ds, ds.sum(0))):
+        p -= lr * g
+    return loss
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
@@ -130,12 +151,13 @@ def main() -> None:
     torch = _torch()
 
     x3 = np.array([0.1, -0.2, 0.3])
-    ops = CHAIN  # each loop iteration is two primitives
-    rows = [("hand-written numpy", median_time(lambda: chain_by_hand(x3), args.repeat, 200))]
-    rows.append(("rulegrad", median_time(lambda: rg.grad(chain)(x3), args.repeat, 100)))
     p3 = rg.Param(x3.copy())
     chain_step = rg.jit(lambda: chain(p3))
-    rows.append(("rulegrad jit", median_time(lambda: rg.grad(chain_step(), p3), args.repeat, 100)))
+    columns = {
+        "hand-written numpy": (partial(chain_by_hand, x3), 200),
+        "rulegrad": (partial(rg.grad(chain), x3), 100),
+        "rulegrad jit": (lambda: rg.grad(chain_step(), p3), 100),
+    }
     if autograd is not None:
 
         def achain(x: object) -> object:
@@ -143,54 +165,65 @@ def main() -> None:
                 x = x * 0.9 + 0.01 if i % 2 else anp.tanh(x) * 1.1
             return anp.sum(x)
 
-        rows.append(
-            ("HIPS autograd", median_time(lambda: autograd.grad(achain)(x3), args.repeat, 50))
-        )
+        columns["HIPS autograd"] = (partial(autograd.grad(achain), x3), 50)
     if torch is not None:
-        torch_step = partial(torch_chain, torch, x3)
-        rows.append(("PyTorch eager", median_time(torch_step, args.repeat, 50)))
-    print(f"Per-primitive forward+backward, chain of {ops} ops on 3-element arrays (median)")
+        columns["PyTorch eager"] = (partial(torch_chain, torch, x3), 50)
+    times = median_times(columns, args.repeat)
+    print(f"Per-primitive forward+backward, chain of {CHAIN} ops on 3-element arrays (median)")
     print(f"{'':22}{'us/op':>10}{'ratio':>10}")
-    base = rows[0][1]
-    for name, t in rows:
-        print(f"{name:22}{t / ops * 1e6:10.2f}{t / base:10.2f}")
+    base = times["hand-written numpy"]
+    for name, t in times.items():
+        print(f"{name:22}{t / CHAIN * 1e6:10.2f}{t / base:10.2f}")
 
     rng = np.random.default_rng(0)
     x = rng.random((100, 784), dtype=np.float32)
     labels = rng.integers(0, 10, 100)
     onehot = np.eye(10, dtype=np.float32)[labels]
-    w_hand = init_mlp(rng)
-    hand = median_time(lambda: mlp_step_by_hand(w_hand, x, onehot), args.repeat, 20)
-    losses = {"plain numpy ops": (mlp_loss, onehot), "rg.nn.nll": (mlp_loss_nll, labels)}
-    for title, (loss, target) in losses.items():
-        rows = [("hand-written numpy", hand)]
+    # each loss against the hand-written step taking the same targets (one-hot, or labels)
+    losses = {
+        "plain numpy ops": (mlp_loss, mlp_step_by_hand, onehot),
+        "rg.nn.relu and rg.nn.nll": (mlp_loss_nll, mlp_step_by_hand_labels, labels),
+    }
+    for title, (loss, by_hand, target) in losses.items():
+        columns = {"hand-written numpy": (partial(by_hand, init_mlp(rng), x, target), 20)}
         for name, record in (("rulegrad", partial(rg.diff, loss)), ("rulegrad jit", rg.jit(loss))):
             step = sgd_step(record, [rg.Param(a) for a in init_mlp(rng)], x, target)
-            rows.append((name, median_time(step, args.repeat, 20)))
+            columns[name] = (step, 20)
         if autograd is not None and loss is mlp_loss:
-            w_ag = init_mlp(rng)
-
-            def ag_loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
-                h = anp.maximum(anp.dot(x, w[0]) + w[1], 0)
-                s = anp.dot(h, w[2]) + w[3]
-                s = s - anp.max(s, axis=1, keepdims=True)
-                logp = s - anp.log(anp.sum(anp.exp(s), axis=1, keepdims=True))
-                return -anp.sum(logp * onehot) / x.shape[0]
-
-            ag_grad = autograd.grad(ag_loss)
-
-            def ag_step(w_ag: list = w_ag, ag_grad: Callable = ag_grad) -> None:
-                for p, g in zip(w_ag, ag_grad(w_ag, x, onehot)):
-                    p -= 0.1 * g
-
-            rows.append(("HIPS autograd", median_time(ag_step, args.repeat, 20)))
+            columns["HIPS autograd"] = (
+                autograd_mlp_step(autograd, anp, init_mlp(rng), x, onehot),
+                20,
+            )
         if torch is not None:
             step = torch_mlp_step(torch, init_mlp(rng), x, target, fused=loss is mlp_loss_nll)
-            rows.append(("PyTorch eager", median_time(step, args.repeat, 20)))
+            columns["PyTorch eager"] = (step, 20)
+        times = median_times(columns, args.repeat)
+        hand = times["hand-written numpy"]
         print(f"\nMLP training step 784-64-10, batch 100, float32, loss in {title} (median)")
         print(f"{'':22}{'ms/step':>10}{'ratio':>10}")
-        for name, t in rows:
+        for name, t in times.items():
             print(f"{name:22}{t * 1e3:10.3f}{t / hand:10.2f}")
+
+
+def autograd_mlp_step(
+    autograd: object, anp: object, w: list[np.ndarray], x: np.ndarray, onehot: np.ndarray
+) -> Callable[[], None]:
+    """The plain-ops MLP step in HIPS autograd, then SGD on each weight."""
+
+    def loss(w: list, x: np.ndarray, onehot: np.ndarray) -> object:
+        h = anp.maximum(anp.dot(x, w[0]) + w[1], 0)
+        s = anp.dot(h, w[2]) + w[3]
+        s = s - anp.max(s, axis=1, keepdims=True)
+        logp = s - anp.log(anp.sum(anp.exp(s), axis=1, keepdims=True))
+        return -anp.sum(logp * onehot) / x.shape[0]
+
+    gradient = autograd.grad(loss)
+
+    def step() -> None:
+        for p, g in zip(w, gradient(w, x, onehot)):
+            p -= 0.1 * g
+
+    return step
 
 
 def _torch() -> object:
