@@ -467,9 +467,12 @@ def passthrough(dy: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
 
     Examples:
         >>> import rulegrad as rg
-        >>> add = rg.primitive(np.add, rg.passthrough, rg.passthrough)
-        >>> passthrough(np.ones(2), None, 1.0, 2.0)
-        array([1., 1.])
+        >>> @rg.primitive(rg.passthrough, None)
+        ... def shift(x, by):
+        ...     return x + by
+        >>> w = rg.Param(np.zeros(2))
+        >>> rg.grad(rg.diff(lambda: np.sum(shift(w, 1.0) * 3.0)), w)
+        array([3., 3.])
     """
     return dy
 
