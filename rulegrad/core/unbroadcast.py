@@ -42,9 +42,7 @@ def unbroadcast(g: Any, x: Any) -> Any:
     gshape, shape = getattr(g, "shape", None), getattr(x, "shape", None)
     if gshape is None or shape is None:  # Python numbers and lists
         gshape, shape = np.shape(g), np.shape(x)
-    gd = getattr(g, "dtype", None)
-    complex_g = gd.kind == "c" if isinstance(gd, np.dtype) else np.iscomplexobj(g)
-    if complex_g and not _is_complex(x):
+    if _is_complex(g) and not _is_complex(x):
         g = np.real(g)  # a real input's gradient is the real part (see docs/primitives.md)
     return _cast_like(_reduce_to(g, gshape, shape), x)
 
