@@ -13,7 +13,8 @@ import numpy as np
 from ..core import value
 
 __all__ = [
-    "eye", "dtype_of", "is_complex", "cast_like", "axes_of", "expand", "spread", "filled", "zero",
+    "eye", "dtype_of", "is_complex", "any_set", "cast_like", "axes_of", "expand", "spread",
+    "filled", "zero",
 ]  # fmt: skip
 
 
@@ -47,6 +48,19 @@ def eye(n: int, like: Any, dtype: Any = None) -> Any:
 def is_complex(x: Any) -> bool:
     """Whether ``x`` holds complex numbers."""
     return dtype_of(x).kind == "c"
+
+
+def any_set(x: Any) -> Any:
+    """Whether any element of ``x`` is nonzero (True): for a numpy array one
+    ``np.logical_or.reduce``, where ``ndarray.any`` and ``np.any`` run Python code first.
+
+    Examples:
+        >>> bool(any_set(np.array([0.0, 2.0]))), bool(any_set(np.zeros(3)))
+        (True, False)
+    """
+    if x.__class__ is np.ndarray:
+        return np.logical_or.reduce(x, axis=None)
+    return np.any(x)
 
 
 def cast_like(g: Any, x: Any) -> Any:

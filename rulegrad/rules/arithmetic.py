@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core import Domain, implements, primitive
 from ..core.primitive import passthrough
-from ._util import cast_like, zero
+from ._util import any_set, cast_like, zero
 
 REAL2 = Domain(args=("real", "real"))
 DIVISOR = Domain(args=("real", "nonzero"))
@@ -108,15 +108,12 @@ primitive(
 # ---- selection: the gradient goes to the argument chosen, half to each on a tie ----
 def _selection(wins: Any, argnum: int) -> Any:
     """The rule of argument ``argnum`` of a choice between two values (maximum, ...):
-    ``dy`` where ``wins(this, other)``, ``dy / 2`` where the two are equal, else 0. One
-    function per rule, not a lambda calling a helper: the call is most of a small rule."""
+    ``dy`` where ``wins(this, other)``, ``dy / 2`` where the two are equal, else 0."""
 
     def rule(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
         g = dy * (wins(x1, x2) if argnum == 0 else wins(x2, x1))
         tie = x1 == x2  # ties are rare: test for one before spending two ops on them
-        ndarray = tie.__class__ is np.ndarray  # (ndarray.any and np.any are Python code)
-        tied = np.logical_or.reduce(tie, axis=None) if ndarray else np.any(tie)
-        return np.where(tie, 0.5 * dy, g) if tied else g
+        return np.where(tie, 0.5 * dy, g) if any_set(tie) else g
 
     rule.__name__ = f"{getattr(wins, '__name__', 'wins')}_d{argnum + 1}"
     return rule

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core import Domain, Tracked, primitive, zerograd
 from ..core.tape import active_tapes
-from ._util import cast_like, dtype_of, expand
+from ._util import any_set, cast_like, dtype_of, expand
 
 REAL = Domain(args=("real",))
 KINKED = Domain(args=("real",), avoid=(0.0,))
@@ -163,6 +163,13 @@ def _labels(scores: Any, labels: Any, axis: int) -> Any:
     return labels
 
 
+def _picks(labels: np.ndarray, k: int) -> np.ndarray:
+    """Where each row's label sits in a C-ordered array of ``k`` classes a row, as flat
+    indices: one 1-d index is cheaper than ``x[np.arange(n), labels]``'s two. (The labels
+    are in range: the forward pass checked them.)"""
+    return labels + np.arange(0, len(labels) * k, k)
+
+
 def _rowmax(x: np.ndarray) -> np.ndarray:
     """The maximum of each row of 2-D ``x``, shape (rows, 1). numpy reduces short rows slowly
     (100 x 10: 5.6 us); down the columns of the transposed copy it is 1.4 us, same values."""
@@ -182,7 +189,7 @@ def _softmax_nll_vjp(
         n, k = probs.shape  # plain arrays, not a higher-order pass: one new buffer
         scale = float(dloss) / n if average else float(dloss)
         g = np.multiply(probs, scale, order="C")  # C order: reshape(-1) is a view of it
-        g.reshape(-1)[labels + np.arange(0, n * k, k)] -= scale  # (flat: see softmax_nll)
+        g.reshape(-1)[_picks(labels, k)] -= scale
     else:
         labels = _labels(scores, labels, axis)
         g = probs - _onehot(labels, scores, axis)
@@ -190,9 +197,7 @@ def _softmax_nll_vjp(
         if not np.all(valid):
             g = g * np.expand_dims(valid, axis)
         g = g * (dloss / max(int(np.sum(valid)), 1) if average else dloss)
-    ndarray = dprobs.__class__ is np.ndarray  # (ndarray.any and np.any are Python code)
-    used = np.logical_or.reduce(dprobs, axis=None) if ndarray else np.any(dprobs)
-    if used:  # (zeros when only the loss was used, as through nll)
+    if any_set(dprobs):  # (zeros when only the loss was used, as through nll)
         g = g + probs * (dprobs - np.sum(dprobs * probs, axis=axis, keepdims=True))
     return g, None
 
@@ -224,11 +229,9 @@ def softmax_nll(scores: Any, labels: Any, *, axis: int = -1, average: bool = Tru
         z = scores - _rowmax(scores)
         e = np.exp(z)
         sums = np.add.reduce(e, axis=1, keepdims=True)  # (ndarray.sum is Python code)
-        # each row's label's score through one flat index (cheaper than x[arange(n), labels])
-        n, k = z.shape
-        picked = z.reshape(-1)[labels + np.arange(0, n * k, k)]
+        picked = z.reshape(-1)[_picks(labels, z.shape[1])]
         total = np.add.reduce(np.log(sums), axis=None) - np.add.reduce(picked)
-        return (total / n if average else total), e / sums
+        return (total / len(labels) if average else total), e / sums
     labels = _labels(scores, labels, axis)
     valid = labels >= 0
     lp = logp(scores, axis=axis)
