@@ -107,23 +107,18 @@ def mlp_loss_nll(w: list, x: np.ndarray, labels: np.ndarray) -> object:
 
 def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1) -> float:
     """The step with its backward pass written out; like rulegrad's, it computes the loss
-    (what a training loop reports) as well as the update."""
+    (what a training loop reports) as well as the update. Its row maxima and sums are
+    `rg.nn.nll`'s (``_rowmax``, ``np.add.reduce``), so the table compares the engines."""
     a = x @ w[0] + w[1]
     h = np.maximum(a, 0)
     s = h @ w[2] + w[3]
-    s = s - _rowmax(s)  # rg.nn.nll's row maxima (numpy reduces short rows slowly)
+    s = s - _rowmax(s)
     e = np.exp(s)
-    total = e.sum(axis=1, keepdims=True)
-    loss = float(np.sum(np.log(total)) - np.sum(s * onehot)) / x.shape[0]
-    p = e / total
-    ds = (p - onehot) / x.shape[0]
-    dw2, db2 = h.T @ ds, ds.sum(0)
-    dh = ds @ w[2].T
-    da = dh * (a > 0)
-    dw0, db0 = x.T @ da, da.sum(0)
-    for p_, g in zip(w, (dw0, db0, dw2, db2)):
-        p_ -= lr * g
-    return loss
+    total = np.add.reduce(e, axis=1, keepdims=True)
+    n = x.shape[0]
+    loss = float(np.add.reduce(np.log(total), axis=None)) - float(np.add.reduce(s * onehot, None))
+    _backward_by_hand(w, x, a, h, (e / total - onehot) / n, lr)
+    return loss / n
 
 
 def mlp_step_by_hand_labels(w: list, x: np.ndarray, labels: np.ndarray, lr: float = 0.1) -> float:
@@ -133,10 +128,18 @@ def mlp_step_by_hand_labels(w: list, x: np.ndarray, labels: np.ndarray, lr: floa
     a = x @ w[0] + w[1]
     h = np.maximum(a, 0)
     loss, ds = _softmax_grad(h @ w[2] + w[3], labels)
+    _backward_by_hand(w, x, a, h, ds, lr)
+    return loss
+
+
+def _backward_by_hand(
+    w: list, x: np.ndarray, a: np.ndarray, h: np.ndarray, ds: np.ndarray, lr: float
+) -> None:
+    """Both hand-written steps' backward pass from the scores' gradient ``ds`` (``a`` the
+    hidden layer before its ReLU, ``h`` after), then SGD on each weight in place."""
     da = (ds @ w[2].T) * (a > 0)
     for p, g in zip(w, (x.T @ da, da.sum(0), h.T @ ds, ds.sum(0))):
         p -= lr * g
-    return loss
 
 
 def main() -> None:
