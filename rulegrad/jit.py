@@ -52,7 +52,7 @@ _EAGER = None  # a signature whose step cannot be replayed
 _DONE = Node(None, (), {}, None, ())  # the node of every replayed result (never walked)
 
 # How an argument of each class counts (`_kind`): one lookup per argument per call.
-_ARRAY, _VALUE, _PARAM, _SEQUENCE, _NAMEDTUPLE, _DICT, _OBJECT = range(7)
+_ARRAY, _VALUE, _SEQUENCE, _NAMEDTUPLE, _DICT, _OBJECT = range(6)
 _TRACKED = "a recorded value was passed in"  # refused: the result of another diff
 _SUBCLASS = "a {} argument: only plain lists, tuples and dicts"  # refused (a defaultdict...)
 
@@ -60,7 +60,7 @@ _SUBCLASS = "a {} argument: only plain lists, tuples and dicts"  # refused (a de
 def _classify(cls: type) -> int | str:
     """How `_signature` treats instances of ``cls`` (a reason string: it refuses them)."""
     if cls is Param:
-        return _PARAM
+        return _OBJECT  # kept by identity (`_signature` reads Params before asking)
     if issubclass(cls, Tracked):
         return _TRACKED
     if cls in _NUMBERS or issubclass(cls, np.generic):
@@ -79,7 +79,7 @@ def _classify(cls: type) -> int | str:
 
 
 #: class -> `_classify(class)`, filled on first sight
-_KINDS: dict[type, int | str] = {np.ndarray: _ARRAY, Param: _PARAM}
+_KINDS: dict[type, int | str] = {np.ndarray: _ARRAY, Param: _OBJECT}
 
 
 def _kind(x: Any) -> int | str:
