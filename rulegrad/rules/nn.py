@@ -12,11 +12,12 @@ axis.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
-from ..core import Domain, Tracked, primitive, zerograd
+from ..core import Domain, Tracked, plain, primitive, zerograd
 from ..core.tape import active_tapes
 from ._util import any_set, cast_like, dtype_of, expand
 
@@ -116,20 +117,26 @@ def _onehot(labels: Any, like: Any, axis: int) -> Any:
     return np.expand_dims(labels, axis) == np.reshape(np.arange(k, like=labels), shape)
 
 
+#: The label dtypes nll's fast path takes, each with the unsigned dtype of its width: viewed
+#: so, a negative label is larger than any class count, and one maximum checks the range.
+#: (Not uint64: uint64 plus numpy's int64 indices is float64.)
+_UNSIGNED = {np.dtype(f"{kind}{size}"): np.dtype(f"u{size}") for kind in "iu" for size in (1, 2, 4)}
+_UNSIGNED[np.dtype("i8")] = np.dtype("u8")
+
+
 def _rows(scores: Any, labels: Any, axis: int) -> bool:
     """Whether nll can take its fast path: plain 2-D float scores with classes along the last
-    axis, and one valid (non-negative) integer label per row."""
+    axis, and one label per row, each a class (none negative, none past the last class)."""
+    unsigned = _UNSIGNED.get(labels.dtype) if labels.__class__ is np.ndarray else None
     return (
-        scores.__class__ is np.ndarray
-        and labels.__class__ is np.ndarray
+        unsigned is not None
+        and scores.__class__ is np.ndarray
         and scores.ndim == 2
         and axis in (-1, 1)
         and scores.dtype.kind == "f"
-        and labels.dtype.kind in "iu"
-        and labels.dtype != np.uint64  # (uint64 plus numpy's int64 indices is float64)
         and labels.shape == scores.shape[:1]
         and labels.size > 0
-        and np.minimum.reduce(labels) >= 0  # (labels.min() is Python code)
+        and np.maximum.reduce(labels.view(unsigned)) < scores.shape[1]  # (labels.max(): Python)
     )
 
 
@@ -160,14 +167,35 @@ def _labels(scores: Any, labels: Any, axis: int) -> Any:
                 f"nll: labels of shape {np.shape(labels)} do not fit scores of shape {shape} "
                 f"with classes along axis {axis}: labels must have shape {expected}"
             )
+        k = shape[axis]
+        top = np.max(plain(labels)) if np.size(labels) else -1
+        if top >= k:  # (what numpy would say of an index, or a wrong loss from a wrapped one)
+            raise IndexError(
+                f"nll: label {top} is out of range for scores of {k} classes: labels must "
+                f"be 0 to {k - 1} (or negative, to be ignored)"
+            )
     return labels
 
 
 def _picks(labels: np.ndarray, k: int) -> np.ndarray:
     """Where each row's label sits in a C-ordered array of ``k`` classes a row, as flat
     indices: one 1-d index is cheaper than ``x[np.arange(n), labels]``'s two. (The labels
-    are in range: the forward pass checked them.)"""
-    return labels + np.arange(0, len(labels) * k, k)
+    are in range: `_rows` checked them.)"""
+    return labels + _offsets(len(labels), k)
+
+
+@functools.lru_cache(maxsize=32)
+def _offsets(n: int, k: int) -> np.ndarray:
+    """``0, k, 2k, ...``: where each of ``n`` rows of ``k`` classes starts in a flat C-ordered
+    array. Cached per shape (a training loop's batches share one), so read-only.
+
+    Examples:
+        >>> _offsets(3, 10)
+        array([ 0, 10, 20])
+    """
+    offsets = np.arange(0, n * k, k)
+    offsets.flags.writeable = False
+    return offsets
 
 
 def _rowmax(x: np.ndarray) -> np.ndarray:
@@ -220,18 +248,12 @@ def softmax_nll(scores: Any, labels: Any, *, axis: int = -1, average: bool = Tru
         (0.2877, array([[0.25, 0.75]]))
     """
     if _rows(scores, labels, axis):  # the common case, in fewer numpy calls
-        top = np.maximum.reduce(labels)
-        if top >= scores.shape[1]:  # (flat indices would wrap to the next row)
-            raise IndexError(
-                f"nll: label {top} is out of range for scores of {scores.shape[1]} classes: "
-                f"labels must be 0 to {scores.shape[1] - 1} (or negative, to be ignored)"
-            )
         z = scores - _rowmax(scores)
         e = np.exp(z)
         sums = np.add.reduce(e, axis=1, keepdims=True)  # (ndarray.sum is Python code)
         picked = z.reshape(-1)[_picks(labels, z.shape[1])]
         total = np.add.reduce(np.log(sums), axis=None) - np.add.reduce(picked)
-        return (total / len(labels) if average else total), e / sums
+        return (total / len(labels) if average else total), np.divide(e, sums, out=e)
     labels = _labels(scores, labels, axis)
     valid = labels >= 0
     lp = logp(scores, axis=axis)

@@ -110,6 +110,14 @@ def test_nll_label_out_of_range_is_an_index_error() -> None:
         nn.nll(X, np.array([0, 1, 5, 2]))
 
 
+@pytest.mark.parametrize("labels", [[0, -1, 7, 2], np.array([0, 1, 7, 2], np.uint64)])
+def test_nll_label_out_of_range_is_an_index_error_off_the_fast_path(labels) -> None:
+    """Beside an ignored (negative) label, or in uint64, a label past the last class is the
+    same IndexError, not numpy's message about an index nor a wrapped, wrong loss."""
+    with pytest.raises(IndexError, match="label 7 is out of range for scores of 5 classes"):
+        nn.nll(X, labels)
+
+
 def test_accuracy_is_a_plain_value() -> None:
     """accuracy counts argmax hits and returns a plain number, even on tracked scores."""
     scores = rg.Param(np.eye(5)[[0, 1, 2, 3]])
