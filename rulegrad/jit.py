@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .core.box import Box, Param, Tracked
-from .core.diff import _call_vjp, _reduce, _run, diff, ones
+from .core.diff import _call_vjp, _reduce, _run, _zero, diff, ones
 from .core.errors import TraceEscape
 from .core.primitive import passthrough
 from .core.tape import _ACTIVE, Node, Tape
@@ -168,7 +168,7 @@ class _Program:
         count = len(inputs)
         needs = [False] * count  # whether a slot's gradient is wanted
         names = [f"v{i}" for i in range(count)]  # how the code refers to each slot
-        env: dict[str, Any] = {"ndarray": np.ndarray, "zeros_like": np.zeros_like}
+        env: dict[str, Any] = {"ndarray": np.ndarray, "zero": _zero}
         env.update(_vjp=_call_vjp, Replayed=_Replayed, Box=Box, Leaf=_Leaf, DONE=_DONE)
         env["new"] = object.__new__
         ninputs = count
@@ -242,11 +242,10 @@ class _Program:
             if outputs and not receives.intersection(range(at + 1, at + 1 + outputs)):
                 continue  # none of its outputs is ever given a gradient
             zeros = []
-            for k in range(outputs):  # elements that never get one: a fixed, read-only zero
+            for k in range(outputs):  # elements that never get one: a fixed zero (`_zero`)
                 y = node.y[k]
                 if at + 1 + k not in receives and isinstance(y, np.ndarray):
-                    zero = env[f"z{at + 1 + k}"] = np.zeros_like(y)
-                    zero.setflags(write=False)
+                    env[f"z{at + 1 + k}"] = _zero(y)
                     zeros.append(at + 1 + k)
             env.update({f"u{i}_{k}": _Reduction(method, k) for k in grads})
             backward.append(
@@ -373,7 +372,7 @@ def _backward_code(
         slots = range(at + 1, at + 1 + outputs)
         live = [f"g{s} is not None" for s in slots if s not in zeros]
         lines = [f"if {' or '.join(live)}:"]
-        dy = ", ".join(f"z{s}" if s in zeros else f"(zeros_like(v{s}) if g{s} is None else g{s})"
+        dy = ", ".join(f"z{s}" if s in zeros else f"(zero(v{s}) if g{s} is None else g{s})"
                        for s in slots)  # fmt: skip
         lines.append(f"    dy = ({dy},)")
     else:

@@ -136,7 +136,7 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
             node.grad = None
         method, args, kwargs, y = node.method, node.args, node.kwargs, node.y
         if isinstance(y, tuple):
-            dy = tuple(np.zeros_like(v) if g is None else g for g, v in zip(dy, y))
+            dy = tuple(_zero(v) if g is None else g for g, v in zip(dy, y))
         grads = None if method.vjp is None else _call_vjp(method, dy, y, args, kwargs)
         rules = method.rules
         for argnum, parent, index in node.parents:
@@ -161,6 +161,18 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
             node.args = node.y = node.kwargs = None
     if release:
         tape.release()
+
+
+def _zero(v: Any) -> Any:
+    """The output gradient of a tuple element no one used: a read-only zero shaped like
+    ``v`` that costs no memory of that size (a 0-d zero of ``v``'s array library, broadcast).
+
+    Examples:
+        >>> z = _zero(np.ones((1000, 1000), np.float32))
+        >>> z.shape, z.dtype, z.strides, z.flags.writeable
+        ((1000, 1000), dtype('float32'), (0, 0), False)
+    """
+    return np.broadcast_to(np.zeros_like(v, shape=()), np.shape(v))
 
 
 def _call_vjp(method: Any, dy: Any, y: Any, args: tuple, kwargs: dict) -> tuple:

@@ -54,11 +54,19 @@ def any_set(x: Any) -> Any:
     """Whether any element of ``x`` is nonzero (True): for a numpy array one
     ``np.logical_or.reduce``, where ``ndarray.any`` and ``np.any`` run Python code first.
 
+    An array whose strides are all 0 holds one value however large it looks, so only that
+    one is read: the output gradient the backward pass gives a tuple element no one used is
+    such an array of zeros, and rules test it with this.
+
     Examples:
         >>> bool(any_set(np.array([0.0, 2.0]))), bool(any_set(np.zeros(3)))
         (True, False)
+        >>> bool(any_set(np.broadcast_to(np.float32(0.0), (2000, 3000))))  # one read
+        False
     """
     if x.__class__ is np.ndarray:
+        if x.size and not any(x.strides):
+            return x.flat[0] != 0
         return np.logical_or.reduce(x, axis=None)
     return np.any(x)
 

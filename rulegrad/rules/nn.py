@@ -351,7 +351,7 @@ def _lstm_vjp(dy: tuple, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tu
     steps, batch, nx = np.shape(x)
     n = np.shape(h)[-1]
     # cs and gates are usually not used by the loss: their gradients are then zeros
-    cs_used, gates_used = (d.any() if d.__class__ is np.ndarray else True for d in dy[1:])
+    cs_used, gates_used = (any_set(d) if d.__class__ is np.ndarray else True for d in dy[1:])
     wh_t = w[nx:].T
     dh, dc = dhs[-1], np.zeros_like(c)
     dzs = []

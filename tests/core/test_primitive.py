@@ -126,6 +126,31 @@ def test_multiple_output_primitive(scratch_registry: None) -> None:
     )
 
 
+@pytest.mark.parametrize("replay", [False, True], ids=["diff", "jit"])
+def test_unused_output_gets_a_read_only_zero_of_its_shape(scratch_registry: None, replay) -> None:
+    """The gradient of a tuple element no one used reads as zeros of that element's shape
+    and dtype, read-only, without an array of that size behind it (an LSTM's unused
+    states would otherwise be tens of megabytes a step)."""
+    seen = []
+
+    def rule(dy, y, x):
+        seen.append(dy[1])
+        return dy[0] * 2.0
+
+    @rg.primitive(rule)
+    def double_and_big(x):
+        return 2.0 * x, np.ones((300, 400), np.float32)
+
+    x = rg.Param(np.array([1.0, 2.0]))
+    step = rg.jit(lambda: np.sum(double_and_big(x)[0])) if replay else None
+    for _ in range(2):
+        J = step() if replay else rg.diff(lambda: np.sum(double_and_big(x)[0]))
+        assert rg.grad(J, x).tolist() == [2.0, 2.0]
+    zero = seen[-1]
+    assert (zero.shape, zero.dtype, zero.any()) == ((300, 400), np.float32, False)
+    assert not zero.flags.writeable and zero.base.nbytes <= 4
+
+
 def test_zerograd_returns_plain_values() -> None:
     """Comparisons and argmax return plain arrays and record nothing."""
     x = rg.Param(np.array([1.0, 3.0, 2.0]))
