@@ -264,7 +264,7 @@ def grad(result: Box, p: object, dy: object = None) -> Any:
             "record again with rg.diff for a new dy, or use rg.vjp, whose pullback takes any"
         )
     entry = tape.leaves.get(id(p))
-    return None if entry is None else entry[1].grad
+    return None if entry is None else _own(entry[1].grad)
 
 
 @_dispatch
@@ -321,9 +321,14 @@ def _unwrap(x: Any, grads: list[Any]) -> Any:
     g = x.node.grad
     if g is None:  # unused: zeros like it, by its type's method (a plugin's, for its types)
         g = FUNCTIONS.get(np.zeros_like, np.zeros_like)(x.value)
-    if isinstance(x.value, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0:
-        return g[()]  # a number in, a number (not a 0-d array) out
-    return g
+    number = isinstance(x.value, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0
+    return g[()] if number else _own(g)  # a number in, a number (not a 0-d array) out
+
+
+def _own(g: Any) -> Any:
+    """A gradient for the caller: an array it may write into. A rule may pass on a read-only
+    one (the zero of an unused output, `jit`'s shared seed), which is copied."""
+    return g.copy() if g.__class__ is np.ndarray and not g.flags.writeable else g
 
 
 def _inputs(

@@ -151,6 +151,21 @@ def test_unused_output_gets_a_read_only_zero_of_its_shape(scratch_registry: None
     assert not zero.flags.writeable and zero.base.nbytes <= 4
 
 
+def test_gradients_handed_out_are_writable() -> None:
+    """A rule may pass on a read-only array as its gradient (modf's of an unused fraction,
+    jit's shared output gradient through an addition); the caller gets one it can write."""
+    x, s = rg.Param(np.array([1.5, 2.5])), rg.Param(2.0)
+    step = rg.jit(lambda: s + 0.0)
+    grads = [
+        rg.grad(rg.diff(lambda: np.sum(np.modf(x)[1])), x),
+        rg.grad(lambda v: np.sum(np.divmod(v, 2.0)[0]))(np.array([1.5, 2.5])),
+        *(rg.grad(step(), s) for _ in range(2)),
+    ]
+    for g in grads:
+        g += 1.0  # raises ValueError if read-only
+    assert grads[2] is not grads[3]
+
+
 def test_zerograd_returns_plain_values() -> None:
     """Comparisons and argmax return plain arrays and record nothing."""
     x = rg.Param(np.array([1.0, 3.0, 2.0]))
