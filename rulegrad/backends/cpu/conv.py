@@ -342,15 +342,25 @@ def pool_dx(
     _check_pool_mode(mode, "pool_dx")
     n, c, h, w = x.shape
     ph, pw = g.padding
-    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=np.result_type(x, dy))
+    (kh, kw), (sh, sw), (ho, wo) = g.window, g.stride, g.out
+    apart = mode == 0 and sh >= kh and sw >= kw  # each entry in at most one window
+    # windows that tile the input leave no entry for zeros (LeNet's 2x2, stride 2)
+    tiled = apart and sh == kh and sw == kw and (h + 2 * ph, w + 2 * pw) == (ho * kh, wo * kw)
+    dxp = (np.empty if tiled else np.zeros)((n, c, h + 2 * ph, w + 2 * pw), np.result_type(x, dy))
     if mode == 0:
         xp = _pad(x, g.padding, -np.inf)
-        unclaimed = np.ones(y.shape, dtype=bool)  # windows whose maximum is not found yet
+        unclaimed = None  # windows whose maximum is not found yet, after the first offset
         for _, _, index in _offsets(g):
             hit = np.equal(xp[index], y)
-            hit &= unclaimed
-            unclaimed ^= hit
-            dxp[index] += dy * hit  # several times faster than np.add(..., where=hit)
+            if unclaimed is None:
+                unclaimed = np.logical_not(hit)
+            else:
+                hit &= unclaimed
+                unclaimed ^= hit
+            if apart:  # written once: straight into dxp, with no temporary
+                np.multiply(dy, hit, out=dxp[index])
+            else:
+                dxp[index] += dy * hit  # several times faster than np.add(..., where=hit)
     else:
         share = dy / (g.window[0] * g.window[1] if mode == 1 else _window_count(x, g))
         for _, _, index in _offsets(g):

@@ -7,6 +7,7 @@ import pytest
 
 from rulegrad.backends.cpu import conv
 from rulegrad.backends.cpu.conv import conv4, conv4_dw, conv4_dx, pool, pool_dx, unpool, unpool_dx
+from rulegrad.backends.geometry import pool_geometry
 
 # ---- references and helpers ----
 
@@ -220,6 +221,29 @@ def test_pool_dx_max_ties_in_overlapping_windows():
     kw = {"window": (1, 2), "stride": 1}
     dx = pool_dx(x, pool(x, **kw), np.ones((1, 1, 1, 3)), **kw)
     np.testing.assert_array_equal(dx, [[[[1.0, 1.0, 1.0, 0.0]]]])
+
+
+@pytest.mark.parametrize(
+    ("xshape", "kw"), [*POOL_CASES, ((3, 2, 6, 8), {})], ids=[*POOL_IDS, "tiled"]
+)
+def test_pool_dx_max_matches_loop_with_many_ties(xshape, kw):
+    """On inputs full of ties (a ReLU's zeros, rounded values), each window's gradient goes to
+    its first maximum in row-major order, as a loop over windows sends it: whether windows
+    tile the input (written straight into the result), leave gaps or overlap (summed)."""
+    rng = np.random.default_rng(7)
+    x = np.maximum(np.round(rng.standard_normal(xshape)), 0.0)
+    y = pool(x, **kw)
+    dy = rng.standard_normal(y.shape)
+    g = pool_geometry(x, kw.get("window", 2), kw.get("padding", 0), kw.get("stride"), "pool")
+    (kh, kw_), (sh, sw), (ph, pw) = g.window, g.stride, g.padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    expected = np.zeros_like(xp)
+    for n, c, i, j in np.ndindex(*y.shape):
+        window = xp[n, c, i * sh : i * sh + kh, j * sw : j * sw + kw_]
+        a, b = np.unravel_index(np.argmax(window), window.shape)  # argmax: the first maximum
+        expected[n, c, i * sh + a, j * sw + b] += dy[n, c, i, j]
+    expected = expected[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+    np.testing.assert_allclose(pool_dx(x, y, dy, **kw), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_pool_dx_max_ignores_padding():
