@@ -385,12 +385,8 @@ class Box(Tracked):
             if node.method is None:
                 lines.append(f"  [{i}] input {describe(node.y)}")
             else:
-                args = ", ".join(describe(a) for a in node.args)
-                out = (
-                    describe(node.y)
-                    if not isinstance(node.y, tuple)
-                    else "(" + ", ".join(describe(v) for v in node.y) + ")"
-                )
+                args, y = ", ".join(describe(a) for a in node.args), node.y
+                out = f"({', '.join(map(describe, y))})" if isinstance(y, tuple) else describe(y)
                 lines.append(f"  [{i}] {node.method.name}({args}) -> {out}")
         if self.tape.done:
             lines.append("  (the backward pass has run and released the recorded nodes)")

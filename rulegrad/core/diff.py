@@ -165,13 +165,16 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
 
 def _zero(v: Any) -> Any:
     """The output gradient of a tuple element no one used: a read-only zero shaped like
-    ``v`` that costs no memory of that size (a 0-d zero of ``v``'s array library, broadcast).
+    ``v`` that costs no memory of that size (a 0-d zero of ``v``'s array library, broadcast;
+    for a numpy array of numbers, a view of immutable zero bytes, made without Python code).
 
     Examples:
         >>> z = _zero(np.ones((1000, 1000), np.float32))
-        >>> z.shape, z.dtype, z.strides, z.flags.writeable
-        ((1000, 1000), dtype('float32'), (0, 0), False)
+        >>> z.shape, z.dtype, z.strides, z.flags.writeable, z.any()
+        ((1000, 1000), dtype('float32'), (0, 0), False, np.False_)
     """
+    if v.__class__ is np.ndarray and v.dtype.kind in "biufc":  # (itemsize 32 at the most)
+        return np.ndarray(v.shape, v.dtype, bytes(32), 0, (0,) * v.ndim)
     return np.broadcast_to(np.zeros_like(v, shape=()), np.shape(v))
 
 

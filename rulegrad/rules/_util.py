@@ -13,7 +13,7 @@ import numpy as np
 from ..core import value
 
 __all__ = [
-    "eye", "dtype_of", "is_complex", "any_set", "cast_like", "axes_of", "expand", "spread",
+    "eye", "dtype_of", "is_complex", "any_set", "used", "cast_like", "axes_of", "expand", "spread",
     "filled", "zero",
 ]  # fmt: skip
 
@@ -54,21 +54,31 @@ def any_set(x: Any) -> Any:
     """Whether any element of ``x`` is nonzero (True): for a numpy array one
     ``np.logical_or.reduce``, where ``ndarray.any`` and ``np.any`` run Python code first.
 
-    An array whose strides are all 0 holds one value however large it looks, so only that
-    one is read: the output gradient the backward pass gives a tuple element no one used is
-    such an array of zeros, and rules test it with this.
-
     Examples:
         >>> bool(any_set(np.array([0.0, 2.0]))), bool(any_set(np.zeros(3)))
         (True, False)
-        >>> bool(any_set(np.broadcast_to(np.float32(0.0), (2000, 3000))))  # one read
-        False
     """
     if x.__class__ is np.ndarray:
-        if x.size and not any(x.strides):
-            return x.flat[0] != 0
         return np.logical_or.reduce(x, axis=None)
     return np.any(x)
+
+
+def used(dy: Any) -> Any:
+    """Whether the output gradient ``dy`` of one element of a tuple output may be nonzero.
+
+    The backward pass gives an element no one used a zero broadcast from one number: its
+    strides are all 0, so it holds one value however large it looks, and only that one is
+    read. Anything else is `any_set`.
+
+    Examples:
+        >>> bool(used(np.broadcast_to(np.float32(0.0), (2000, 3000))))  # one read
+        False
+        >>> bool(used(np.array([0.0, 2.0])))
+        True
+    """
+    if dy.__class__ is np.ndarray and dy.size and not any(dy.strides):
+        return dy.flat[0] != 0
+    return any_set(dy)
 
 
 def cast_like(g: Any, x: Any) -> Any:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core import Domain, Tracked, plain, primitive, zerograd
 from ..core.tape import active_tapes
-from ._util import any_set, cast_like, dtype_of, expand
+from ._util import cast_like, dtype_of, expand, used
 
 REAL = Domain(args=("real",))
 KINKED = Domain(args=("real",), avoid=(0.0,))
@@ -232,7 +232,7 @@ def _softmax_nll_vjp(
         if not np.all(valid):
             g = g * np.expand_dims(valid, axis)
         g = g * (dloss / max(int(np.sum(valid)), 1) if average else dloss)
-    if any_set(dprobs):  # (zeros when only the loss was used, as through nll)
+    if used(dprobs):  # (a zero when only the loss was used, as through nll)
         g = g + probs * (dprobs - np.sum(dprobs * probs, axis=axis, keepdims=True))
     return g, None
 
@@ -358,7 +358,7 @@ def _lstm_vjp(dy: tuple, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tu
     steps, batch, nx = np.shape(x)
     n = np.shape(h)[-1]
     # cs and gates are usually not used by the loss: their gradients are then zeros
-    cs_used, gates_used = (any_set(d) if d.__class__ is np.ndarray else True for d in dy[1:])
+    cs_used, gates_used = (used(d) if d.__class__ is np.ndarray else True for d in dy[1:])
     wh_t = w[nx:].T
     dh, dc = dhs[-1], np.zeros_like(c)
     dzs = []
