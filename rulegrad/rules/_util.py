@@ -13,8 +13,8 @@ import numpy as np
 from ..core import value
 
 __all__ = [
-    "eye", "dtype_of", "is_complex", "any_set", "used", "cast_like", "axes_of", "expand", "spread",
-    "filled", "zero",
+    "eye", "dtype_of", "is_complex", "any_set", "used", "rows_reduced", "cast_like", "axes_of",
+    "expand", "spread", "filled", "zero",
 ]  # fmt: skip
 
 
@@ -79,6 +79,21 @@ def used(dy: Any) -> Any:
     if dy.__class__ is np.ndarray and dy.size and not any(dy.strides):
         return dy.flat[0] != 0
     return any_set(dy)
+
+
+def rows_reduced(ufunc: np.ufunc, x: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """``ufunc.reduce(x, axis=1)`` for a 2-D numpy array with short rows (32 or fewer): down
+    the columns of the transposed copy, where numpy reduces short rows slowly (100 x 10:
+    6.5 us against 1.7). Only for reductions that do not depend on the order (maximum,
+    minimum): a sum would round differently.
+
+    Examples:
+        >>> rows_reduced(np.maximum, np.array([[1.0, 3.0], [4.0, 2.0]]), keepdims=True)
+        array([[3.],
+               [4.]])
+    """
+    r = ufunc.reduce(np.ascontiguousarray(x.T), axis=0)
+    return r[:, None] if keepdims else r
 
 
 def cast_like(g: Any, x: Any) -> Any:

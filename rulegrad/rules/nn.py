@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core import Domain, Tracked, plain, primitive, zerograd
 from ..core.tape import active_tapes
-from ._util import cast_like, dtype_of, expand, used
+from ._util import cast_like, dtype_of, expand, rows_reduced, used
 
 REAL = Domain(args=("real",))
 KINKED = Domain(args=("real",), avoid=(0.0,))
@@ -199,11 +199,10 @@ def _offsets(n: int, k: int) -> np.ndarray:
 
 
 def _rowmax(x: np.ndarray) -> np.ndarray:
-    """The maximum of each row of 2-D ``x``, shape (rows, 1). numpy reduces short rows slowly
-    (100 x 10: 5.6 us); down the columns of the transposed copy it is 1.4 us, same values."""
+    """The maximum of each row of 2-D ``x``, shape (rows, 1) (`rows_reduced` for short rows)."""
     if x.shape[1] <= 32:
-        return np.maximum.reduce(np.ascontiguousarray(x.T), axis=0)[:, None]
-    return x.max(axis=1, keepdims=True)
+        return rows_reduced(np.maximum, x, keepdims=True)
+    return np.maximum.reduce(x, axis=1, keepdims=True)  # (x.max is Python code)
 
 
 class _Rows(tuple):

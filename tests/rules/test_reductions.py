@@ -76,6 +76,28 @@ def test_max_ties_share_equally() -> None:
     np.testing.assert_allclose(g, [[1 / 3, 1 / 3, 1 / 3], [1.0, 0.0, 0.0]])
 
 
+def test_max_and_min_of_tracked_values_equal_numpys() -> None:
+    """np.max/np.min of a tracked value reduce short rows down the transposed copy and skip
+    numpy's Python wrapper: the values must be numpy's, NaN included, for every axis form."""
+    rng = np.random.default_rng(3)
+    short = rng.standard_normal((7, 10)).astype(np.float32)
+    short[2, 4] = np.nan
+    cases = [
+        (short, {"axis": 1, "keepdims": True}),
+        (short, {"axis": -1}),
+        (short, {"axis": 0}),
+        (short, {}),
+        (rng.standard_normal((3, 40)), {"axis": 1}),
+        (rng.standard_normal((2, 3, 4)), {"axis": (0, 2), "keepdims": True}),
+        (rng.standard_normal((4, 5)), {"axis": 1, "initial": 10.0}),  # numpy's own path
+    ]
+    for a, kw in cases:
+        for f in (np.max, np.min, np.amax, np.amin):
+            out = rg.value(rg.diff(lambda a=a, f=f, kw=kw: f(rg.Param(a), **kw)))
+            np.testing.assert_array_equal(out, f(a, **kw))
+            assert out.dtype == a.dtype and np.shape(out) == np.shape(f(a, **kw))
+
+
 def test_prod_gradient_with_zeros_is_exact() -> None:
     """prod's gradient at a zero is the product of the others, not 0/0."""
     g = rg.grad(np.prod)(np.array([2.0, 0.0, 3.0]))
