@@ -205,9 +205,9 @@ def _rowmax(x: np.ndarray) -> np.ndarray:
     return np.maximum.reduce(x, axis=1, keepdims=True)  # (x.max is Python code)
 
 
-class _Rows(tuple):
-    """softmax_nll's ``(loss, probabilities)`` as its fast path returns them (see `_rows`): a
-    tuple whose class tells the vjp, which gets it as ``y``, that the labels were checked."""
+class _Checked(tuple):
+    """softmax_nll's ``(loss, probabilities)`` from its fast path (`_rows`): a tuple whose
+    class tells the vjp, which gets it as ``y``, that the labels are classes, checked."""
 
     __slots__ = ()
 
@@ -219,7 +219,7 @@ def _softmax_nll_vjp(
     get 0), plus softmax's own rule when the probabilities were used too."""
     dloss, dprobs = dy
     probs = y[1]
-    if y.__class__ is _Rows and not isinstance(dloss, Tracked):  # (no second label check)
+    if y.__class__ is _Checked and not isinstance(dloss, Tracked):  # (no second label check)
         n, k = probs.shape  # plain arrays, not a higher-order pass: one new buffer
         scale = float(dloss) / n if average else float(dloss)
         g = np.multiply(probs, scale, order="C")  # C order: reshape(-1) is a view of it
@@ -259,7 +259,7 @@ def softmax_nll(scores: Any, labels: Any, *, axis: int = -1, average: bool = Tru
         sums = np.add.reduce(e, axis=1, keepdims=True)  # (ndarray.sum is Python code)
         picked = z.reshape(-1)[_picks(labels, z.shape[1])]
         total = np.add.reduce(np.log(sums), axis=None) - np.add.reduce(picked)
-        return _Rows(((total / len(labels) if average else total), np.divide(e, sums, out=e)))
+        return _Checked(((total / len(labels) if average else total), np.divide(e, sums, out=e)))
     labels = _labels(scores, labels, axis)
     valid = labels >= 0
     lp = logp(scores, axis=axis)

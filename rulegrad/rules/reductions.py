@@ -77,16 +77,16 @@ def _sum(a: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _add_reduce(a: Any, args: tuple, kwargs: dict) -> Any:
-    """The sum np.sum(a, *args, **kwargs) computes, as one ``np.add.reduce``, when ``a`` is
-    a non-empty float32 or float64 ndarray and the arguments are at most ``axis`` (by
-    position or name) and ``keepdims``; else None."""
-    return _reduced(np.add, a, args, kwargs)
+    """The sum np.sum(a, *args, **kwargs) computes, as one ``np.add.reduce``, when the call
+    is a `_plain_reduction`; else None."""
+    plain = _plain_reduction(a, args, kwargs)
+    return None if plain is None else np.add.reduce(a, axis=plain[0], keepdims=plain[1])
 
 
-def _reduced(ufunc: np.ufunc, a: Any, args: tuple, kwargs: dict) -> Any:
-    """``ufunc.reduce`` of ``a`` as the numpy function called with ``(a, *args, **kwargs)``
-    reduces it, when ``a`` is a non-empty float32 or float64 ndarray and the arguments are
-    at most ``axis`` (by position or name) and ``keepdims``; else None."""
+def _plain_reduction(a: Any, args: tuple, kwargs: dict) -> tuple[Any, bool] | None:
+    """``(axis, keepdims)`` of a reduction called as ``f(a, *args, **kwargs)`` when ``a`` is a
+    non-empty float32 or float64 ndarray and the arguments are at most ``axis`` (by position
+    or name) and ``keepdims``: a call one ``ufunc.reduce`` can make. Else None."""
     if (
         a.__class__ is np.ndarray
         and a.dtype.char in "fd"
@@ -95,11 +95,7 @@ def _reduced(ufunc: np.ufunc, a: Any, args: tuple, kwargs: dict) -> Any:
         and kwargs.keys() <= _AXIS_KEEPDIMS
         and not (args and "axis" in kwargs)
     ):
-        axis = args[0] if args else kwargs.get("axis")
-        keepdims = kwargs.get("keepdims", False)
-        if ufunc is not np.add and a.ndim == 2 and axis in (1, -1) and a.shape[1] <= 32:
-            return rows_reduced(ufunc, a, keepdims)  # (a maximum or minimum: in any order)
-        return ufunc.reduce(a, axis=axis, keepdims=keepdims)
+        return (args[0] if args else kwargs.get("axis")), kwargs.get("keepdims", False)
     return None
 
 
@@ -249,8 +245,13 @@ def _extreme(func: Any, ufunc: np.ufunc) -> Any:
     axis 1: 8.3 us -> 2.0); anything else (initial=, where=, out=, integers) is ``func``."""
 
     def extreme(a: Any, *args: Any, **kwargs: Any) -> Any:
-        found = _reduced(ufunc, a, args, kwargs)
-        return func(a, *args, **kwargs) if found is None else found
+        plain = _plain_reduction(a, args, kwargs)
+        if plain is None:
+            return func(a, *args, **kwargs)
+        axis, keepdims = plain
+        if a.ndim == 2 and axis in (1, -1) and a.shape[1] <= 32:
+            return rows_reduced(ufunc, a, keepdims)  # (exact in any order, unlike a sum)
+        return ufunc.reduce(a, axis=axis, keepdims=keepdims)
 
     extreme.__name__ = extreme.__qualname__ = f"_{func.__name__}"
     extreme.__doc__ = f"np.{func.__name__}, faster for float arrays (see `_extreme`)."
