@@ -258,13 +258,9 @@ def _extreme(func: Any, ufunc: np.ufunc) -> Any:
     return extreme
 
 
-for _f, _u in (
-    (np.max, np.maximum),
-    (np.amax, np.maximum),
-    (np.min, np.minimum),
-    (np.amin, np.minimum),
-):
-    primitive(_extreme_dx, domain=REDUCE, of=_f)(_extreme(_f, _u))
+for _u, _names in ((np.maximum, (np.max, np.amax)), (np.minimum, (np.min, np.amin))):
+    for _f in _names:
+        primitive(_extreme_dx, domain=REDUCE, of=_f)(_extreme(_f, _u))
 
 
 # ---- running sums and products ----
