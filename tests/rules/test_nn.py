@@ -118,6 +118,27 @@ def test_nll_label_out_of_range_is_an_index_error_off_the_fast_path(labels) -> N
         nn.nll(X, labels)
 
 
+def test_nll_gradient_follows_each_batchs_labels_under_jit() -> None:
+    """A replayed step whose next batch has ignored (negative) labels, or a label out of range,
+    takes nll's general path: the same gradients as rg.diff, and the same IndexError. (The
+    fast path's vjp trusts the check its own forward made, not one from an earlier batch.)"""
+    w = rg.Param(np.linspace(-1.0, 1.0, 15).reshape(3, 5))
+    x = np.arange(12.0).reshape(4, 3) / 10
+    step = rg.jit(lambda labels: nn.nll(x @ w, labels))
+    for labels in ([0, 1, 2, 3], [0, -1, 2, -1], [4, 3, 2, 1], [-1, -1, -1, 0]):
+        labels = np.array(labels)
+        s = x @ w.value
+        p = np.exp(s - s.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        valid = labels >= 0
+        ds = (p - np.eye(5)[np.where(valid, labels, 0)]) * valid[:, None] / valid.sum()
+        np.testing.assert_allclose(rg.grad(step(labels), w), x.T @ ds, rtol=1e-10)
+        J = rg.diff(lambda labels=labels: nn.nll(x @ w, labels))
+        np.testing.assert_allclose(rg.grad(J, w), x.T @ ds)
+    with pytest.raises(IndexError, match="label 5 is out of range for scores of 5 classes"):
+        step(np.array([0, 5, 1, 1]))
+
+
 def test_accuracy_is_a_plain_value() -> None:
     """accuracy counts argmax hits and returns a plain number, even on tracked scores."""
     scores = rg.Param(np.eye(5)[[0, 1, 2, 3]])
