@@ -199,10 +199,8 @@ def _offsets(n: int, k: int) -> np.ndarray:
 
 
 def _rowmax(x: np.ndarray) -> np.ndarray:
-    """The maximum of each row of 2-D ``x``, shape (rows, 1) (`rows_reduced` for short rows)."""
-    if x.shape[1] <= 32:
-        return rows_reduced(np.maximum, x, keepdims=True)
-    return np.maximum.reduce(x, axis=1, keepdims=True)  # (x.max is Python code)
+    """The maximum of each row of 2-D ``x``, shape (rows, 1), by `rows_reduced`."""
+    return rows_reduced(np.maximum, x, keepdims=True)
 
 
 class _Checked(tuple):

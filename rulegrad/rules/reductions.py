@@ -249,7 +249,7 @@ def _extreme(func: Any, ufunc: np.ufunc) -> Any:
         if plain is None:
             return func(a, *args, **kwargs)
         axis, keepdims = plain
-        if a.ndim == 2 and axis in (1, -1) and a.shape[1] <= 32:
+        if a.ndim == 2 and axis in (1, -1):
             return rows_reduced(ufunc, a, keepdims)  # (exact in any order, unlike a sum)
         return ufunc.reduce(a, axis=axis, keepdims=keepdims)
 
