@@ -312,9 +312,11 @@ def charlm(quick: bool = False) -> Row:
         flat = hs.reshape(-1, nh)
         value, ds = _softmax_grad(flat @ wy + by, labels)
         dhs = (ds @ wy.T).reshape(hs.shape)
-        zero = np.zeros_like(hs)
-        dw, db, dx, _, _ = _lstm_vjp((dhs, zero, np.zeros_like(gates)), (hs, cs, gates),
-                                     w, b, x, h, c)  # fmt: skip
+        # the unused outputs' gradients as rulegrad's backward pass gives them: one zero,
+        # broadcast (full arrays of zeros would cost this column 14 ms a step to make and scan)
+        zero = np.zeros((), hs.dtype)
+        unused = np.broadcast_to(zero, cs.shape), np.broadcast_to(zero, gates.shape)
+        dw, db, dx, _, _ = _lstm_vjp((dhs, *unused), (hs, cs, gates), w, b, x, h, c)
         # the embedding's gradient: each row's picks summed by untake's one-hot product
         # (np.add.at takes 7x longer), so the row compares the engines, not two scatter-adds
         demb = _onehot_rows(dx, emb, ids)
