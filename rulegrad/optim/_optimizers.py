@@ -62,6 +62,45 @@ class Optimizer:
             if f.init:
                 setattr(self, f.name, float(getattr(self, f.name)))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the state as ``(parameter, arrays)`` pairs: ids and weakrefs do not pickle.
+
+        Pickled together with its parameters (``pickle.dumps((model, opt))``), an optimizer
+        comes back holding the state of the unpickled parameters.
+        """
+        fields_ = {k: v for k, v in self.__dict__.items() if k != "_states"}
+        return {**fields_, "_states": self.states()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        pairs = state.pop("_states")
+        self.__dict__.update(state)
+        self._states = {}
+        for w, s in pairs:
+            self._entry(w, s)
+
+    def states(self) -> list[tuple[Any, dict[str, Any]]]:
+        """The ``(parameter, state)`` pairs of the parameters this optimizer has stepped.
+
+        Examples:
+            >>> w, opt = np.array([1.0]), Momentum(lr=0.5)
+            >>> opt.step(w, np.array([1.0]))
+            >>> [(p is w, sorted(s)) for p, s in opt.states()]
+            [(True, ['v'])]
+        """
+        pairs = [(r() if isinstance(r, weakref.ref) else r, s) for r, s in self._states.values()]
+        return [(w, s) for w, s in pairs if w is not None]
+
+    def set_state(self, w: Any, state: dict[str, Any]) -> None:
+        """Make ``state`` the state kept for parameter ``w`` (as loading a checkpoint does).
+
+        Examples:
+            >>> w, opt = np.array([1.0]), Adam(lr=0.1)
+            >>> opt.set_state(w, {"m": np.zeros(1), "v": np.zeros(1), "t": 3})
+            >>> [s["t"] for _, s in opt.states()]
+            [3]
+        """
+        self._entry(w, state)
+
     def clone(self) -> Optimizer:
         """Return an optimizer with the same hyperparameters and no state."""
         return type(self)(**{f.name: getattr(self, f.name) for f in fields(self) if f.init})
@@ -96,12 +135,17 @@ class Optimizer:
         """Return the state of ``w``, creating zeros shaped like ``x`` on first use."""
         entry = self._states.get(id(w))
         if entry is None:
-            try:  # a weakref lets the state go with the parameter, and ids are never reused early
-                ref: Any = weakref.ref(w, partial(_forget, self._states, id(w)))
-            except TypeError:  # not weakref-able: hold it, so its id stays taken
-                ref = w
-            entry = self._states[id(w)] = (ref, {n: np.zeros_like(x) for n in self._state_names})
+            return self._entry(w, {n: np.zeros_like(x) for n in self._state_names})
         return entry[1]
+
+    def _entry(self, w: Any, state: dict[str, Any]) -> dict[str, Any]:
+        """Keep ``state`` for ``w``, and return it."""
+        try:  # a weakref lets the state go with the parameter, and ids are never reused early
+            ref: Any = weakref.ref(w, partial(_forget, self._states, id(w)))
+        except TypeError:  # not weakref-able: hold it, so its id stays taken
+            ref = w
+        self._states[id(w)] = (ref, state)
+        return state
 
     def _update(self, w: Any, g: Any, s: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not define an update")

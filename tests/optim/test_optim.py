@@ -266,3 +266,38 @@ def test_integer_and_non_array_refused() -> None:
         update(W0.copy(), W0, "adam")
     with pytest.raises(TypeError, match="not both"):
         update(W0.copy(), W0, SGD(), lr=0.1)
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_pickle_keeps_hyperparameters_and_state(cls: type[Optimizer]) -> None:
+    """An optimizer pickled with its parameters continues exactly as the original would."""
+    import pickle
+
+    opt = cls(lr=0.01)
+    w = rg_param(W0.copy())
+    for g in GRADS[:2]:
+        opt.step(w, g)
+    opt2, w2 = pickle.loads(pickle.dumps((opt, w)))
+    assert repr(opt2) == repr(opt) and len(opt2._states) == len(opt._states)
+    opt.step(w, GRADS[2])
+    opt2.step(w2, GRADS[2])
+    np.testing.assert_array_equal(w2.value, w.value)
+
+
+def test_pickle_of_stateless_optimizer_alone() -> None:
+    """An optimizer with no state (or pickled without its parameters) unpickles and works."""
+    import pickle
+
+    opt = Adam(lr=0.5, gclip=1.0)
+    fresh = pickle.loads(pickle.dumps(opt))
+    assert repr(fresh) == repr(opt) and fresh._states == {}
+    w = np.array([1.0])
+    fresh.step(w, np.array([2.0]))
+    np.testing.assert_allclose(w, [0.5])
+
+
+def rg_param(value: np.ndarray):
+    """A real rulegrad Param (picklable, weak-referenceable) holding ``value``."""
+    import rulegrad as rg
+
+    return rg.Param(value)
