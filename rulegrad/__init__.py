@@ -56,6 +56,8 @@ from .plugins import hookimpl as hookimpl  # noqa: E402  isort: skip
 from .jit import jit as jit  # noqa: E402  isort: skip
 from .profile import profile as profile  # noqa: E402  isort: skip
 from .transfer import to as to  # noqa: E402  isort: skip
+from .checkpoint import load as load  # noqa: E402  isort: skip
+from .checkpoint import save as save  # noqa: E402  isort: skip
 
 __all__ = [
     # engine
@@ -69,6 +71,8 @@ __all__ = [
     "checkgrad",
     # layers
     "data", "nn", "optim", "plugins", "hookimpl", "profile", "to",
+    # checkpoints
+    "save", "load",
     "__version__",
 ]  # fmt: skip
 

@@ -74,9 +74,7 @@ class Optimizer:
     def __setstate__(self, state: dict[str, Any]) -> None:
         pairs = state.pop("_states")
         self.__dict__.update(state)
-        self._states = {}
-        for w, s in pairs:
-            self._entry(w, s)
+        self.set_states(pairs)
 
     def states(self) -> list[tuple[Any, dict[str, Any]]]:
         """The ``(parameter, state)`` pairs of the parameters this optimizer has stepped.
@@ -90,16 +88,18 @@ class Optimizer:
         pairs = [(r() if isinstance(r, weakref.ref) else r, s) for r, s in self._states.values()]
         return [(w, s) for w, s in pairs if w is not None]
 
-    def set_state(self, w: Any, state: dict[str, Any]) -> None:
-        """Make ``state`` the state kept for parameter ``w`` (as loading a checkpoint does).
+    def set_states(self, pairs: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Replace all state by these ``(parameter, state)`` pairs (as loading a checkpoint does).
 
         Examples:
             >>> w, opt = np.array([1.0]), Adam(lr=0.1)
-            >>> opt.set_state(w, {"m": np.zeros(1), "v": np.zeros(1), "t": 3})
+            >>> opt.set_states([(w, {"m": np.zeros(1), "v": np.zeros(1), "t": 3})])
             >>> [s["t"] for _, s in opt.states()]
             [3]
         """
-        self._entry(w, state)
+        self._states = {}
+        for w, s in pairs:
+            self._entry(w, s)
 
     def clone(self) -> Optimizer:
         """Return an optimizer with the same hyperparameters and no state."""
