@@ -1,8 +1,9 @@
 """Loaders for the benchmark data sets (MNIST, Boston Housing, text corpora) and minibatching.
 
-Pure numpy and the standard library; nothing else from rulegrad is imported. Files are read from
-an explicit folder, $RULEGRAD_DATA/<name>, a ``shared/data/<name>`` folder or
-~/.cache/rulegrad/<name>, and downloaded only when missing.
+Pure numpy and the standard library (pooch downloads, imported only then); nothing else from
+rulegrad is imported. Files are read from an explicit folder, $RULEGRAD_DATA/<name>, a
+``shared/data/<name>`` folder or the user cache (``~/.cache/rulegrad/<name>`` on Linux), and
+downloaded only when missing, checked against their sha256.
 """
 
 from __future__ import annotations

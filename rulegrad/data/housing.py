@@ -8,9 +8,10 @@ import numpy as np
 
 from rulegrad.data.files import fetch, resolve_dir
 
-__all__ = ["HOUSING_URL", "housing"]
+__all__ = ["HOUSING_URL", "HOUSING_SHA256", "housing"]
 
 HOUSING_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/housing/housing.data"
+HOUSING_SHA256 = "baadf72995725d76efe787b664e1f083388c79ba21ef9a7990d87f774184735a"
 
 
 def housing(
@@ -29,9 +30,9 @@ def housing(
     Args:
         directory: folder with ``housing.data`` (whitespace separated, 14 columns, no header).
             None searches $RULEGRAD_DATA/housing, ``shared/data/housing``, then
-            ~/.cache/rulegrad/housing.
+            the user cache (`default_data_dir`).
         dtype: float type of the result.
-        download: fetch a missing file from `HOUSING_URL`.
+        download: fetch a missing file from `HOUSING_URL` (checked against `HOUSING_SHA256`).
 
     Returns:
         x of shape (13, N) and y of shape (1, N); N is 506 for the UCI file.
@@ -52,7 +53,8 @@ def housing(
         (array([-0.70710678,  0.70710678]), array([[24. , 21.6]]))
     """
     folder = resolve_dir("housing", directory)
-    fetch(folder, {"housing.data": HOUSING_URL}, what="Boston Housing", download=download)
+    files = {"housing.data": (HOUSING_URL, HOUSING_SHA256)}
+    fetch(folder, files, what="Boston Housing", download=download)
     path = folder / "housing.data"
     try:
         table = np.loadtxt(path, dtype=np.float64, ndmin=2)

@@ -11,7 +11,7 @@ import numpy as np
 
 from rulegrad.data.files import fetch, resolve_dir
 
-__all__ = ["MNIST_URL", "MNIST_FILES", "mnist", "read_idx"]
+__all__ = ["MNIST_URL", "MNIST_FILES", "MNIST_SHA256", "mnist", "read_idx"]
 
 # Google's CVDF mirror of yann.lecun.com/exdb/mnist, which now refuses most automated downloads.
 MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
@@ -20,6 +20,18 @@ MNIST_FILES = (
     "train-labels-idx1-ubyte.gz",
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
+)
+# the original files' sha256 (they also match the md5s published with MNIST)
+MNIST_SHA256 = dict(
+    zip(
+        MNIST_FILES,
+        (
+            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        ),
+    )
 )
 
 # IDX type byte -> big-endian element type (http://yann.lecun.com/exdb/mnist/, bottom of page)
@@ -92,10 +104,12 @@ def mnist(
 
     Args:
         directory: folder with the four IDX gzip files (`MNIST_FILES`). None searches
-            $RULEGRAD_DATA/mnist, then a ``shared/data/mnist`` folder, then ~/.cache/rulegrad/mnist.
+            $RULEGRAD_DATA/mnist, then a ``shared/data/mnist`` folder, then the user cache
+            (`default_data_dir`).
         dtype: float type of the images.
         flat: images as (N, 784) when True, as NCHW (N, 1, 28, 28) when False.
-        download: fetch missing files from `MNIST_URL` (the network is used only then).
+        download: fetch missing files from `MNIST_URL` (the network is used only then; each
+            download is checked against `MNIST_SHA256`).
 
     Returns:
         Images scaled to [0, 1] (60000 train, 10000 test) and int64 labels 0..9.
@@ -116,7 +130,8 @@ def mnist(
     if not np.issubdtype(dtype, np.floating):
         raise ValueError(f"mnist: dtype must be a float type, got {np.dtype(dtype)}")
     folder = resolve_dir("mnist", directory)
-    fetch(folder, {name: MNIST_URL + name for name in MNIST_FILES}, what="MNIST", download=download)
+    files = {name: (MNIST_URL + name, MNIST_SHA256[name]) for name in MNIST_FILES}
+    fetch(folder, files, what="MNIST", download=download)
     xtrn, ytrn = _load_pair(folder / MNIST_FILES[0], folder / MNIST_FILES[1], dtype, flat)
     xtst, ytst = _load_pair(folder / MNIST_FILES[2], folder / MNIST_FILES[3], dtype, flat)
     return xtrn, ytrn, xtst, ytst

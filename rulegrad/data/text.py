@@ -14,7 +14,9 @@ from rulegrad.data.files import fetch, resolve_dir
 
 __all__ = [
     "HIAWATHA_URL",
+    "HIAWATHA_SHA256",
     "TINYSHAKESPEARE_URL",
+    "TINYSHAKESPEARE_SHA256",
     "Vocab",
     "char_batches",
     "hiawatha",
@@ -23,10 +25,14 @@ __all__ = [
     "tinyshakespeare",
 ]
 
+# Gutenberg's release of 24 Aug 2021; should Gutenberg reissue the file, the download fails
+# its checksum (and says so) rather than training on another text.
 HIAWATHA_URL = "https://www.gutenberg.org/cache/epub/19/pg19.txt"
+HIAWATHA_SHA256 = "11bee0d53b79b8267736eaecd50f0d76c338279715a5bed413bd45415828cac3"
 TINYSHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 )
+TINYSHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 _START = re.compile(r"^[ \t]*\*\*\*[ \t]*START OF.*$", re.MULTILINE)
 _END = re.compile(r"^[ \t]*\*\*\*[ \t]*END OF", re.MULTILINE)
 
@@ -61,8 +67,8 @@ def hiawatha(directory: str | os.PathLike[str] | None = None, *, download: bool 
 
     Args:
         directory: folder with ``hiawatha.txt``. None searches $RULEGRAD_DATA/text,
-            ``shared/data/text``, ~/.cache/rulegrad/text.
-        download: fetch a missing file from `HIAWATHA_URL`.
+            ``shared/data/text``, then the user cache (`default_data_dir`).
+        download: fetch a missing file from `HIAWATHA_URL` (checked against `HIAWATHA_SHA256`).
 
     Returns:
         The poem, about 190k characters, starting with its title.
@@ -74,7 +80,7 @@ def hiawatha(directory: str | os.PathLike[str] | None = None, *, download: bool 
         >>> hiawatha(folder)
         'Should you ask\n'
     """
-    return _corpus(directory, "hiawatha.txt", HIAWATHA_URL, download)
+    return _corpus(directory, "hiawatha.txt", (HIAWATHA_URL, HIAWATHA_SHA256), download)
 
 
 def tinyshakespeare(
@@ -84,8 +90,9 @@ def tinyshakespeare(
 
     Args:
         directory: folder with ``tinyshakespeare.txt``. None searches $RULEGRAD_DATA/text,
-            ``shared/data/text``, ~/.cache/rulegrad/text.
-        download: fetch a missing file from `TINYSHAKESPEARE_URL`.
+            ``shared/data/text``, then the user cache (`default_data_dir`).
+        download: fetch a missing file from `TINYSHAKESPEARE_URL` (checked against
+            `TINYSHAKESPEARE_SHA256`).
 
     Returns:
         The text.
@@ -97,13 +104,16 @@ def tinyshakespeare(
         >>> tinyshakespeare(folder)
         'First Citizen:\n'
     """
-    return _corpus(directory, "tinyshakespeare.txt", TINYSHAKESPEARE_URL, download)
+    source = (TINYSHAKESPEARE_URL, TINYSHAKESPEARE_SHA256)
+    return _corpus(directory, "tinyshakespeare.txt", source, download)
 
 
-def _corpus(directory: str | os.PathLike[str] | None, name: str, url: str, download: bool) -> str:
-    """Fetch the text file `name` into the resolved text folder if needed, and read it."""
+def _corpus(
+    directory: str | os.PathLike[str] | None, name: str, source: tuple[str, str], download: bool
+) -> str:
+    """Fetch the text file `name` (from URL `source[0]`, sha256 `source[1]`) if needed; read it."""
     folder = resolve_dir("text", directory)
-    fetch(folder, {name: url}, what=f"text corpus {name}", download=download)
+    fetch(folder, {name: source}, what=f"text corpus {name}", download=download)
     return read_text(folder / name)
 
 

@@ -1,9 +1,10 @@
-"""Fixtures for the data tests: the real shared data folder, and a guard against the network."""
+"""Fixtures for the data tests: the real shared data folder, and a local file server."""
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,42 @@ def shared_data() -> Path:
     return found
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every download fail at once, so that no data test can reach the network."""
+class FileServer:
+    """A web server on 127.0.0.1 serving ``files`` (path -> bytes, or a list of HTTP status
+    codes to answer before the bytes); ``requests`` lists the paths asked for."""
 
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise urllib.error.URLError("network disabled in the test suite")
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.failures: dict[str, list[int]] = {}
+        self.requests: list[str] = []
+        server = self
 
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.requests.append(self.path)
+                fails = server.failures.get(self.path)
+                status = fails.pop(0) if fails else (200 if self.path in server.files else 404)
+                body = server.files[self.path] if status == 200 else b""
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+@pytest.fixture
+def file_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FileServer]:
+    """A local server to download from (downloads are allowed for the test; no retry waits)."""
+    monkeypatch.delenv("RULEGRAD_OFFLINE", raising=False)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # pooch's wait between retries
+    server = FileServer()
+    thread = threading.Thread(target=server.httpd.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()

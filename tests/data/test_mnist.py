@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import io
+import hashlib
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -124,20 +125,21 @@ def test_offline_error_names_folder_files_and_url(tmp_path: Path):
     with pytest.raises(DataNotFoundError) as info:
         mnist(tmp_path / "mnist")
     message = str(info.value)
-    assert isinstance(info.value, FileNotFoundError) and "URLError" in message
+    assert isinstance(info.value, FileNotFoundError) and "RULEGRAD_OFFLINE" in message
     assert str(tmp_path / "mnist") in message and MNIST_URL in message and "Copy them" in message
     assert all(name in message for name in MNIST_FILES)
     with pytest.raises(DataNotFoundError, match="download=False"):
         mnist(tmp_path, download=False)
 
 
-def test_download_fetches_the_four_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """Missing files are fetched from MNIST_URL and then parsed (urlopen faked, no network)."""
+def test_download_fetches_the_four_files(file_server, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    """Missing files are fetched from MNIST_URL, checked against MNIST_SHA256, then parsed."""
     served = fake_mnist_files([7, 2], [1])
-    monkeypatch.setattr(
-        "urllib.request.urlopen",
-        lambda request, timeout: io.BytesIO(served[request.full_url.removeprefix(MNIST_URL)]),
-    )
+    module = importlib.import_module("rulegrad.data.mnist")  # not the function of that name
+    monkeypatch.setattr(module, "MNIST_URL", file_server.url + "/mnist/")
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in served.items()}
+    monkeypatch.setattr(module, "MNIST_SHA256", hashes)
+    file_server.files.update({f"/mnist/{name}": data for name, data in served.items()})
     _, ytrn, xtst, _ = mnist(tmp_path / "mnist")
     assert ytrn.tolist() == [7, 2] and xtst.shape == (1, 784)
     assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(MNIST_FILES)
