@@ -15,11 +15,12 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from _common import parse_args, plot_history
 
 import rulegrad as rg
 from rulegrad import nn
 from rulegrad.data import minibatch, mnist
-from rulegrad.demo import progress, save_plot, to_device
+from rulegrad.demo import progress, to_device
 from rulegrad.optim import Adam, optimizers, update
 
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
     parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curves to this file")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)  # checks --gpu and --plot before loading data
     record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
     xtrn, _, xtst, _ = mnist()
@@ -86,7 +87,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bar.set(**{"test error": tests[-1]})
         bar.close()
     if args.plot:
-        save_plot({"training error": losses, "test error": tests}, args.plot)
+        plot_history(
+            args.plot,
+            title=f"{'-'.join(map(str, sizes))} autoencoder on MNIST",
+            losses={"training error (epoch mean)": [None, *losses], "test error": [start, *tests]},
+            loss_label="squared error per image",
+        )
     return {"start": start, "losses": losses, "test": tests}
 
 

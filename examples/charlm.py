@@ -22,11 +22,12 @@ import argparse
 from typing import Any
 
 import numpy as np
+from _common import parse_args, plot_history
 
 import rulegrad as rg
 from rulegrad import nn
 from rulegrad.data import Vocab, char_batches, hiawatha
-from rulegrad.demo import progress, save_plot, to_device
+from rulegrad.demo import progress, to_device
 from rulegrad.optim import Adam, optimizers, update
 
 
@@ -101,15 +102,14 @@ def generate(
 
 
 def save(path: str, model: dict[str, Any], vocab: Vocab) -> None:
-    """Write the model's arrays and the vocabulary to an ``.npz`` file."""
-    np.savez(path, chars=np.array(vocab.chars), **{k: rg.value(p) for k, p in model.items()})
+    """Write the model and the vocabulary to a checkpoint (`rg.save`: arrays and JSON)."""
+    rg.save(path, {"model": model, "chars": vocab.chars})
 
 
 def load(path: str) -> tuple[dict[str, rg.Param], Vocab]:
     """Read a model written by `save`."""
-    with np.load(path) as f:
-        model = {k: rg.Param(f[k]) for k in f.files if k != "chars"}
-        return model, Vocab(str(f["chars"]))
+    saved = rg.load(path)
+    return saved["model"], Vocab(saved["chars"])
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)  # checks --gpu and --plot before loading data
 
     text = hiawatha()
     rng = np.random.default_rng(args.seed)
@@ -151,11 +151,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{args.batch} x {args.seqlen} per epoch; {kind} LSTM"
     )
 
+    def fresh_state() -> dict[str, Any]:
+        zeros = np.zeros((args.batch, hidden), np.float32)
+        return to_device({"h": zeros, "c": zeros}, args.gpu)
+
+    ids, targets = to_device(list(windows[0]), args.gpu)
+    start = float(loss(model, ids, targets, fresh_state(), run))  # before training, no tape
     opts = optimizers(model, Adam, lr=args.lr, gclip=args.gclip)
     losses = []
     for epoch in range(1, args.epochs + 1):
-        zeros = np.zeros((args.batch, hidden), np.float32)
-        state = to_device({"h": zeros, "c": zeros}, args.gpu)
+        state = fresh_state()
         bar = progress(windows, desc=f"epoch {epoch:2d}/{args.epochs}")
         total = 0.0
         for ids, targets in bar:
@@ -173,8 +178,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sample = generate(model, vocab, args.generate, rng) if args.generate else ""
     print(sample)
     if args.plot:
-        save_plot({"training loss (nats per character)": losses}, args.plot)
-    return {"losses": losses, "text": sample}
+        plot_history(
+            args.plot,
+            title=f"Character LSTM on Hiawatha ({kind})",
+            losses={"training loss (epoch mean; 0: the first window)": [start, *losses]},
+            loss_label="nats per character",
+        )
+    return {"start": start, "losses": losses, "text": sample}
 
 
 if __name__ == "__main__":

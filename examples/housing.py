@@ -14,10 +14,11 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from _common import parse_args, plot_history
 
 import rulegrad as rg
 from rulegrad.data import housing
-from rulegrad.demo import save_plot, to_device
+from rulegrad.demo import to_device
 
 
 def predict(w: Any, b: Any, x: Any) -> Any:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
     parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)  # checks --gpu and --plot before loading data
     record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
     x, y = to_device(housing(), args.gpu)  # x: (13, 506) features, y: (1, 506) prices
@@ -57,9 +58,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             p.value -= args.lr * rg.grad(J, p)
         losses.append(float(loss(w, b, x, y)))
         print(f"step {step:2d} loss {losses[-1]:8.3f}")
+    figure = None
     if args.plot:
-        save_plot({"training loss": losses}, args.plot, xlabel="step")
-    return {"start": start, "losses": losses}
+        figure = plot_history(
+            args.plot,
+            title="Linear regression on Boston Housing",
+            losses={"training loss (mean squared error)": [start, *losses]},
+            xlabel="step",
+        )
+    return {"start": start, "losses": losses, "figure": figure}
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from _common import parse_args, plot_history
 
 import rulegrad as rg
 from rulegrad import nn
 from rulegrad.data import minibatch, mnist
-from rulegrad.demo import progress, save_plot, to_device
+from rulegrad.demo import progress, to_device
 
 
 def init(rng: np.random.Generator) -> list[rg.Param]:
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
     parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)  # checks --gpu and --plot before loading data
     record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
     xtrn, ytrn, xtst, ytst = mnist(flat=False)
@@ -84,9 +85,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     xtst, ytst = to_device([xtst[: args.test_size], ytst[: args.test_size]], args.gpu)
     model = to_device(init(np.random.default_rng(args.seed)), args.gpu)
 
-    start = float(loss(model, xtst[:500], ytst[:500]))
+    start, start_acc = float(loss(model, xtst[:500], ytst[:500])), accuracy(model, xtst, ytst)
     print(f"before training: test loss {start:.4f} (first 500 test images)")
-    losses, accs = [], []
+    losses, accs, tests = [], [], []
     batches = minibatch(xtrn, ytrn, args.batch, shuffle=True, rng=args.seed)
     for epoch in range(1, args.epochs + 1):
         bar = progress(batches, desc=f"epoch {epoch:2d}/{args.epochs}", close=False)
@@ -100,11 +101,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             bar.set(loss=total / (bar.count + 1))
         losses.append(total / len(batches))
         accs.append(accuracy(model, xtst, ytst))
+        tests.append(float(loss(model, xtst[:500], ytst[:500])))
         bar.set(**{"test acc": accs[-1]})
         bar.close()
     if args.plot:
-        save_plot({"training loss": losses, "test accuracy": accs}, args.plot)
-    return {"start": start, "losses": losses, "test_acc": accs}
+        plot_history(
+            args.plot,
+            title="LeNet on MNIST",
+            losses={
+                "training loss (epoch mean)": [None, *losses],
+                "test loss (first 500 images)": [start, *tests],
+            },
+            accuracies={"test accuracy": [start_acc, *accs]},
+        )
+    return {"start": start, "losses": losses, "test_loss": tests, "test_acc": accs}
 
 
 if __name__ == "__main__":

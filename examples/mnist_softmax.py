@@ -14,11 +14,12 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from _common import parse_args, plot_history
 
 import rulegrad as rg
 from rulegrad import nn
 from rulegrad.data import minibatch, mnist
-from rulegrad.demo import progress, save_plot, to_device
+from rulegrad.demo import progress, to_device
 
 
 def predict(w: Any, b: Any, x: Any) -> Any:
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
     parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)  # checks --gpu and --plot before loading data
     record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
     xtrn, ytrn, xtst, ytst = mnist()
@@ -58,9 +59,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     w, b = to_device([w, b], args.gpu)
     xtst, ytst = to_device([xtst, ytst], args.gpu)
 
-    start = float(loss(w, b, xtst, ytst))
-    print(f"before training: test loss {start:.4f}, test accuracy {accuracy(w, b, xtst, ytst):.4f}")
-    losses, accs = [], []
+    start, start_acc = float(loss(w, b, xtst, ytst)), accuracy(w, b, xtst, ytst)
+    print(f"before training: test loss {start:.4f}, test accuracy {start_acc:.4f}")
+    losses, accs, tests = [], [], []
     batches = minibatch(xtrn, ytrn, args.batch, shuffle=True, rng=args.seed)
     for epoch in range(1, args.epochs + 1):
         bar = progress(batches, desc=f"epoch {epoch:2d}/{args.epochs}", close=False)
@@ -74,11 +75,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             bar.set(loss=total / (bar.count + 1))
         losses.append(total / len(batches))
         accs.append(accuracy(w, b, xtst, ytst))
+        tests.append(float(loss(w, b, xtst, ytst)))
         bar.set(**{"test acc": accs[-1]})
         bar.close()
     if args.plot:
-        save_plot({"training loss": losses, "test accuracy": accs}, args.plot)
-    return {"start": start, "losses": losses, "test_acc": accs}
+        plot_history(
+            args.plot,
+            title="Softmax regression on MNIST",
+            losses={"training loss (epoch mean)": [None, *losses], "test loss": [start, *tests]},
+            accuracies={"test accuracy": [start_acc, *accs]},
+        )
+    return {"start": start, "losses": losses, "test_loss": tests, "test_acc": accs}
 
 
 if __name__ == "__main__":

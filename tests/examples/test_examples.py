@@ -20,13 +20,16 @@ from rulegrad.data import find_shared_data
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SHARED = find_shared_data()
+NAMES = ["housing", "mnist_softmax", "mnist_mlp", "autoencoder", "lenet", "charlm"]
+sys.path.insert(0, str(EXAMPLES))  # the examples import their shared helpers from _common.py
 
 
 def needs(folder: str) -> pytest.MarkDecorator:
     """Skip unless ``shared/data/<folder>`` exists."""
     return pytest.mark.skipif(
         SHARED is None or not (SHARED / folder).is_dir(),
-        reason=f"real data not found: no {folder}/ in ../shared/data (see its README)",
+        reason=f"real data not found: no {folder}/ in ../shared/data (see its README); "
+        "the tests never download (tests/conftest.py sets RULEGRAD_OFFLINE)",
     )
 
 
@@ -121,12 +124,70 @@ def test_charlm_trains_saves_loads_and_writes(tmp_path: Path, fused: bool) -> No
     assert set(got["text"]) <= set(vocab.chars) and model["w"].shape == (16 + 32, 4 * 32)
 
 
-def test_gpu_flag_without_cupy_says_so() -> None:
-    """--gpu without cupy (or without rg.to) exits with a clear message."""
+@pytest.fixture
+def no_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An empty data folder and no downloads: an example that loads data fails at once."""
+    monkeypatch.setenv("RULEGRAD_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("RULEGRAD_OFFLINE", "1")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gpu_flag_without_cupy_exits_2_before_data(name: str, no_data: None, capsys) -> None:
+    """--gpu without cupy exits with status 2 and says why, before looking for any data."""
     if importlib.util.find_spec("cupy") is not None:
         pytest.skip("cupy is installed: --gpu would run")
-    with pytest.raises(SystemExit, match="cupy not available"):
-        example("housing").main(["--gpu", "--steps", "1"])
+    with pytest.raises(SystemExit) as info:
+        example(name).main(["--gpu"])
+    assert info.value.code == 2 and "cupy not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_plot_without_matplotlib_exits_2_before_data(
+    name: str, no_data: None, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """--plot without matplotlib exits with status 2 and says so, before any training."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    with pytest.raises(SystemExit) as info:
+        example(name).main(["--plot", "curves.png"])
+    assert info.value.code == 2 and "pip install matplotlib" in capsys.readouterr().err
+
+
+def test_plot_history_draws_loss_and_accuracy_apart(tmp_path: Path) -> None:
+    """The plot has loss and accuracy on separate axes, epoch 0 included, integer ticks,
+    axis labels and a title, and is saved as a PNG."""
+    pytest.importorskip("matplotlib", reason="plots need matplotlib")
+    from _common import plot_history
+
+    path = tmp_path / "curves.png"
+    fig = plot_history(
+        path,
+        title="MLP on MNIST",
+        losses={"training loss": [None, 0.5, 0.3, 0.2], "test loss": [2.3, 0.4, 0.3, 0.25]},
+        accuracies={"test accuracy": [0.1, 0.9, 0.93, 0.95]},
+    )
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    loss_ax, acc_ax = fig.axes
+    assert fig._suptitle.get_text() == "MLP on MNIST"
+    assert (loss_ax.get_ylabel(), acc_ax.get_ylabel(), acc_ax.get_xlabel()) == (
+        "loss",
+        "accuracy",
+        "epoch",
+    )
+    assert [line.get_xdata().tolist() for line in loss_ax.lines] == [[1, 2, 3], [0, 1, 2, 3]]
+    assert acc_ax.lines[0].get_xdata().tolist() == [0, 1, 2, 3]
+    ticks = [t for t in acc_ax.get_xticks() if 0 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+@needs("housing")
+def test_housing_plot_starts_at_step_0(tmp_path: Path) -> None:
+    """housing.py --plot saves a PNG whose loss curve starts before the first step."""
+    pytest.importorskip("matplotlib", reason="plots need matplotlib")
+    path = tmp_path / "loss.png"
+    got = example("housing").main(["--steps", "3", "--plot", str(path)])
+    assert (
+        path.read_bytes()[:4] == b"\x89PNG" and got["figure"].axes[0].lines[0].get_xdata()[0] == 0
+    )
 
 
 # ---- slow: the tutorial's full runs ----
