@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import fields
 from functools import partial
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType, SimpleNamespace
@@ -189,11 +190,14 @@ class _Saver:
         self.keep.append(v)
         return self.ids[id(v)]
 
-    def _array(self, a: Any) -> str:
+    def _array(self, a: Any, where: str) -> str:
         name = f"a{len(self.arrays)}"
         self.arrays[name] = _host(a)
         if self.arrays[name].dtype.hasobject:
-            raise CheckpointError(f"cannot save an array of Python objects ({name})")
+            raise CheckpointError(
+                f"cannot save {where}: an array of Python objects needs pickle; convert it to "
+                "numbers or strings"
+            )
         return name
 
     def encode(self, v: Any, where: str) -> Any:
@@ -205,9 +209,9 @@ class _Saver:
             return {
                 "kind": "tuple",
                 "items": [self.encode(x, f"{where}[{i}]") for i, x in enumerate(v)],
-            }  # noqa: E501
+            }
         if isinstance(v, Param):
-            node = {"kind": "param", "id": self._new_id(v), "array": self._array(v.value)}
+            node = {"kind": "param", "id": self._new_id(v), "array": self._array(v.value, where)}
             if v.opt is not None:
                 node["opt"] = self.encode(v.opt, f"{where}.opt")
             return node
@@ -216,7 +220,7 @@ class _Saver:
             return {
                 "kind": "array",
                 "id": self._new_id(v),
-                "array": self._array(v),
+                "array": self._array(v, where),
                 "scalar": scalar,
             }
         if isinstance(v, Optimizer):
@@ -246,8 +250,6 @@ class _Saver:
         )
 
     def _optimizer(self, opt: Optimizer, where: str) -> dict[str, Any]:
-        from dataclasses import fields
-
         node = {"kind": "optimizer", "id": self._new_id(opt), "class": _optimizer_name(type(opt))}
         node["hyper"] = {f.name: getattr(opt, f.name) for f in fields(opt) if f.init}
         self.optimizers.append((opt, node, where))  # its state refers to Params found later

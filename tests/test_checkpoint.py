@@ -213,3 +213,26 @@ def test_save_takes_sgd_and_load_accepts_str_path(tmp_path: Path):
     rg.save(path, SGD(lr=0.3, gclip=2.0))
     opt = rg.load(path)
     assert (type(opt), opt.lr, opt.gclip) == (SGD, 0.3, 2.0)
+
+
+def test_cycles_and_shared_containers_round_trip(tmp_path: Path):
+    """An object pointing back to its parent (a cycle) is saved once and comes back as one."""
+    parent = {"w": rg.Param(np.ones(1)), "children": []}
+    parent["children"].append({"parent": parent})
+    rg.save(tmp_path / "m.npz", parent)
+    got = rg.load(tmp_path / "m.npz")
+    assert got["children"][0]["parent"] is got
+    fresh = {"w": rg.Param(np.zeros(1)), "children": []}
+    fresh["children"].append({"parent": fresh})
+    rg.load(tmp_path / "m.npz", into=fresh)
+    assert fresh["w"].value.tolist() == [1.0]
+
+
+def test_failed_save_keeps_the_old_file(tmp_path: Path):
+    """A save that fails leaves an existing checkpoint as it was, and no temporary file."""
+    path = tmp_path / "m.npz"
+    rg.save(path, [rg.Param(np.ones(2))])
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError, match=r"obj\[0\]: an array of Python objects"):
+        rg.save(path, [np.array([None, 1], dtype=object)])
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.npz"]
