@@ -21,12 +21,17 @@ import numpy as np
 
 from ..core import Domain, implements, primitive, value
 from ..core.errors import NoRuleError
-from ._util import dtype_of, eye, is_complex
+from ._util import dtype_of, eye, is_complex, used
 
 
 def _swap(x: Any) -> Any:
     """Transpose the last two axes (a stack of matrices)."""
     return np.swapaxes(x, -1, -2)
+
+
+def _h(x: Any) -> Any:
+    """The conjugate transpose of a stack of matrices (the transpose when real)."""
+    return np.conj(_swap(x)) if is_complex(x) else _swap(x)
 
 
 def _eye(n: int, like: Any) -> Any:
@@ -216,8 +221,12 @@ def _det_da(dy: Any, y: Any, a: Any) -> Any:
 
 
 def _slogdet_da(dy: Any, y: Any, a: Any) -> Any:
-    """d log|det(a)|/da = inv(a)^T (the sign has no gradient)."""
-    return np.expand_dims(dy[1], (-2, -1)) * _swap(np.linalg.inv(a))
+    """d log|det(a)|/da = inv(a)^T. The sign of a real matrix is constant; a complex one's,
+    det / |det| = exp(i Im(log det)), adds i Im(dsign * sign) inv(a)^T."""
+    g = dy[1]
+    if is_complex(a):
+        g = g + 1j * np.imag(dy[0] * y[0])
+    return np.expand_dims(g, (-2, -1)) * _swap(np.linalg.inv(a))
 
 
 def _solve_db(dy: Any, y: Any, a: Any, b: Any) -> Any:
@@ -257,14 +266,15 @@ def _fold(g: Any, upper: bool) -> Any:
 
 
 def _cholesky_da(dy: Any, y: Any, a: Any, upper: bool = False) -> Any:
-    """Murray (2016), arXiv:1602.07527: S = L^-T phi(L^T dL) L^-1, symmetrized, then folded
-    onto the triangle numpy reads (phi keeps the lower triangle and halves the diagonal)."""
-    low, dlow = (_swap(y), _swap(dy)) if upper else (y, dy)
+    """Murray (2016), arXiv:1602.07527: S = L^-T phi(L^T dL) conj(L^-1), made Hermitian,
+    then folded onto the triangle numpy reads (phi keeps the lower triangle and halves the
+    diagonal). For complex input the upper factor is L^H, and the diagonal's gradient is
+    real: LAPACK reads only the real part of the diagonal."""
+    low, dlow = (_h(y), _h(dy)) if upper else (y, dy)
     p = np.matmul(_swap(low), dlow)
     phi = np.tril(p) - 0.5 * np.triu(np.tril(p))
-    lt = _swap(low)
-    s = np.linalg.solve(lt, _swap(np.linalg.solve(lt, _swap(phi))))
-    return _fold((s + _swap(s)) / 2, upper)
+    s = np.linalg.solve(_swap(low), _swap(np.linalg.solve(_h(low), _swap(phi))))
+    return _fold((s + _h(s)) / 2, upper)
 
 
 def _eigh_da(dy: Any, y: Any, a: Any, UPLO: str = "L") -> Any:
@@ -292,12 +302,19 @@ def _svd_da(
     compute_uv: bool = True,
     hermitian: bool = False,
 ) -> Any:
-    """Townsend (2016), "Differentiating the singular value decomposition", as in autograd."""
+    """Townsend (2016), "Differentiating the singular value decomposition", as in autograd.
+
+    When only the singular values are used (U's and V's gradients are zero, as the backward
+    pass gives outputs no one used) it is conj(U diag(ds) V^H), finite also at zero or
+    repeated singular values, where the vectors' terms divide by them."""
     if not compute_uv:
         u, _, vh = np.linalg.svd(a, full_matrices=False)
-        return np.matmul(np.conj(u) * np.expand_dims(dy, -2), np.conj(vh))
+        return _values_da(dy, u, vh)
     (u, s, vh), (gu, gs, gvh) = y, dy
     m, n = np.shape(a)[-2:]
+    if not (used(gu) or used(gvh)):
+        k = min(m, n)
+        return _values_da(gs, u[..., :k], vh[..., :k, :])
     if full_matrices and m != n:
         raise NoRuleError(
             "np.linalg.svd(full_matrices=True) of a non-square matrix has no gradient (the "
@@ -320,6 +337,12 @@ def _svd_da(
         rest = _eye(m, s) - np.matmul(u, np.conj(_swap(u)))
         t = t + _swap(np.matmul(np.matmul(v / row, _swap(gu)), rest))
     return t
+
+
+def _values_da(ds: Any, u: Any, vh: Any) -> Any:
+    """The gradient of the singular values alone: conj(U diag(ds) V^H)."""
+    g = np.matmul(u * np.expand_dims(ds, -2), vh)
+    return np.conj(g) if is_complex(g) else g
 
 
 def _wide(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -412,14 +435,14 @@ implements(np.linalg.eigvalsh)(lambda a, UPLO="L": np.linalg.eigh(a, UPLO)[0])
 
 @implements(np.linalg.pinv)
 def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
-    """V diag(1/s) U^T from the svd, small singular values dropped as numpy drops them."""
+    """V diag(1/s) U^H from the svd, small singular values dropped as numpy drops them."""
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     plain = value(s)
     if rcond is None:
         rcond = rtol if rtol is not None else max(np.shape(a)[-2:]) * np.finfo(plain.dtype).eps
     keep = plain > np.asarray(rcond)[..., None] * np.max(plain, axis=-1, keepdims=True)
     inv = np.where(keep, 1 / np.where(keep, s, 1), 0)
-    return np.matmul(_swap(vh) * np.expand_dims(inv, -2), np.conj(_swap(u)))
+    return np.matmul(_h(vh) * np.expand_dims(inv, -2), _h(u))
 
 
 @implements(np.cross)
