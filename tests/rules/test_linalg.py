@@ -19,6 +19,11 @@ _b = rng.standard_normal((3, 3))
 SPD = _b @ _b.T + 3 * np.eye(3)
 
 
+def _svd_product(a, hermitian=False):
+    u, s, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+    return (u * s[..., None, :]) @ vh
+
+
 def sym(a):
     """The symmetric part: cholesky and eigh read one triangle, so checks go through this."""
     return (a + np.swapaxes(a, -1, -2)) / 2
@@ -101,6 +106,13 @@ CASES = {
         lambda a: (lambda u, s, vh: (u * s) @ vh)(*np.linalg.svd(a, full_matrices=False)),
         A,
     ),
+    "svd_hermitian_values": (lambda a: np.linalg.svd(a, hermitian=True, compute_uv=False), SPD),
+    "svd_hermitian_indefinite": (
+        lambda a: np.linalg.svd(a, hermitian=True)[0] ** 2 * np.linalg.svd(a, hermitian=True)[1],
+        SPD - 4 * np.eye(3),
+    ),
+    "svd_hermitian_product": (lambda s: _svd_product(s, hermitian=True), SPD - 4 * np.eye(3)),
+    "pinv_hermitian": (lambda a: np.linalg.pinv(a, hermitian=True), SPD - 4 * np.eye(3)),
     # norms
     "norm": (np.linalg.norm, A),
     "norm_vector_axis": (lambda a: np.linalg.norm(a, axis=1), A),
@@ -183,11 +195,6 @@ HPD = _zb @ _zb.conj().T + 3 * np.eye(3)
 HPDB = np.stack([HPD, HPD + np.eye(3)])
 
 
-def _svd_product(a):
-    u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return (u * s[..., None, :]) @ vh
-
-
 COMPLEX = {
     "inv": (np.linalg.inv, ZS),
     "inv_batched": (np.linalg.inv, ZSB),
@@ -218,6 +225,13 @@ COMPLEX = {
     "svd_tall": (lambda a: np.abs(np.linalg.svd(a, full_matrices=False)[0]) ** 2, ZA.T.copy()),
     "svd_product": (_svd_product, ZT),
     "svd_product_tall": (_svd_product, ZA.T.copy()),
+    "svd_hermitian_values": (lambda a: np.linalg.svd(a, hermitian=True)[1], HPD - 4 * np.eye(3)),
+    "svd_hermitian_vectors": (
+        lambda a: np.abs(np.linalg.svd(a, hermitian=True)[0]) ** 2,
+        HPD - 4 * np.eye(3),
+    ),
+    "svd_hermitian_product": (lambda a: _svd_product(a, hermitian=True), HPDB - 4 * np.eye(3)),
+    "pinv_hermitian": (lambda a: np.linalg.pinv(a, hermitian=True), HPDB - 4 * np.eye(3)),
     "norm": (np.linalg.norm, ZA),
     "norm_nuc": (lambda a: np.linalg.norm(a, "nuc"), ZA),
     "norm_2_matrix": (lambda a: np.linalg.norm(a, 2), ZA),
@@ -269,3 +283,30 @@ def test_svd_values_alone_at_zero_singular_values(a) -> None:
         g = rg.grad(lambda a, f=full: np.sum(np.linalg.svd(a, full_matrices=f)[1] * [1.0, 2.0]))(a)
         assert np.all(np.isfinite(g))
         np.testing.assert_allclose(g, want, atol=1e-12)
+
+
+OUT_CALLS = {
+    "dot": lambda a, buf: np.dot(a, a.T, buf),
+    "outer": lambda a, buf: np.outer(a[0], a[1], out=buf),
+    "trace": lambda a, buf: np.trace(a, out=buf),
+    "multi_dot": lambda a, buf: np.linalg.multi_dot([a, a.T, a], out=buf),
+}
+
+
+@pytest.mark.parametrize("call", OUT_CALLS.values(), ids=OUT_CALLS.keys())
+def test_out_buffer_of_tracked_values_is_refused(call) -> None:
+    """out= with tracked values cannot be recorded: an InPlaceError saying to drop it, as
+    for ufuncs, never an unwritten buffer."""
+    buf = np.zeros(np.shape(call(A, None)))
+    with pytest.raises(rg.InPlaceError, match="out="):
+        rg.grad(lambda a: np.sum(call(a, buf)))(A)
+    np.testing.assert_array_equal(buf, 0.0)
+
+
+def test_trace_dtype_casts_and_the_gradient_keeps_the_input_dtype() -> None:
+    """trace(dtype=float32) of float64 is float32; the gradient stays float64."""
+    out = rg.value(rg.diff(lambda: np.trace(rg.Param(S), dtype=np.float32)))
+    assert out.dtype == np.float32
+    g = rg.grad(lambda s: np.trace(s, dtype=np.float32))(S)
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g, np.eye(3))
