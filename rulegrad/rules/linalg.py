@@ -232,7 +232,7 @@ def _slogdet_da(dy: Any, y: Any, a: Any) -> Any:
     """d log|det(a)|/da = inv(a)^T. The sign of a real matrix is constant; a complex one's,
     det / |det| = exp(i Im(log det)), adds i Im(dsign * sign) inv(a)^T."""
     g = dy[1]
-    if is_complex(a):
+    if is_complex(a) and used(dy[0]):
         g = g + 1j * np.imag(dy[0] * y[0])
     return np.expand_dims(g, (-2, -1)) * _swap(np.linalg.inv(a))
 
