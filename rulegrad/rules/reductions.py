@@ -268,7 +268,7 @@ def _var_about(
         n = _count(a, np.sum(value(square), axis=axis))
     else:
         n = np.sum(np.broadcast_to(where, np.shape(a)), axis=axis, keepdims=keepdims)
-    free = np.maximum(n - ddof, 0) if where is not True else max(n - ddof, 0)
+    free = max(n - ddof, 0) if where is True else np.maximum(n - ddof, 0).astype(square.dtype)
     var = np.sum(square, axis=axis, keepdims=keepdims, where=where) / free
     return var if dtype is None else var.astype(dtype)
 
