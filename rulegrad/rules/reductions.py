@@ -481,6 +481,12 @@ def _nan_as(a: Any, fill: float) -> Any:
     return np.where(np.isnan(a), fill, a)
 
 
+def _dtype(dtype: Any) -> dict[str, Any]:
+    """``dtype=`` to pass on to a primitive, when one was asked for (none keeps the fast
+    paths, which take no dtype keyword)."""
+    return {} if dtype is None else {"dtype": dtype}
+
+
 @implements(np.nansum)
 def _nansum(
     a: Any,
@@ -491,7 +497,7 @@ def _nansum(
     **kwargs: Any,
 ) -> Any:
     no_out("np.nansum", out)
-    return np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims, **kwargs)
+    return np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims, **_dtype(dtype), **kwargs)
 
 
 @implements(np.nanmean)
@@ -505,7 +511,8 @@ def _nanmean(
 ) -> Any:
     no_out("np.nanmean", out)
     n = np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)
-    return np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims) / n.astype(dtype_of(a))
+    total = np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims, **_dtype(dtype))
+    return total / n.astype(dtype_of(total))
 
 
 @implements(np.nanprod)
@@ -518,7 +525,7 @@ def _nanprod(
     **kwargs: Any,
 ) -> Any:
     no_out("np.nanprod", out)
-    return np.prod(_nan_as(a, 1), axis=axis, keepdims=keepdims)
+    return np.prod(_nan_as(a, 1), axis=axis, keepdims=keepdims, **_dtype(dtype))
 
 
 def _nan_extreme(func: Any, fill: float) -> Any:
@@ -561,7 +568,8 @@ def _nanvar(
     n = np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)
     d = _nan_as(a - np.nanmean(a, axis=axis, keepdims=True), 0)
     square = np.real(d * np.conj(d)) if is_complex(a) else d * d
-    return np.sum(square, axis=axis, keepdims=keepdims) / (n - ddof).astype(dtype_of(square))
+    var = np.sum(square, axis=axis, keepdims=keepdims) / (n - ddof).astype(dtype_of(square))
+    return var if dtype is None else var.astype(dtype)
 
 
 @implements(np.nanstd)
@@ -575,13 +583,14 @@ def _nanstd(
     **kwargs: Any,
 ) -> Any:
     no_out("np.nanstd", out)
-    return np.sqrt(_nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    std = np.sqrt(_nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    return std if dtype is None else std.astype(dtype)
 
 
 @implements(np.nancumsum)
 def _nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     no_out("np.nancumsum", out)
-    return np.cumsum(_nan_as(a, 0), axis=axis)
+    return np.cumsum(_nan_as(a, 0), axis=axis, **_dtype(dtype))
 
 
 @implements(np.linspace)
@@ -616,7 +625,7 @@ def _reduce(f: Any, name: str) -> Any:
         keepdims: bool = False,
         **kwargs: Any,
     ) -> Any:
-        return f(array, axis=axis, keepdims=keepdims, **kwargs)
+        return f(array, axis=axis, keepdims=keepdims, **_dtype(dtype), **kwargs)
 
     reduce.__name__ = f"{name}_reduce"
     return reduce
@@ -624,7 +633,7 @@ def _reduce(f: Any, name: str) -> Any:
 
 def _accumulate(f: Any, name: str) -> Any:
     def accumulate(array: Any, axis: int = 0, dtype: Any = None, out: Any = None) -> Any:
-        return f(array, axis=axis)
+        return f(array, axis=axis, **_dtype(dtype))
 
     accumulate.__name__ = f"{name}_accumulate"
     return accumulate

@@ -239,3 +239,28 @@ def test_out_buffer_of_tracked_values_is_refused(call) -> None:
     with pytest.raises(rg.InPlaceError, match="out="):
         rg.grad(lambda a: np.sum(call(a, buf)))(A)
     np.testing.assert_array_equal(buf, 0.0)
+
+
+DTYPE_CALLS = {
+    "nansum": lambda a, d: np.nansum(a, axis=0, dtype=d),
+    "nanmean": lambda a, d: np.nanmean(a, axis=1, dtype=d),
+    "nanprod": lambda a, d: np.nanprod(a, dtype=d),
+    "nanvar": lambda a, d: np.nanvar(a, axis=0, dtype=d),
+    "nanstd": lambda a, d: np.nanstd(a, dtype=d),
+    "nancumsum": lambda a, d: np.nancumsum(a, axis=1, dtype=d),
+    "add_reduce": lambda a, d: np.add.reduce(a, axis=1, dtype=d),
+    "multiply_accumulate": lambda a, d: np.multiply.accumulate(a, dtype=d),
+}
+
+
+@pytest.mark.parametrize("call", DTYPE_CALLS.values(), ids=DTYPE_CALLS.keys())
+def test_dtype_gives_the_result_dtype_and_the_gradient_keeps_the_input_dtype(call) -> None:
+    """dtype= of the reductions built from primitives is honoured (numpy's value and dtype);
+    the gradient stays in the input's dtype."""
+    out = rg.value(rg.diff(lambda: call(rg.Param(NANS), np.float32)))
+    want = call(NANS, np.float32)
+    assert out.dtype == want.dtype == np.float32
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+    g = rg.grad(lambda a: np.nansum(call(a, np.float32)))(NANS)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, rg.grad(lambda a: np.nansum(call(a, None)))(NANS), rtol=1e-5)
