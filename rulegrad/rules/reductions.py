@@ -9,12 +9,13 @@ here. Not here: ``where=`` on anything but sum and mean.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 import numpy as np
 
-from ..core import Domain, implements, primitive, value
+from ..core import Domain, implements, plain, primitive, value
 from ..core.primitive import PRIMITIVES
 from ._util import (
     axes_of,
@@ -265,7 +266,7 @@ def _var_about(
     d = a - mean
     square = np.real(d * np.conj(d)) if is_complex(d) else d * d
     if where is True:
-        n = _count(a, np.sum(value(square), axis=axis))
+        n = math.prod(np.shape(square)[ax] for ax in axes_of(axis, np.ndim(square)))
     else:
         n = np.sum(np.broadcast_to(where, np.shape(a)), axis=axis, keepdims=keepdims)
     free = max(n - ddof, 0) if where is True else np.maximum(n - ddof, 0).astype(square.dtype)
@@ -536,14 +537,11 @@ def _nan_extreme(func: Any, fill: float) -> Any:
         a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any
     ) -> Any:
         no_out(f"np.nan{func.__name__}", out)
-        nan = np.isnan(value(a))
+        nan = np.isnan(a)
         r = func(np.where(nan, fill, a), axis=axis, keepdims=keepdims, **kwargs)
-        if not nan.any():
-            return r
         empty = np.all(nan, axis=axis, keepdims=keepdims)
-        if not np.any(empty):
-            return r
-        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+        if np.any(plain(empty)):  # (a warning only: not a read of the data `jit` replays)
+            warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
         return np.where(empty, np.nan, r)
 
     nan_extreme.__name__ = nan_extreme.__qualname__ = f"_nan{func.__name__}"
