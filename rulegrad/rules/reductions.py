@@ -383,7 +383,8 @@ def _stretches(g: np.ndarray, x: np.ndarray, zero: np.ndarray) -> np.ndarray:
     """S_i = sum_{j >= i} g_j prod_{i < k <= j} x_k within each stretch that a zero starts
     (plain values, in place to keep memory low; finite, 0 where they are not)."""
     n = x.shape[-1]
-    last = np.where(zero, np.arange(n), -1)
+    pos = np.arange(n, like=x)  # (on x's array library)
+    last = np.where(zero, pos, -1)
     np.maximum.accumulate(last, axis=-1, out=last)  # the zero at or before each position
     part = np.where(zero, 1, x)
     np.cumprod(part, axis=-1, out=part)
@@ -394,7 +395,7 @@ def _stretches(g: np.ndarray, x: np.ndarray, zero: np.ndarray) -> np.ndarray:
     del base
     s = g * part
     np.cumsum(s[..., ::-1], axis=-1, out=s[..., ::-1])  # sums to the end of the row
-    nxt = np.where(zero, np.arange(n), n)
+    nxt = np.where(zero, pos, n)
     np.minimum.accumulate(nxt[..., ::-1], axis=-1, out=nxt[..., ::-1])  # next zero at or after
     ends = np.take_along_axis(s, np.minimum(nxt[..., 1:], n - 1), -1)
     ends[nxt[..., 1:] == n] = 0
