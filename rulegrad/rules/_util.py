@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from ..core import value
+from ..core.errors import InPlaceError
 
 __all__ = [
     "eye", "dtype_of", "is_complex", "any_set", "used", "rows_reduced", "cast_like", "axes_of",
-    "expand", "spread", "filled", "zero",
+    "expand", "spread", "filled", "zero", "no_out", "cast_to",
 ]  # fmt: skip
 
 
@@ -180,3 +181,45 @@ def filled(x: np.ndarray, v: Any) -> np.ndarray:
 def zero(dy: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
     """The rule of an argument whose derivative is zero almost everywhere."""
     return np.zeros_like(dy)
+
+
+def no_out(name: str, out: Any) -> None:
+    """Refuse an ``out=`` buffer given to ``name`` with tracked arguments, as the core
+    refuses it for ufuncs: writing the result into a plain array would drop it from the tape
+    (and a later write into the buffer would change what the tape holds).
+
+    Examples:
+        >>> no_out("np.dot", None)  # no buffer: nothing to say
+        >>> try:
+        ...     no_out("np.dot", np.zeros(2))
+        ... except InPlaceError as e:
+        ...     print(str(e)[:60])
+        np.dot(..., out=...) of tracked values writes into a plain a
+    """
+    if out is not None:
+        raise InPlaceError(
+            f"{name}(..., out=...) of tracked values writes into a plain array, which a tape "
+            f"cannot record; drop out= and use the value returned (y = {name}(...), not "
+            f"{name}(..., out=y))."
+        )
+
+
+def cast_to(y: Any, dtype: Any, inputs: Any, casting: str, name: str) -> Any:
+    """``y`` cast to ``dtype`` (None: unchanged) as a function's ``dtype=`` does, after
+    numpy's check that each input may be cast under ``casting``. The cast is recorded, so
+    the gradient is cast back to each input's dtype.
+
+    Examples:
+        >>> cast_to(np.ones(2), np.float32, [np.ones(2)], "same_kind", "np.stack").dtype
+        dtype('float32')
+    """
+    if dtype is None:
+        return y
+    dtype = np.dtype(dtype)
+    for x in inputs:
+        if not np.can_cast(dtype_of(x), dtype, casting):
+            raise TypeError(
+                f"{name}: Cannot cast array data from {dtype_of(x)!r} to {dtype!r} according "
+                f"to the rule {casting!r}"
+            )
+    return y if dtype_of(y) == dtype else y.astype(dtype)

@@ -169,11 +169,13 @@ def _ordered(families: set[str]) -> list[str]:
 
 
 def _composed() -> dict[str, list[str]]:
-    """Functions routed to compositions (``implements``), by family."""
+    """Functions routed to compositions (``implements``), by family; not those whose
+    handler sits in front of a primitive of their own (np.var's for ``mean=``): the
+    primitive's row lists them."""
     found: dict[str, list[str]] = {}
     for func, handler in FUNCTIONS.items():
         module = getattr(handler, "__module__", "") or ""
-        if isinstance(handler, Primitive) or not module.startswith(PREFIX):
+        if isinstance(handler, Primitive) or not module.startswith(PREFIX) or func in PRIMITIVES:
             continue
         found.setdefault(_family(module), []).append(label(func))
     return {k: sorted(v) for k, v in found.items()}

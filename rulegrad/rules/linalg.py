@@ -7,8 +7,11 @@ repeated or zero singular values, and svd(full_matrices=True) of a non-square ma
 (the extra columns are arbitrary: use full_matrices=False); norms at 0 (ord <= 1 or
 max-type norms at ties). cholesky and eigh read one triangle of their input, so their
 gradients are those of that triangle (the other is zero); symmetrize the input
-(``(a + a.T) / 2``) to get the symmetric gradient. einsum: the "a,b->c" string form.
-Not here: eig, eigvals, qr, lstsq, pinv, cross, the einsum operand-list form.
+(``(a + a.T) / 2``) to get the symmetric gradient; so do svd and pinv with
+``hermitian=True``. einsum: the "a,b->c" string form. Complex inputs follow autograd's
+convention (see complex.py); a Hermitian factorization's diagonal gradient is real. ``out=``
+with tracked values raises InPlaceError.
+Not here: eig, eigvals, qr, lstsq, the einsum operand-list form.
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ import numpy as np
 
 from ..core import Domain, implements, primitive, value
 from ..core.errors import NoRuleError
-from ._util import dtype_of, eye, is_complex
+from ._util import cast_to, dtype_of, eye, is_complex, no_out, used
 
 
 def _swap(x: Any) -> Any:
     """Transpose the last two axes (a stack of matrices)."""
     return np.swapaxes(x, -1, -2)
+
+
+def _h(x: Any) -> Any:
+    """The conjugate transpose of a stack of matrices (the transpose when real)."""
+    return np.conj(_swap(x)) if is_complex(x) else _swap(x)
 
 
 def _eye(n: int, like: Any) -> Any:
@@ -146,6 +154,7 @@ primitive(np.einsum, vjp=_einsum_vjp, domain=Domain(sample=_einsum_sample))
 # ---- products built from matmul and tensordot ----
 @implements(np.dot)
 def _dot(a: Any, b: Any, out: Any = None) -> Any:
+    no_out("np.dot", out)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return np.multiply(a, b)
     if np.ndim(b) <= 2:
@@ -162,6 +171,7 @@ def _inner(a: Any, b: Any) -> Any:
 
 @implements(np.outer)
 def _outer(a: Any, b: Any, out: Any = None) -> Any:
+    no_out("np.outer", out)
     return np.reshape(a, (-1, 1)) * np.ravel(b)
 
 
@@ -200,7 +210,10 @@ def _kron(a: Any, b: Any) -> Any:
 def _trace(
     a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
 ) -> Any:
-    return np.sum(np.diagonal(a, offset, axis1, axis2), axis=-1)
+    """The sum of the diagonal; ``dtype=`` casts the result (the gradient is cast back)."""
+    no_out("np.trace", out)
+    y = np.sum(np.diagonal(a, offset, axis1, axis2), axis=-1)
+    return y if dtype is None else cast_to(y, dtype, [a], "unsafe", "np.trace")
 
 
 # ---- inverses and determinants (undefined at singular matrices) ----
@@ -216,8 +229,12 @@ def _det_da(dy: Any, y: Any, a: Any) -> Any:
 
 
 def _slogdet_da(dy: Any, y: Any, a: Any) -> Any:
-    """d log|det(a)|/da = inv(a)^T (the sign has no gradient)."""
-    return np.expand_dims(dy[1], (-2, -1)) * _swap(np.linalg.inv(a))
+    """d log|det(a)|/da = inv(a)^T. The sign of a real matrix is constant; a complex one's,
+    det / |det| = exp(i Im(log det)), adds i Im(dsign * sign) inv(a)^T."""
+    g = dy[1]
+    if is_complex(a) and used(dy[0]):
+        g = g + 1j * np.imag(dy[0] * y[0])
+    return np.expand_dims(g, (-2, -1)) * _swap(np.linalg.inv(a))
 
 
 def _solve_db(dy: Any, y: Any, a: Any, b: Any) -> Any:
@@ -257,14 +274,15 @@ def _fold(g: Any, upper: bool) -> Any:
 
 
 def _cholesky_da(dy: Any, y: Any, a: Any, upper: bool = False) -> Any:
-    """Murray (2016), arXiv:1602.07527: S = L^-T phi(L^T dL) L^-1, symmetrized, then folded
-    onto the triangle numpy reads (phi keeps the lower triangle and halves the diagonal)."""
-    low, dlow = (_swap(y), _swap(dy)) if upper else (y, dy)
+    """Murray (2016), arXiv:1602.07527: S = L^-T phi(L^T dL) conj(L^-1), made Hermitian,
+    then folded onto the triangle numpy reads (phi keeps the lower triangle and halves the
+    diagonal). For complex input the upper factor is L^H, and the diagonal's gradient is
+    real: LAPACK reads only the real part of the diagonal."""
+    low, dlow = (_h(y), _h(dy)) if upper else (y, dy)
     p = np.matmul(_swap(low), dlow)
     phi = np.tril(p) - 0.5 * np.triu(np.tril(p))
-    lt = _swap(low)
-    s = np.linalg.solve(lt, _swap(np.linalg.solve(lt, _swap(phi))))
-    return _fold((s + _swap(s)) / 2, upper)
+    s = np.linalg.solve(_swap(low), _swap(np.linalg.solve(_h(low), _swap(phi))))
+    return _fold((s + _h(s)) / 2, upper)
 
 
 def _eigh_da(dy: Any, y: Any, a: Any, UPLO: str = "L") -> Any:
@@ -292,12 +310,28 @@ def _svd_da(
     compute_uv: bool = True,
     hermitian: bool = False,
 ) -> Any:
-    """Townsend (2016), "Differentiating the singular value decomposition", as in autograd."""
+    """Townsend (2016), "Differentiating the singular value decomposition", as in autograd.
+
+    When only the singular values are used (U's and V's gradients are zero, as the backward
+    pass gives outputs no one used) it is conj(U diag(ds) V^H), finite also at zero or
+    repeated singular values, where the vectors' terms divide by them. ``hermitian=True``
+    reads the lower triangle (numpy's eigh): the gradient is folded onto it."""
+    g = _svd_general_da(dy, y, a, full_matrices, compute_uv, hermitian)
+    return _fold((g + _h(g)) / 2, upper=False) if hermitian else g
+
+
+def _svd_general_da(
+    dy: Any, y: Any, a: Any, full_matrices: bool, compute_uv: bool, hermitian: bool
+) -> Any:
+    """`_svd_da` for every perturbation of ``a`` (not only the Hermitian ones)."""
     if not compute_uv:
-        u, _, vh = np.linalg.svd(a, full_matrices=False)
-        return np.matmul(np.conj(u) * np.expand_dims(dy, -2), np.conj(vh))
+        u, _, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+        return _values_da(dy, u, vh)
     (u, s, vh), (gu, gs, gvh) = y, dy
     m, n = np.shape(a)[-2:]
+    if not (used(gu) or used(gvh)):
+        k = min(m, n)
+        return _values_da(gs, u[..., :k], vh[..., :k, :])
     if full_matrices and m != n:
         raise NoRuleError(
             "np.linalg.svd(full_matrices=True) of a non-square matrix has no gradient (the "
@@ -320,6 +354,12 @@ def _svd_da(
         rest = _eye(m, s) - np.matmul(u, np.conj(_swap(u)))
         t = t + _swap(np.matmul(np.matmul(v / row, _swap(gu)), rest))
     return t
+
+
+def _values_da(ds: Any, u: Any, vh: Any) -> Any:
+    """The gradient of the singular values alone: conj(U diag(ds) V^H)."""
+    g = np.matmul(u * np.expand_dims(ds, -2), vh)
+    return np.conj(g) if is_complex(g) else g
 
 
 def _wide(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -399,7 +439,7 @@ _LINALG = {  # np.linalg's array-API names (numpy >= 2.0)
     "outer": lambda x1, x2, /: _outer(x1, x2),
     "tensordot": lambda x1, x2, /, *, axes=2: np.tensordot(x1, x2, axes=axes),
     "vecdot": lambda x1, x2, /, *, axis=-1: _vecdot(x1, x2, axis=axis),
-    "trace": lambda x, /, *, offset=0, dtype=None: _trace(x, offset, -2, -1),
+    "trace": lambda x, /, *, offset=0, dtype=None: _trace(x, offset, -2, -1, dtype),
     "diagonal": lambda x, /, *, offset=0: np.diagonal(x, offset, -2, -1),
     "matrix_transpose": lambda x, /: _swap(x),
     "vector_norm": _vector_norm_api,
@@ -412,14 +452,14 @@ implements(np.linalg.eigvalsh)(lambda a, UPLO="L": np.linalg.eigh(a, UPLO)[0])
 
 @implements(np.linalg.pinv)
 def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
-    """V diag(1/s) U^T from the svd, small singular values dropped as numpy drops them."""
-    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    """V diag(1/s) U^H from the svd, small singular values dropped as numpy drops them."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
     plain = value(s)
     if rcond is None:
         rcond = rtol if rtol is not None else max(np.shape(a)[-2:]) * np.finfo(plain.dtype).eps
     keep = plain > np.asarray(rcond)[..., None] * np.max(plain, axis=-1, keepdims=True)
     inv = np.where(keep, 1 / np.where(keep, s, 1), 0)
-    return np.matmul(_swap(vh) * np.expand_dims(inv, -2), np.conj(_swap(u)))
+    return np.matmul(_h(vh) * np.expand_dims(inv, -2), _h(u))
 
 
 @implements(np.cross)
@@ -441,6 +481,7 @@ def _cross(
 
 @implements(np.linalg.multi_dot)
 def _multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    no_out("np.linalg.multi_dot", out)
     result = arrays[0]
     for b in arrays[1:]:
         result = np.matmul(result, b)

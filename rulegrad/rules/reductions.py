@@ -2,17 +2,21 @@
 
 max/min (and amax/amin) split the gradient equally between tied maxima, as autograd
 does: ``np.max([1, 3, 3])`` sends half of ``dy`` to each 3. median, average, ptp and the
-nan* reductions are built from these (they need no rule of their own). Not here:
-``where=`` on anything but sum and mean, ``out=``.
+nan* reductions are built from these (they need no rule of their own); var and std with
+numpy 2's ``mean=`` too. ``out=`` with tracked values raises InPlaceError in those built
+here. Not here: ``where=`` on anything but sum and mean.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ..core import Domain, implements, primitive
+from ..core import Domain, implements, plain, primitive, value
+from ..core.primitive import PRIMITIVES
 from ._util import (
     axes_of,
     cast_like,
@@ -21,6 +25,7 @@ from ._util import (
     eye,
     filled,
     is_complex,
+    no_out,
     rows_reduced,
     spread,
 )
@@ -185,9 +190,10 @@ def _var_dx(
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """2 (x - mean) / (n - ddof) times the gradient of the variance it went into."""
-    ddof = kwargs.get("correction", ddof)
-    return expand(dy, a, axis, keepdims) * _centered(a, axis) * (2 / (_count(a, y) - ddof))
+    """2 (x - mean) / (n - ddof) times the gradient of the variance it went into (NaN when
+    n - ddof <= 0, where the variance is NaN or inf)."""
+    free = _count(a, y) - kwargs.get("correction", ddof)
+    return expand(dy, a, axis, keepdims) * _centered(a, axis) * (2 / free if free > 0 else _NAN)
 
 
 def _std_dx(
@@ -202,13 +208,16 @@ def _std_dx(
     **kwargs: Any,
 ) -> Any:
     """(x - mean) / ((n - ddof) std): the variance's rule through the square root; 0 for a
-    single element (std is then constant)."""
-    ddof = kwargs.get("correction", ddof)
-    if _count(a, y) <= 1:
-        return np.zeros_like(spread(dy, a, axis, keepdims))
-    return expand(dy / y, a, axis, keepdims) * _centered(a, axis) / (_count(a, y) - ddof)
+    single element (std is then constant), NaN when n - ddof <= 0 (std is NaN or inf)."""
+    n = _count(a, y)
+    free = n - kwargs.get("correction", ddof)
+    if free <= 0 or n <= 1:
+        g = cast_like(np.zeros_like(spread(dy, a, axis, keepdims)), a)
+        return g if free > 0 else g + _NAN
+    return expand(dy / y, a, axis, keepdims) * _centered(a, axis) / free
 
 
+_NAN = float("nan")
 primitive(np.var, _var_dx, domain=DDOF)
 
 
@@ -220,6 +229,53 @@ def _spread_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
 
 
 primitive(np.std, _std_dx, domain=Domain(args=("real",), sample=_spread_sample))
+
+
+def _about(func: Any) -> Any:
+    """``func`` (np.var or np.std) taking numpy 2's ``mean=``: with it, the spread about
+    that mean, built from primitives (the mean gets a gradient too); without it, the
+    primitive. (The primitive itself cannot take a tracked ``mean=``: numpy would hand the
+    call back to rulegrad for ever.)"""
+    prim = PRIMITIVES[func]
+
+    def spread_about(a: Any, *args: Any, mean: Any = None, **kwargs: Any) -> Any:
+        if mean is None:
+            return prim(a, *args, **kwargs)
+        var = _var_about(a, mean, *args, **kwargs)
+        return np.sqrt(var) if func is np.std else var
+
+    spread_about.__name__ = spread_about.__qualname__ = f"_{func.__name__}_about"
+    return spread_about
+
+
+def _var_about(
+    a: Any,
+    mean: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    *,
+    where: Any = True,
+    correction: Any = None,
+) -> Any:
+    """sum(|a - mean|^2) / (n - ddof), numpy's variance about a given mean."""
+    no_out("np.var", out)
+    ddof = ddof if correction is None else correction
+    d = a - mean
+    square = np.real(d * np.conj(d)) if is_complex(d) else d * d
+    if where is True:
+        n = math.prod(np.shape(square)[ax] for ax in axes_of(axis, np.ndim(square)))
+    else:
+        n = np.sum(np.broadcast_to(where, np.shape(a)), axis=axis, keepdims=keepdims)
+    free = max(n - ddof, 0) if where is True else np.maximum(n - ddof, 0).astype(square.dtype)
+    var = np.sum(square, axis=axis, keepdims=keepdims, where=where) / free
+    return var if dtype is None else var.astype(dtype)
+
+
+implements(np.var)(_about(np.var))
+implements(np.std)(_about(np.std))
 
 
 # ---- extremes: ties share the gradient equally ----
@@ -280,18 +336,76 @@ def _cumprod_dx(
 ) -> Any:
     """The sum over later outputs j of dy_j times the running product up to j with a_i left
     out: from an n x n table per row (exact, also at zeros) for axes of up to `TABLE`
-    elements or with zeros, else as sum_j dy_j y_j / a_i (rounding grows as a_i nears 0)."""
-    n = np.size(a) if axis is None else np.shape(a)[axis]
-    if n > TABLE and not np.any(a == 0):
-        return _cumsum_dx(dy * y, y, a, axis) / a
-    x, ax = (np.ravel(a), 0) if axis is None else (a, axis)
-    x, g = np.moveaxis(x, ax, -1), np.moveaxis(dy, ax, -1)
-    n = np.shape(x)[-1]
-    diag = eye(n, x, dtype=bool)
-    left_out = np.cumprod(np.where(diag, 1, np.expand_dims(x, -2)), axis=-1)
-    later = np.triu(np.ones_like(diag))
-    dx = np.sum(np.where(later, left_out * np.expand_dims(g, -2), 0), axis=-1)
+    elements, else in O(n) (`_cumprod_long`)."""
+    x, g, ax = (np.ravel(a), np.ravel(dy), 0) if axis is None else (a, dy, axis)
+    n = np.shape(x)[ax]
+    x, g = np.moveaxis(x, ax, -1), np.moveaxis(g, ax, -1)
+    if n > TABLE:
+        yl = np.moveaxis(np.ravel(y) if axis is None else y, ax, -1)
+        dx = _cumprod_long(g, yl, x)
+    else:
+        diag = eye(n, x, dtype=bool)
+        left_out = np.cumprod(np.where(diag, 1, np.expand_dims(x, -2)), axis=-1)
+        later = np.triu(np.ones_like(diag))
+        dx = np.sum(np.where(later, left_out * np.expand_dims(g, -2), 0), axis=-1)
     return np.reshape(dx, np.shape(a)) if axis is None else np.moveaxis(dx, -1, ax)
+
+
+def _revcumsum(x: Any) -> Any:
+    """Sums from each position to the end of the last axis."""
+    return np.flip(np.cumsum(np.flip(x, -1), -1), -1)
+
+
+def _cumprod_long(g: Any, y: Any, x: Any) -> Any:
+    """cumprod's gradient along the last axis in O(n) time and memory.
+
+    dx_i = y_{i-1} S_i with S_i = sum_{j >= i} g_j prod_{i < k <= j} x_k. Before a row's
+    first zero z, y_{i-1} S_i = sum_{j >= i} g_j y_j / x_i (x_i is not 0). At z it is
+    y_{z-1} sum_{j >= z} g_j c_j, with c the running product of what follows z. After z,
+    y_{i-1} is 0, so only S_i's value counts (a second derivative, through y_{i-1}, needs
+    it): it is taken within each stretch between zeros, on plain values.
+    """
+    zero = value(x) == 0
+    if not zero.any():
+        return _revcumsum(g * y) / x
+    seen = np.cumsum(zero, axis=-1)
+    before, at = seen == 0, zero & (seen == 1)
+    del seen  # (names are dropped as soon as they are used: the peak stays a few rows)
+    rest = _stretches(value(g), value(x), zero)
+    c = np.cumprod(np.where(before | at, 1, x), axis=-1)
+    rest = np.where(at, np.sum(np.where(before, 0, g * c), axis=-1, keepdims=True), rest)
+    del c
+    rest = rest * np.concatenate([np.ones_like(y[..., :1]), y[..., :-1]], axis=-1)
+    return np.where(before, _revcumsum(g * y) / np.where(before, x, 1), rest)
+
+
+def _stretches(g: np.ndarray, x: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    """S_i = sum_{j >= i} g_j prod_{i < k <= j} x_k within each stretch that a zero starts
+    (plain values, in place to keep memory low; finite, 0 where they are not)."""
+    n = x.shape[-1]
+    pos = np.arange(n, like=x)  # (on x's array library)
+    last = np.where(zero, pos, -1)
+    np.maximum.accumulate(last, axis=-1, out=last)  # the zero at or before each position
+    part = np.where(zero, 1, x)
+    np.cumprod(part, axis=-1, out=part)
+    base = np.take_along_axis(part, np.maximum(last, 0), -1)
+    base[last < 0] = 1
+    del last
+    part /= base  # prod_{last zero < k <= j} x_k
+    del base
+    s = g * part
+    np.cumsum(s[..., ::-1], axis=-1, out=s[..., ::-1])  # sums to the end of the row
+    nxt = np.where(zero, pos, n)
+    np.minimum.accumulate(nxt[..., ::-1], axis=-1, out=nxt[..., ::-1])  # next zero at or after
+    ends = np.take_along_axis(s, np.minimum(nxt[..., 1:], n - 1), -1)
+    ends[nxt[..., 1:] == n] = 0
+    del nxt
+    s[..., :-1] -= ends  # minus the sums from the next stretch on
+    del ends
+    with np.errstate(all="ignore"):
+        s /= part
+    s[~np.isfinite(s)] = 0
+    return s
 
 
 primitive(np.cumsum, _cumsum_dx, domain=ACCUMULATE)
@@ -318,6 +432,7 @@ def _median(
     a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
 ) -> Any:
     """The mean of the middle one or two sorted values: they get the gradient."""
+    no_out("np.median", out)
     flat, axes = _along_last(a, axis)
     n = np.shape(flat)[-1]
     middle = np.sort(flat, axis=-1)[..., (n - 1) // 2 : n // 2 + 1]
@@ -328,29 +443,50 @@ def _median(
 def _average(
     a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: bool = False
 ) -> Any:
-    """sum(a * w) / sum(w); 1-d weights lie along a single ``axis``."""
+    """sum(a * w) / sum(w); weights of another shape than ``a``'s lie along ``axis``."""
     if weights is None:
         avg = np.mean(a, axis=axis, keepdims=keepdims)
         scale = np.full_like(avg, _count(a, avg)) if returned else None
     else:
-        w = weights
-        if np.ndim(w) != np.ndim(a):
-            shape = [1] * np.ndim(a)
-            shape[axes_of(axis, np.ndim(a))[0]] = np.size(w)
-            w = np.reshape(w, shape)
-        w = np.broadcast_to(w, np.shape(a)) if np.shape(w) != np.shape(a) else w
+        w = _weights_along(weights, a, axis)
         scale = np.sum(w, axis=axis, keepdims=keepdims)
+        if np.any(value(scale) == 0.0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = np.sum(a * w, axis=axis, keepdims=keepdims) / scale
     return (avg, np.broadcast_to(scale, np.shape(avg))) if returned else avg
 
 
+def _weights_along(w: Any, a: Any, axis: Any) -> Any:
+    """np.average's weights, shaped to broadcast against ``a`` (numpy's checks and errors)."""
+    shape, nd = np.shape(a), np.ndim(a)
+    if np.shape(w) == shape:
+        return w
+    if axis is None:
+        raise TypeError("Axis must be specified when shapes of a and weights differ.")
+    axes = tuple(int(ax) % max(nd, 1) for ax in ((axis,) if np.ndim(axis) == 0 else axis))
+    if np.shape(w) != tuple(shape[ax] for ax in axes):
+        raise ValueError(
+            "Shape of weights must be consistent with shape of a along specified axis."
+        )
+    w = np.transpose(w, np.argsort(axes)) if len(axes) > 1 else w
+    w = np.reshape(w, [s if ax in axes else 1 for ax, s in enumerate(shape)])
+    return np.broadcast_to(w, shape)
+
+
 @implements(np.ptp)
 def _ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    no_out("np.ptp", out)
     return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
 
 
 def _nan_as(a: Any, fill: float) -> Any:
     return np.where(np.isnan(a), fill, a)
+
+
+def _dtype(dtype: Any) -> dict[str, Any]:
+    """``dtype=`` to pass on to a primitive, when one was asked for (none keeps the fast
+    paths, which take no dtype keyword)."""
+    return {} if dtype is None else {"dtype": dtype}
 
 
 @implements(np.nansum)
@@ -362,7 +498,8 @@ def _nansum(
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
-    return np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims, **kwargs)
+    no_out("np.nansum", out)
+    return np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims, **_dtype(dtype), **kwargs)
 
 
 @implements(np.nanmean)
@@ -374,8 +511,10 @@ def _nanmean(
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
+    no_out("np.nanmean", out)
     n = np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)
-    return np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims) / n.astype(dtype_of(a))
+    total = np.sum(_nan_as(a, 0), axis=axis, keepdims=keepdims, **_dtype(dtype))
+    return total / n.astype(dtype_of(total))
 
 
 @implements(np.nanprod)
@@ -387,17 +526,31 @@ def _nanprod(
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
-    return np.prod(_nan_as(a, 1), axis=axis, keepdims=keepdims)
+    no_out("np.nanprod", out)
+    return np.prod(_nan_as(a, 1), axis=axis, keepdims=keepdims, **_dtype(dtype))
 
 
-@implements(np.nanmax)
-def _nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
-    return np.max(_nan_as(a, -np.inf), axis=axis, keepdims=keepdims)
+def _nan_extreme(func: Any, fill: float) -> Any:
+    """np.nanmax or np.nanmin: ``func`` with NaNs replaced by ``fill``; an all-NaN slice
+    gives NaN, with numpy's RuntimeWarning."""
+
+    def nan_extreme(
+        a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any
+    ) -> Any:
+        no_out(f"np.nan{func.__name__}", out)
+        nan = np.isnan(a)
+        r = func(np.where(nan, fill, a), axis=axis, keepdims=keepdims, **kwargs)
+        empty = np.all(nan, axis=axis, keepdims=keepdims)
+        if np.any(plain(empty)):  # (a warning only: not a read of the data `jit` replays)
+            warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+        return np.where(empty, np.nan, r)
+
+    nan_extreme.__name__ = nan_extreme.__qualname__ = f"_nan{func.__name__}"
+    return nan_extreme
 
 
-@implements(np.nanmin)
-def _nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
-    return np.min(_nan_as(a, np.inf), axis=axis, keepdims=keepdims)
+implements(np.nanmax)(_nan_extreme(np.max, -np.inf))
+implements(np.nanmin)(_nan_extreme(np.min, np.inf))
 
 
 @implements(np.nanvar)
@@ -410,10 +563,12 @@ def _nanvar(
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
+    no_out("np.nanvar", out)
     n = np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)
     d = _nan_as(a - np.nanmean(a, axis=axis, keepdims=True), 0)
     square = np.real(d * np.conj(d)) if is_complex(a) else d * d
-    return np.sum(square, axis=axis, keepdims=keepdims) / (n - ddof).astype(dtype_of(square))
+    var = np.sum(square, axis=axis, keepdims=keepdims) / (n - ddof).astype(dtype_of(square))
+    return var if dtype is None else var.astype(dtype)
 
 
 @implements(np.nanstd)
@@ -426,12 +581,15 @@ def _nanstd(
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
-    return np.sqrt(_nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    no_out("np.nanstd", out)
+    std = np.sqrt(_nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    return std if dtype is None else std.astype(dtype)
 
 
 @implements(np.nancumsum)
 def _nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-    return np.cumsum(_nan_as(a, 0), axis=axis)
+    no_out("np.nancumsum", out)
+    return np.cumsum(_nan_as(a, 0), axis=axis, **_dtype(dtype))
 
 
 @implements(np.linspace)
@@ -466,7 +624,7 @@ def _reduce(f: Any, name: str) -> Any:
         keepdims: bool = False,
         **kwargs: Any,
     ) -> Any:
-        return f(array, axis=axis, keepdims=keepdims, **kwargs)
+        return f(array, axis=axis, keepdims=keepdims, **_dtype(dtype), **kwargs)
 
     reduce.__name__ = f"{name}_reduce"
     return reduce
@@ -474,7 +632,7 @@ def _reduce(f: Any, name: str) -> Any:
 
 def _accumulate(f: Any, name: str) -> Any:
     def accumulate(array: Any, axis: int = 0, dtype: Any = None, out: Any = None) -> Any:
-        return f(array, axis=axis)
+        return f(array, axis=axis, **_dtype(dtype))
 
     accumulate.__name__ = f"{name}_accumulate"
     return accumulate

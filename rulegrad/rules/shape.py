@@ -4,8 +4,8 @@ pad, astype, copy, and indexing of every kind (repeated integer indices add up).
 ``np.array([a, b])`` of tracked values cannot be intercepted (numpy converts each element
 first); ``np.stack([a, b])`` builds the same array and is recorded, also for 0-d values.
 Not here: in-place functions (put, place, fill_diagonal, ``x[i] = v``: the core raises
-InPlaceError), pad modes that mix values (linear_ramp, mean, median, maximum, minimum,
-reflect_type="odd").
+InPlaceError; so do concatenate, stack and take given ``out=``), pad modes that mix values
+(linear_ramp, mean, median, maximum, minimum, reflect_type="odd").
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from ..core import Domain, Tracked, implements, primitive, unbroadcast, value
 from ..core.errors import NoRuleError
 from ..core.primitive import passthrough
-from ._util import cast_like, dtype_of
+from ._util import cast_like, cast_to, dtype_of, no_out
 
 REAL = Domain(args=("real",))
 
@@ -446,6 +446,7 @@ primitive(
 
 @implements(np.take)
 def _take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+    no_out("np.take", out)
     n = np.size(a) if axis is None else np.shape(a)[axis]
     if mode == "wrap":
         indices = np.mod(indices, n)
@@ -503,27 +504,45 @@ def concat(*arrays: Any, axis: int = 0) -> Any:
 
 
 @implements(np.concatenate)
-def _concatenate(arrays: Any, axis: Any = 0, **kwargs: Any) -> Any:
-    if axis is None:
-        return concat(*(np.ravel(a) for a in arrays))
-    return concat(*arrays, axis=axis)
+def _concatenate(
+    arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
+) -> Any:
+    """np.concatenate; ``dtype=`` casts the result (the gradient is cast back)."""
+    no_out("np.concatenate", out)
+    arrays = list(arrays)
+    flat = axis is None  # numpy flattens each array first
+    y = concat(*(np.ravel(a) for a in arrays)) if flat else concat(*arrays, axis=axis)
+    return cast_to(y, dtype, arrays, casting, "np.concatenate")
 
 
 @implements(np.stack)
-def _stack(arrays: Any, axis: int = 0, **kwargs: Any) -> Any:
+def _stack(
+    arrays: Any, axis: int = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
+) -> Any:
     """Stack by concatenating along a new axis; works for lists of 0-d tracked values."""
+    no_out("np.stack", out)
     arrays = list(arrays)
-    return concat(*(np.expand_dims(a, axis) for a in arrays), axis=axis)
+    y = concat(*(np.expand_dims(a, axis) for a in arrays), axis=axis)
+    return cast_to(y, dtype, arrays, casting, "np.stack")
 
 
-@implements(np.hstack)
-def _hstack(tup: Any, **kwargs: Any) -> Any:
-    arrays = [np.atleast_1d(a) for a in tup]
-    return concat(*arrays, axis=0 if np.ndim(arrays[0]) == 1 else 1)
+def _stacker(name: str, ndim: int, axis: int) -> Any:
+    """np.hstack, np.vstack or np.dstack: concat of the arrays made at least ``ndim``-d,
+    along ``axis`` (hstack: along the first for 1-d arrays)."""
+    atleast = {1: np.atleast_1d, 2: np.atleast_2d, 3: np.atleast_3d}[ndim]
+
+    def stacker(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+        arrays = [atleast(a) for a in tup]
+        ax = 0 if name == "hstack" and np.ndim(arrays[0]) == 1 else axis
+        return cast_to(concat(*arrays, axis=ax), dtype, arrays, casting, f"np.{name}")
+
+    stacker.__name__ = stacker.__qualname__ = f"_{name}"
+    return stacker
 
 
-implements(np.vstack)(lambda tup, **kw: concat(*(np.atleast_2d(a) for a in tup), axis=0))
-implements(np.dstack)(lambda tup, **kw: concat(*(np.atleast_3d(a) for a in tup), axis=2))
+implements(np.hstack)(_stacker("hstack", 1, 1))
+implements(np.vstack)(_stacker("vstack", 2, 0))
+implements(np.dstack)(_stacker("dstack", 3, 2))
 
 
 @implements(np.column_stack)

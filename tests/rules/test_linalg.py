@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ruletools import family_tests
+from ruletools import check_complex, family_tests
 
 import rulegrad as rg
 
@@ -17,6 +17,11 @@ S = rng.standard_normal((3, 3)) + 3 * np.eye(3)
 SB = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
 _b = rng.standard_normal((3, 3))
 SPD = _b @ _b.T + 3 * np.eye(3)
+
+
+def _svd_product(a, hermitian=False):
+    u, s, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+    return (u * s[..., None, :]) @ vh
 
 
 def sym(a):
@@ -101,6 +106,13 @@ CASES = {
         lambda a: (lambda u, s, vh: (u * s) @ vh)(*np.linalg.svd(a, full_matrices=False)),
         A,
     ),
+    "svd_hermitian_values": (lambda a: np.linalg.svd(a, hermitian=True, compute_uv=False), SPD),
+    "svd_hermitian_indefinite": (
+        lambda a: np.linalg.svd(a, hermitian=True)[0] ** 2 * np.linalg.svd(a, hermitian=True)[1],
+        SPD - 4 * np.eye(3),
+    ),
+    "svd_hermitian_product": (lambda s: _svd_product(s, hermitian=True), SPD - 4 * np.eye(3)),
+    "pinv_hermitian": (lambda a: np.linalg.pinv(a, hermitian=True), SPD - 4 * np.eye(3)),
     # norms
     "norm": (np.linalg.norm, A),
     "norm_vector_axis": (lambda a: np.linalg.norm(a, axis=1), A),
@@ -162,3 +174,139 @@ def test_matmul_of_vectors_is_a_dot_product() -> None:
     ga, gb = rg.grad(lambda a, b: a @ b, argnums=(0, 1))(V, V[::-1])
     np.testing.assert_array_equal(ga, V[::-1])
     np.testing.assert_array_equal(gb, V)
+
+
+# ---- complex inputs: every rule against central differences along real and imaginary
+# directions (check_complex: dL = Re(sum(g * v)) with g = dL/dx - i dL/dy) ----
+def _c(*shape: int) -> np.ndarray:
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+def herm(a):
+    """The Hermitian part: complex cholesky and eigh read one triangle (and the real diagonal)."""
+    return (a + np.conj(np.swapaxes(a, -1, -2))) / 2
+
+
+ZA, ZT, ZV = _c(3, 4), _c(2, 3, 4), _c(4)
+ZS = _c(3, 3) + 3 * np.eye(3)
+ZSB = _c(2, 3, 3) + 3 * np.eye(3)
+_zb = _c(3, 3)
+HPD = _zb @ _zb.conj().T + 3 * np.eye(3)
+HPDB = np.stack([HPD, HPD + np.eye(3)])
+
+
+COMPLEX = {
+    "inv": (np.linalg.inv, ZS),
+    "inv_batched": (np.linalg.inv, ZSB),
+    "det": (np.linalg.det, ZS),
+    "det_batched": (np.linalg.det, ZSB),
+    "slogdet_logabsdet": (lambda s: np.linalg.slogdet(s)[1], ZSB),
+    "slogdet_sign": (lambda s: np.linalg.slogdet(s)[0], ZS),
+    "slogdet_sign_batched": (lambda s: np.linalg.slogdet(s).sign, ZSB),
+    "solve_a": (lambda s: np.linalg.solve(s, ZA[:, :2]), ZS),
+    "solve_b": (lambda b: np.linalg.solve(ZS, b), ZA[:, :2]),
+    "solve_vector": (lambda b: np.linalg.solve(ZSB, b), ZV[:3]),
+    "solve_batched_a": (lambda s: np.linalg.solve(s, ZV[:3]), ZSB),
+    "pinv": (np.linalg.pinv, ZA),
+    "pinv_tall": (np.linalg.pinv, ZA.T.copy()),
+    "pinv_batched": (np.linalg.pinv, ZT),
+    "cholesky": (lambda a: np.linalg.cholesky(herm(a)), HPD),
+    "cholesky_batched": (lambda a: np.linalg.cholesky(herm(a)), HPDB),
+    "cholesky_raw": (np.linalg.cholesky, HPD),
+    "cholesky_upper": (lambda a: np.linalg.cholesky(a, upper=True), HPDB),
+    "eigh_values": (lambda a: np.linalg.eigh(a)[0], HPDB),
+    "eigh_vectors": (lambda a: np.abs(np.linalg.eigh(herm(a))[1]) ** 2, HPDB),
+    "eigh_upper": (lambda a: np.abs(np.linalg.eigh(a, "U")[1]) ** 2, HPD),
+    "eigvalsh": (np.linalg.eigvalsh, HPD),
+    "svd_values": (lambda a: np.linalg.svd(a, compute_uv=False), ZT),
+    "svd_values_with_vectors": (lambda a: np.linalg.svd(a)[1], ZT),
+    "svd_u": (lambda a: np.abs(np.linalg.svd(a, full_matrices=False)[0]) ** 2, ZT),
+    "svd_vh": (lambda a: np.abs(np.linalg.svd(a, full_matrices=False)[2]) ** 2, ZT),
+    "svd_tall": (lambda a: np.abs(np.linalg.svd(a, full_matrices=False)[0]) ** 2, ZA.T.copy()),
+    "svd_product": (_svd_product, ZT),
+    "svd_product_tall": (_svd_product, ZA.T.copy()),
+    "svd_hermitian_values": (lambda a: np.linalg.svd(a, hermitian=True)[1], HPD - 4 * np.eye(3)),
+    "svd_hermitian_vectors": (
+        lambda a: np.abs(np.linalg.svd(a, hermitian=True)[0]) ** 2,
+        HPD - 4 * np.eye(3),
+    ),
+    "svd_hermitian_product": (lambda a: _svd_product(a, hermitian=True), HPDB - 4 * np.eye(3)),
+    "pinv_hermitian": (lambda a: np.linalg.pinv(a, hermitian=True), HPDB - 4 * np.eye(3)),
+    "norm": (np.linalg.norm, ZA),
+    "norm_nuc": (lambda a: np.linalg.norm(a, "nuc"), ZA),
+    "norm_2_matrix": (lambda a: np.linalg.norm(a, 2), ZA),
+    "norm_1_matrix": (lambda a: np.linalg.norm(a, 1), ZA),
+    "norm_3": (lambda a: np.linalg.norm(a, 3, axis=1), ZA),
+    "matrix_norm": (lambda t: np.linalg.matrix_norm(t, ord="nuc"), ZT),
+    "matrix_power": (lambda s: np.linalg.matrix_power(s, 3), ZSB),
+    "matrix_power_negative": (lambda s: np.linalg.matrix_power(s, -2), ZS),
+    "multi_dot": (lambda a: np.linalg.multi_dot([a, a.T, a]), ZA),
+    "trace": (np.trace, ZS),
+    "dot": (lambda a: np.dot(a, ZA.T), ZA),
+    "vdot": (lambda a: np.vdot(a, ZA), ZA),
+    "vdot_second": (lambda a: np.vdot(ZA, a), ZA),
+    "inner": (lambda a: np.inner(a, ZT), ZA),
+    "outer": (lambda v: np.outer(v, ZA), ZV),
+    "kron": (lambda s: np.kron(s, ZA), ZS),
+    "tensordot": (lambda t: np.tensordot(t, ZA, 2), ZT),
+    "einsum": (lambda a: np.einsum("ij,bkj->bik", a, ZT), ZA),
+    "vecdot": (lambda a: np.vecdot(a, ZT), ZA),
+    "vecdot_second": (lambda t: np.vecdot(ZA, t), ZT),
+    "cross": (lambda a: np.cross(a, ZA[:, :3]), ZA[:, 1:].copy()),
+}
+
+
+@pytest.mark.parametrize(("f", "z"), [pytest.param(f, z, id=k) for k, (f, z) in COMPLEX.items()])
+def test_complex_gradient(f, z) -> None:
+    """Complex (and stacked complex) inputs: the gradient matches central differences
+    along random complex directions, in autograd's convention."""
+    check_complex(f, z, tol=1e-5)
+
+
+def test_pinv_of_complex_matrix_is_numpys() -> None:
+    """pinv of a tracked complex matrix has numpy's value (V diag(1/s) U^H, conjugated)."""
+    for a in (ZA, ZA.T, ZT):
+        out = rg.value(rg.diff(lambda a: np.linalg.pinv(a), rg.Param(a)))
+        np.testing.assert_allclose(out, np.linalg.pinv(a), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "a",
+    [np.zeros((2, 2)), np.array([[1.0, 2.0, 0.0], [3.0, 4.0, 0.0]]), np.ones((3, 2))],
+    ids=["zero", "wide_rank_deficient", "tall_repeated_zeros"],
+)
+def test_svd_values_alone_at_zero_singular_values(a) -> None:
+    """Only s used: the gradient is U diag(ds) V^T, finite at zero or repeated singular
+    values, as with compute_uv=False (no 1/s or 1/(s_i^2 - s_j^2) term)."""
+    want = rg.grad(lambda a: np.sum(np.linalg.svd(a, compute_uv=False) * [1.0, 2.0]))(a)
+    for full in (True, False):
+        g = rg.grad(lambda a, f=full: np.sum(np.linalg.svd(a, full_matrices=f)[1] * [1.0, 2.0]))(a)
+        assert np.all(np.isfinite(g))
+        np.testing.assert_allclose(g, want, atol=1e-12)
+
+
+OUT_CALLS = {
+    "dot": lambda a, buf: np.dot(a, a.T, buf),
+    "outer": lambda a, buf: np.outer(a[0], a[1], out=buf),
+    "trace": lambda a, buf: np.trace(a, out=buf),
+    "multi_dot": lambda a, buf: np.linalg.multi_dot([a, a.T, a], out=buf),
+}
+
+
+@pytest.mark.parametrize("call", OUT_CALLS.values(), ids=OUT_CALLS.keys())
+def test_out_buffer_of_tracked_values_is_refused(call) -> None:
+    """out= with tracked values cannot be recorded: an InPlaceError saying to drop it, as
+    for ufuncs, never an unwritten buffer."""
+    buf = np.zeros(np.shape(call(A, None)))
+    with pytest.raises(rg.InPlaceError, match="out="):
+        rg.grad(lambda a: np.sum(call(a, buf)))(A)
+    np.testing.assert_array_equal(buf, 0.0)
+
+
+def test_trace_dtype_casts_and_the_gradient_keeps_the_input_dtype() -> None:
+    """trace(dtype=float32) of float64 is float32; the gradient stays float64."""
+    out = rg.value(rg.diff(lambda: np.trace(rg.Param(S), dtype=np.float32)))
+    assert out.dtype == np.float32
+    g = rg.grad(lambda s: np.trace(s, dtype=np.float32))(S)
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g, np.eye(3))

@@ -286,3 +286,43 @@ def test_reshape_order_K_is_refused_like_numpy() -> None:
     """reshape has no order 'K' (numpy raises for tracked values too); ravel does."""
     with pytest.raises(ValueError, match="'K'"):
         rg.grad(lambda a: np.sum(np.reshape(a, (12,), order="K")))(A)
+
+
+OUT_CALLS = {
+    "concatenate": lambda a, buf: np.concatenate([a, a], out=buf),
+    "concatenate_positional": lambda a, buf: np.concatenate([a, a], 0, buf),
+    "stack": lambda a, buf: np.stack([a, a], out=buf),
+    "take": lambda a, buf: np.take(a, [0, 1], axis=0, out=buf),
+}
+
+
+@pytest.mark.parametrize("call", OUT_CALLS.values(), ids=OUT_CALLS.keys())
+def test_out_buffer_of_tracked_values_is_refused(call) -> None:
+    """out= with tracked values cannot be recorded: an InPlaceError saying to drop it, as
+    for ufuncs, never an unwritten buffer."""
+    buf = np.zeros(np.shape(call(A, None)))
+    with pytest.raises(rg.InPlaceError, match="out="):
+        rg.grad(lambda a: np.sum(call(a, buf)))(A)
+    np.testing.assert_array_equal(buf, 0.0)
+
+
+DTYPE_CALLS = {
+    "concatenate": lambda a, d: np.concatenate([a, 2 * a], axis=1, dtype=d),
+    "concatenate_flat": lambda a, d: np.concatenate([a, a], axis=None, dtype=d),
+    "stack": lambda a, d: np.stack([a, a], axis=-1, dtype=d),
+    "hstack": lambda a, d: np.hstack([a, a], dtype=d),
+    "vstack": lambda a, d: np.vstack([a, a], dtype=d),
+}
+
+
+@pytest.mark.parametrize("call", DTYPE_CALLS.values(), ids=DTYPE_CALLS.keys())
+def test_dtype_casts_the_result_and_the_gradient_back(call) -> None:
+    """dtype= casts the joined result as numpy does; the gradient has the input's dtype."""
+    out = rg.value(rg.diff(lambda: call(rg.Param(A), np.float32)))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, call(A, np.float32))
+    g = rg.grad(lambda a: np.sum(call(a, np.float32) * 3))(A)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, rg.grad(lambda a: np.sum(call(a, None) * 3))(A))
+    with pytest.raises(TypeError, match="Cannot cast"):
+        rg.grad(lambda a: np.sum(call(a, np.int64)))(A)
