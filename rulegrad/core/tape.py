@@ -122,7 +122,7 @@ class Tape:
             _LOCKS[key] = [a, 1]
             self._locked.append(key)
         base = a.base  # a view: writing through the array it views would change it too
-        if base.__class__ is np.ndarray and id(base) not in self.seen:
+        if isinstance(base, np.ndarray) and id(base) not in self.seen:  # (a memmap's too)
             self.lock(base)
 
     def escape(self, why: str) -> None:
