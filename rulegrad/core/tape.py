@@ -80,8 +80,8 @@ class Tape:
     """
 
     __slots__ = (
-        "level", "nodes", "leaves", "recording", "tracing", "done", "seen", "seed", "error",
-        "_locked", "__weakref__",
+        "level", "nodes", "leaves", "recording", "tracing", "reads", "done", "seen", "seed",
+        "error", "_locked", "__weakref__",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -93,6 +93,9 @@ class Tape:
         #: recording for `jit`: plain data taken from a value raises `TraceEscape`, and
         #: zero-gradient functions are recorded (forward only) so a replay recomputes them
         self.tracing = False
+        #: while tracing, the metadata reads of recorded values: (node, output index, what
+        #: was read: "shape", "ndim" or "size"), each checked again by a replay
+        self.reads: list[tuple[Node, int, str]] = []
         self.done = False
         self.seen: set[int] = set()
         self.seed: Any = None  #: the output gradient the backward walk started from
@@ -139,6 +142,7 @@ class Tape:
         self._locked.clear()
         self.seen.clear()
         self.nodes = []
+        self.reads = []
         self.done = True
 
     def __len__(self) -> int:
