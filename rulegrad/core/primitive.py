@@ -349,10 +349,8 @@ class _Roles(dict):
     first), found on first sight: as it is, as a tracked value, or through `_held`."""
 
     def __missing__(self, cls: type) -> str:
-        role = _TRACKED if issubclass(cls, Tracked) else _PLAIN
-        if issubclass(cls, (np.ndarray, tuple, list)):
-            role = _HOLDS
-        self[cls] = role
+        held = issubclass(cls, (np.ndarray, tuple, list))
+        role = self[cls] = _HOLDS if held else _TRACKED if issubclass(cls, Tracked) else _PLAIN
         return role
 
 
@@ -376,8 +374,6 @@ def _held(tape: Tape, a: Any) -> Any:
     cls = a.__class__
     if cls is list:
         return items
-    if all(h is v for h, v in zip(items, a)):
-        return a
     return cls(*items) if hasattr(cls, "_fields") else cls(items)
 
 
