@@ -18,7 +18,7 @@ FORBIDDEN = {
     "data": {"core", "rules", "plugins", "backends", "testing", "optim"},
     "optim": {"rules", "plugins", "backends", "testing", "data"},
 }
-CORE_LINE_BUDGET = 1050
+CORE_LINE_BUDGET = 1060
 
 
 def _imported_subpackages(path: Path) -> set[str]:

@@ -304,8 +304,11 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
             continue
         elif cls is Param and (stack := _ACTIVE.get()) and stack[-1] is tape:
             a = _leaf(tape, a)  # a Param, and no newer tape that should record this call
-        elif (role := _ROLES[cls]) is not _TRACKED:  # (as fast as isinstance(a, Tracked))
-            raw.append(a if role is _PLAIN else _held(tape, a))
+        elif (role := _ROLES[cls]) is _PLAIN:  # (as fast as isinstance(a, Tracked) was)
+            raw.append(a)
+            continue
+        elif role is _HOLDS:  # a tuple (an index), a list, an ndarray subclass
+            raw.append(_held(tape, a))
             continue
         else:
             live = _live_tape(a)
@@ -328,11 +331,17 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
     if nested:
         y = prim(*raw, **kwargs)
         method = prim.resolve(tuple(type(value(r)) for r in raw))
+        kwargs = _held_keywords(tape, kwargs)
     else:
         method = prim._only or prim.resolve(tuple(map(type, raw)))
-        y = method.impl(*raw, **kwargs) if kwargs else method.impl(*raw)
-    if kwargs:  # (after the call: an out= buffer is written by it, then kept read-only)
-        kwargs = _held_keywords(tape, kwargs)
+        if kwargs:
+            y = method.impl(*raw, **kwargs)
+            for v in kwargs.values():  # (after the call, which writes an out= buffer)
+                if _ROLES[v.__class__] is _HOLDS:  # where=mask (rarely: axis=0, keepdims)
+                    kwargs = _held_keywords(tape, kwargs)
+                    break
+        else:
+            y = method.impl(*raw)
     node = Node(method, raw, kwargs, y, parents)
     tape.nodes.append(node)
     if not isinstance(y, tuple):
@@ -358,20 +367,21 @@ _ROLES = _Roles()
 
 
 def _held(tape: Tape, a: Any) -> Any:
-    """Argument ``a`` as ``tape`` keeps it, safe from writes until the backward pass: an
-    ndarray of a subclass (``np.memmap``) is locked, as are the arrays in a tuple (the index
-    of ``W[idx, :]``); a list, which cannot be made read-only, is copied."""
-    if isinstance(a, np.ndarray):
+    """Argument ``a`` as ``tape`` keeps it, safe from writes until the backward pass: the
+    arrays in a tuple (the index of ``W[idx, :]``) and an ndarray of a subclass
+    (``np.memmap``) are locked; a list, which cannot be made read-only, is copied."""
+    cls = a.__class__
+    if cls is tuple or cls is list:
+        for v in a:  # (most tuples are indices or shapes of numbers and slices: no work)
+            if _ROLES[v.__class__] is _HOLDS:
+                break
+        else:
+            return a if cls is tuple else list(a)
+    elif isinstance(a, np.ndarray):
         if id(a) not in tape.seen:
             tape.lock(a)
         return a
-    for v in a:  # (most tuples are indices or shapes of numbers and slices: no work)
-        if _ROLES[v.__class__] is _HOLDS:
-            break
-    else:
-        return list(a) if a.__class__ is list else a
     items = [_held(tape, v) if _ROLES[v.__class__] is _HOLDS else v for v in a]
-    cls = a.__class__
     if cls is list:
         return items
     return cls(*items) if hasattr(cls, "_fields") else cls(items)
