@@ -18,7 +18,10 @@ recording is strict (JAX's tracing, with a fallback instead of an error):
 * reading a traced value as plain data (``float(x)``, ``if x > 0:``, ``rg.value(x)``,
   ``x.item()``) makes the step's control flow depend on the data: that signature is run
   with ``diff`` on every call instead, as is any step whose result is not a real scalar
-  and any step called while another ``diff`` is recording.
+  and any step called while another ``diff`` is recording;
+* reading the size of a recorded value (``len(x[x > 0])``, ``.shape``, ``np.size``) is
+  allowed, but that size may depend on the data: the replay checks it, and the first time
+  it differs, that signature runs with ``diff`` from then on.
 
 What a recording cannot see is state outside the arguments and Params: a global array
 rebound to another object, or random numbers drawn with ``np.random`` inside the step (a
