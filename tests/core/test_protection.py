@@ -113,6 +113,9 @@ def test_memmaps_and_other_ndarray_subclasses_are_protected(tmp_path) -> None:
     _refused(t, 0, 100.0)
     np.testing.assert_array_equal(rg.grad(J, w), [7.0, 7.0, 7.0])
     m[0] = t[0] = 100.0
+    J = rg.diff(lambda: np.sum(w[:2] * m[1:]))  # a view of the memmap: the memmap is locked
+    _refused(m, 1, 0.0)
+    np.testing.assert_array_equal(rg.grad(J, w), [2.0, 3.0, 0.0])
     m.flush()
 
 
