@@ -18,7 +18,10 @@ recording is strict (JAX's tracing, with a fallback instead of an error):
 * reading a traced value as plain data (``float(x)``, ``if x > 0:``, ``rg.value(x)``,
   ``x.item()``) makes the step's control flow depend on the data: that signature is run
   with ``diff`` on every call instead, as is any step whose result is not a real scalar
-  and any step called while another ``diff`` is recording.
+  and any step called while another ``diff`` is recording;
+* reading the size of a recorded value (``len(x[x > 0])``, ``.shape``, ``np.size``) is
+  allowed, but that size may depend on the data: the replay checks it, and the first time
+  it differs, that signature runs with ``diff`` from then on.
 
 What a recording cannot see is state outside the arguments and Params: a global array
 rebound to another object, or random numbers drawn with ``np.random`` inside the step (a
@@ -48,7 +51,11 @@ __all__ = ["jit", "Jit"]
 MAX_SIGNATURES = 64
 
 _NUMBERS = (int, float, complex, bool, str, bytes, type(None))  # guarded by value
+#: Times one signature is recorded when recording raises, before it runs with diff for good.
+MAX_TRIES = 3
+
 _EAGER = None  # a signature whose step cannot be replayed
+_CHANGED = "a size the recording read has changed"  # what a replay returns then
 _DONE = Node(None, (), {}, None, ())  # the node of every replayed result (never walked)
 
 # How an argument of each class counts (`_kind`): one lookup per argument per call.
@@ -123,14 +130,30 @@ def _signature(x: Any, arrays: list, refs: list) -> Any:
     if kind == _ARRAY:
         arrays.append(x)
         return (cls, tuple(x.shape), x.dtype)
-    if kind == _VALUE:
-        return (cls, x)
+    if kind == _VALUE:  # (a float by its bits: 0.0 == -0.0 but 1 / -0.0 is -inf)
+        return (cls, x.hex()) if cls is float else (cls, x) if cls not in _INEXACT else _bits(x)
     if kind == _DICT:
         return (dict, tuple([(k, _signature(v, arrays, refs)) for k, v in x.items()]))
     if kind.__class__ is str:
         raise TraceEscape(kind)
     refs.append(x)  # any other object (a model, a namespace): kept as it was
     return (kind, id(x))
+
+
+#: Number classes a signature keys by their bits (`_bits`) rather than by value.
+_INEXACT = {complex, np.float16, np.float32, np.float64, np.longdouble, np.complex64}
+_INEXACT |= {np.complex128, np.clongdouble}
+
+
+def _bits(x: Any) -> tuple:
+    """The signature of an inexact number: its class and bits, so that ``0.0`` and ``-0.0``
+    (equal, with different results: ``np.arctan2(-0.0, -1.0)`` is ``-pi``) are two, and all
+    NaNs of a class one."""
+    if x != x:  # NaN (a complex one too): one signature, whatever its bits
+        return (x.__class__, "nan")
+    if x.__class__ is complex:
+        return (complex, x.real.hex(), x.imag.hex())
+    return (x.__class__, x.tobytes())
 
 
 def _as_inputs(x: Any, tape: Tape, inputs: list[Node]) -> Any:
@@ -170,6 +193,7 @@ class _Program:
         names = [f"v{i}" for i in range(count)]  # how the code refers to each slot
         env: dict[str, Any] = {"ndarray": np.ndarray, "zero": _zero}
         env.update(_vjp=_call_vjp, Replayed=_Replayed, Box=Box, Leaf=_Leaf, DONE=_DONE)
+        env.update(CHANGED=_CHANGED, np_shape=np.shape, np_ndim=np.ndim, np_size=np.size)
         env["new"] = object.__new__
         ninputs = count
         owners: list[Param] = []  # the Params read, in slot order (the replay's globals hold
@@ -191,6 +215,9 @@ class _Program:
             count += 1
         forward: list[str] = []
         backward: list[list[str]] = []
+        read: dict[int, dict[tuple[int, str], None]] = {}  # node -> what was read of it
+        for node, index, kind in tape.reads:
+            read.setdefault(id(node), {})[index, kind] = None
         calls: list[tuple] = []  # the calls with rules to replay, in recording order
         scalars: dict[int, str] = {}  # slots holding a numpy float scalar: its class's name
         for i, node in enumerate(n for n in tape.nodes if n.method is not None):
@@ -227,6 +254,8 @@ class _Program:
             forward.append(f"v{at} = m{i}.impl({args})")
             if outputs:
                 forward.append(", ".join(f"v{at + 1 + k}" for k in range(outputs)) + f", = v{at}")
+            if id(node) in read:
+                forward += _check_code(node, at, read[id(node)], env)
             grads = [k for k in sorted(parents) if needs[where[k]]]
             if wanted and grads:
                 calls.append((i, method, node, at, outputs, where, grads))
@@ -283,10 +312,27 @@ class _Program:
         exec(compile(self.source, f"<rg.jit replay of {len(backward)} nodes>", "exec"), env)
         self.replay = env["replay"]
 
-    def run(self, arrays: list[Any]) -> Box | None:
-        """Replay the step on ``arrays``: a finished `Result`, or None if a Param's value
-        no longer fits the recording (another shape, dtype or array type)."""
+    def run(self, arrays: list[Any]) -> Box | str | None:
+        """Replay the step on ``arrays``: a finished `Result`; None if a Param's value no
+        longer fits the recording (another shape, dtype or array type); `_CHANGED` if a
+        size the recording read differs (the data shapes a value, as in ``x[x > 0]``)."""
         return self.replay(*arrays)
+
+
+def _check_code(node: Node, at: int, reads: dict[tuple[int, str], None], env: dict) -> list[str]:
+    """The replay's lines checking the metadata that code read from the outputs of the
+    call in slot ``at`` (`Tape.reads`): each must be what it was while recording, since
+    the code that read it is not run again."""
+    conditions = []
+    for index, kind in reads:
+        slot = at if index < 0 else at + 1 + index
+        y = node.y if index < 0 else node.y[index]
+        env[f"R{slot}{kind}"] = getattr(np, kind)(y)
+        if isinstance(y, (np.ndarray, np.generic)):
+            conditions.append(f"v{slot}.{kind} != R{slot}{kind}")
+        else:  # another library's array: asked as the recording asked
+            conditions.append(f"np_{kind}(v{slot}) != R{slot}{kind}")
+    return [f"if {' or '.join(conditions)}:", "    return CHANGED  # a size the recording read"]
 
 
 class _Replayed:
@@ -456,6 +502,7 @@ class Jit:
         #: signature -> its program, or None for a signature run with ``diff``
         self.programs: dict[Any, _Program | None] = {}
         self._refs: dict[Any, list] = {}
+        self._failures: dict[Any, int] = {}  #: signature -> recordings that raised
         self._warned = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Box:
@@ -472,11 +519,18 @@ class Jit:
         program = self.programs.get(key, self)
         if program is self:
             program = self._new(key, refs, args, kwargs)
-        result = None if program is None else program.run(arrays)
-        if result is None and program is not None:  # a Param changed shape or dtype
-            program = self._new(key, refs, args, kwargs)
-            result = None if program is None else program.run(arrays)
-        return diff(self.f, *args, **kwargs) if result is None else result
+        if program is not None:
+            result = program.run(arrays)
+            if result.__class__ is Box:
+                return result
+            if result is None:  # a Param changed shape or dtype: record again
+                program = self._new(key, refs, args, kwargs)
+                result = None if program is None else program.run(arrays)
+                if result.__class__ is Box:
+                    return result
+            if result is _CHANGED:  # the data shapes what the code read: diff from now on
+                self.programs[key] = _EAGER
+        return diff(self.f, *args, **kwargs)
 
     def _new(self, key: Any, refs: list, args: tuple, kwargs: dict) -> _Program | None:
         """Record the step for signature ``key`` (None: run it with ``diff``)."""
@@ -495,8 +549,12 @@ class Jit:
         try:
             program = _record(self.f, args, kwargs)
         except Exception:
-            # It failed with its arrays traced (a library without rules met one, say): run
-            # it plainly from now on. A genuine error shows again when diff runs it.
+            # It failed with its arrays traced (a library without rules met one, say, or the
+            # batch was bad): run it with diff, where a genuine error shows again, and record
+            # it again on a later call, MAX_TRIES times in all before giving up on replaying.
+            tries = self._failures[key] = self._failures.get(key, 0) + 1
+            if tries < MAX_TRIES:
+                return _EAGER
             program = _EAGER
         self.programs[key] = program
         self._refs[key] = refs

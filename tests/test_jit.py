@@ -454,3 +454,190 @@ def test_gradients_with_many_sources_are_summed_right() -> None:
     assert "+= t" in next(iter(step.programs.values())).source
     np.testing.assert_array_equal(w.value, before[0])
     np.testing.assert_array_equal(v.value, before[1])
+
+
+_SIZES = {
+    "len": lambda x: len(x[x > 0]),
+    "shape": lambda x: x[x > 0].shape[0],
+    "size": lambda x: (x * 2.0)[x > 0].size,
+    "np.shape": lambda x: np.shape(x[x > 0])[0],
+    "np.size": lambda x: np.size(x[x > 0]),
+    "np.size axis": lambda x: np.size(x[x > 0], 0),
+    "flatnonzero": lambda x: len(np.flatnonzero(x > 0)),
+    "nonzero": lambda x: len(np.nonzero(x > 0)[0]),
+    "argwhere": lambda x: len(np.argwhere(x > 0)),
+    "iteration": lambda x: sum(1 for _ in x[x > 0]),
+}
+
+
+@pytest.mark.parametrize("size", list(_SIZES.values()), ids=list(_SIZES))
+def test_sizes_that_depend_on_the_data_are_not_frozen(size) -> None:
+    """A step reading the size of a value shaped by the data (x[x > 0]) gives diff's result
+    on batches with another count: a replay checks the sizes its recording read."""
+    w = rg.Param(np.array(2.0))
+
+    def loss(x):
+        return w * np.sum(x[x > 0]) / size(x)
+
+    step = rg.jit(loss)
+    two, three = np.array([1.0, 2, -1, -2]), np.array([1.0, 2, 3, -2])
+    other_two = np.array([-5.0, 0.5, -1, 4])
+    _same(step, loss, [(two,), (other_two,), (three,), (two,), (three,)], [w])
+
+
+def test_a_size_read_that_stays_the_same_is_replayed() -> None:
+    """The check costs nothing in replays: a step whose data-shaped sizes do not change is
+    replayed; the first change runs diff for that signature from then on."""
+    w = rg.Param(np.array([1.0, 2.0, 3.0]))
+
+    def loss(x):
+        picked = (w * x)[x > 0]
+        return np.sum(picked) / len(picked) + np.sum(picked.reshape(picked.shape[0], 1))
+
+    step = rg.jit(loss)
+    _same(step, loss, [(np.array([1.0, -1.0, 2.0]),), (np.array([-3.0, 2.0, 1.0]),)], [w])
+    assert _replayed(step) == 1
+    assert "a size the recording read" in next(iter(step.programs.values())).source
+    _same(step, loss, [(np.array([1.0, 1.0, 2.0]),), (np.array([1.0, -1.0, 2.0]),)], [w])
+    assert list(step.programs.values()) == [None]
+
+
+def test_the_shapes_of_inputs_and_params_are_not_checked_again() -> None:
+    """Sizes the signature fixes (an input's, a Param's) need no check in the replay."""
+    w = rg.Param(np.ones((3, 2)))
+
+    def loss(x):
+        h = np.tanh(x @ w)
+        return np.sum(h) / (len(x) * w.shape[0] * np.size(w) * np.ndim(x) * x.size)
+
+    step = rg.jit(loss)
+    _same(step, loss, [(np.ones((4, 3)),), (np.arange(12.0).reshape(4, 3),)], [w])
+    assert "a size the recording read" not in next(iter(step.programs.values())).source
+
+
+@pytest.mark.parametrize(
+    "zero", [0.0, np.float64(0.0), np.float32(0.0), 0j], ids=["float", "f64", "f32", "complex"]
+)
+def test_signed_zeros_are_two_signatures(zero) -> None:
+    """0.0 == -0.0, yet arctan2(0.0, -1) is pi and arctan2(-0.0, -1) is -pi: numbers are
+    keyed by their bits, so each zero gets its own recording and diff's result."""
+    w = rg.Param(np.array([1.0, 2.0]))
+
+    def loss(x, s):
+        return np.sum(w * x) * np.arctan2(np.real(s), -1.0)
+
+    step = rg.jit(loss)
+    x = np.ones(2)
+    for s in (zero, -zero, zero, -zero):
+        J1, J2 = step(x, s), rg.diff(loss, x, s)
+        assert rg.value(J1) == rg.value(J2)
+        np.testing.assert_allclose(rg.value(J1), np.copysign(3 * np.pi, np.real(s)), rtol=1e-6)
+        np.testing.assert_array_equal(rg.grad(J1, w), rg.grad(J2, w))
+    assert _replayed(step) == 2
+
+
+def test_nan_arguments_share_one_signature() -> None:
+    """Every NaN (a new float object each time, never equal to itself) is one signature."""
+    w = rg.Param(np.array([1.0, 2.0]))
+    step = rg.jit(lambda x, s: np.sum(w * x) + np.nan_to_num(s))
+    for s in (float("nan"), float("inf") - float("inf"), np.float64("nan"), np.float64("nan")):
+        step(np.ones(2), s)
+    assert len(step.programs) == 2  # a float's and a float64's
+
+
+@pytest.mark.parametrize("how", ["keyword", "dict", "list in dict", "namedtuple"])
+def test_arrays_by_keyword_or_in_containers_are_keyed_by_dtype(how) -> None:
+    """The same shapes in float32 and float64, by keyword or inside a container, are two
+    signatures, each replayed with diff's values, gradients and dtypes."""
+    w = rg.Param(np.array([1.0, -2.0], np.float32))
+    Pair = collections.namedtuple("Pair", "x y")
+
+    def loss(*args, **kwargs):
+        x = {
+            "keyword": lambda: kwargs["x"],
+            "dict": lambda: args[0]["x"],
+            "list in dict": lambda: args[0]["xs"][0],
+            "namedtuple": lambda: args[0].x,
+        }[how]()
+        return np.sum((w * x) ** 2)
+
+    def call(f, x):
+        if how == "keyword":
+            return f(x=x)
+        if how == "namedtuple":
+            return f(Pair(x, 1.0))
+        return f({"x": x} if how == "dict" else {"xs": [x]})
+
+    step = rg.jit(loss)
+    rng = np.random.default_rng(4)
+    for dtype in (np.float32, np.float64, np.float32, np.float64):
+        x = rng.standard_normal(2).astype(dtype)
+        J1, J2 = call(step, x), call(lambda *a, **k: rg.diff(loss, *a, **k), x)
+        assert rg.value(J1).dtype == rg.value(J2).dtype == np.result_type(np.float32, dtype)
+        np.testing.assert_allclose(rg.value(J1), rg.value(J2), rtol=1e-6)
+        g1, g2 = rg.grad(J1, w), rg.grad(J2, w)
+        assert g1.dtype == g2.dtype == np.float32
+        np.testing.assert_allclose(g1, g2, rtol=1e-6)
+    assert _replayed(step) == 2
+
+
+def test_a_recording_that_raises_is_tried_again_a_few_times(monkeypatch) -> None:
+    """An exception while recording runs that call with diff; later calls record again, up
+    to MAX_TRIES recordings, then the signature runs with diff for good."""
+    w = rg.Param(np.array([1.0, 2.0]))
+    calls = []
+
+    def flaky(x):
+        calls.append(isinstance(x, rg.Result))
+        if calls == [True]:  # the first recording fails (a library hiccup, say)
+            raise RuntimeError("failed once")
+        return np.sum(w * x)
+
+    step = rg.jit(flaky)
+    np.testing.assert_array_equal(rg.grad(step(np.ones(2)), w), [1.0, 1.0])
+    assert calls == [True, False] and step.programs == {}  # run with diff, not pinned
+    np.testing.assert_array_equal(rg.grad(step(np.ones(2)), w), [1.0, 1.0])
+    assert _replayed(step) == 1  # recorded on the second call, replayed from then on
+    calls.clear()
+    np.testing.assert_array_equal(rg.grad(step(np.array([2.0, 3.0])), w), [2.0, 3.0])
+    assert calls == []
+
+    def opaque(x):  # np.asarray refuses a traced input, not diff's plain array
+        calls.append(None)
+        return np.sum(w * np.asarray(x))
+
+    monkeypatch.setattr(importlib.import_module("rulegrad.jit"), "MAX_TRIES", 2)
+    step = rg.jit(opaque)
+    calls.clear()
+    for _ in range(4):
+        np.testing.assert_array_equal(rg.grad(step(np.ones(2)), w), [1.0, 1.0])
+    assert len(calls) == 2 * 2 + 2  # two recordings (each then diff), then diff alone
+    assert list(step.programs.values()) == [None]
+
+
+def test_writing_into_a_gradient_changes_no_other_step() -> None:
+    """A replay computes each step's gradients anew: writing into one step's gradient (or
+    into one that is the shared output gradient, s's here) leaves later steps' alone."""
+    a, s = rg.Param(np.array([1.0, 2.0])), rg.Param(np.array(0.5))
+    step = rg.jit(lambda x: np.sum((a + a) * x) + s)
+    x = np.array([1.0, -1.0])
+    J1, J2 = step(x), step(x)  # recorded, replayed
+    for J in (J1, J2):
+        ga, gs = rg.grad(J, a), rg.grad(J, s)
+        ga *= 0.5
+        gs *= 3.0
+    for J in (step(x), step(x)):
+        np.testing.assert_array_equal(rg.grad(J, a), 2 * x)
+        assert rg.grad(J, s) == 1.0
+
+
+@pytest.mark.parametrize("f", [lambda w: w, lambda w: +w], ids=["w", "+w"])
+def test_a_param_returned_as_it_is_gives_what_diff_gives(f) -> None:
+    """jit(lambda: w) returns what diff(lambda: w) returns, value and gradient."""
+    w = rg.Param(np.array(3.0))
+    step = rg.jit(lambda: f(w))
+    for _ in range(2):
+        J1, J2 = step(), rg.diff(lambda: f(w))
+        assert rg.value(J1) == rg.value(J2) == 3.0
+        g1, g2 = rg.grad(J1, w), rg.grad(J2, w)
+        assert (g1 is None and g2 is None) or np.array_equal(g1, g2)

@@ -35,8 +35,9 @@ def describe(x: Any) -> str:
         >>> describe(1.5)
         'float'
     """
-    if isinstance(x, Tracked):
-        return f"{'Result' if isinstance(x, Box) else type(x).__name__}({describe(x.value)})"
+    if isinstance(x, Tracked):  # (a Param's _value: its value property refuses while tracing)
+        inner = x._value if isinstance(x, Param) else x.value
+        return f"{'Result' if isinstance(x, Box) else type(x).__name__}({describe(inner)})"
     if isinstance(x, type):  # a dtype class such as np.float32
         return x.__name__
     if hasattr(x, "shape") and hasattr(x, "dtype"):
@@ -111,6 +112,33 @@ def plain(x: Any) -> Any:
     return x
 
 
+#: What a replay compares for each metadata query (`metadata`): the rest compare the shape.
+_CHECKED = {np.ndim: "ndim", np.size: "size"}
+
+
+def metadata(query: Callable[..., Any], x: Any, *args: Any, **kwargs: Any) -> Any:
+    """``query(plain(x), ...)`` for a query of metadata: ``np.shape``, ``np.ndim``,
+    ``np.size`` or ``len``, answered from the plain value without recording anything.
+
+    While `jit` traces ``x``, the shape of a recorded call's output may depend on the data
+    (``x[x > 0]``), so the tape notes the read (`Tape.reads`) and a replay checks that the
+    value still has the shape (ndim, size) the recording read.
+
+    Examples:
+        >>> metadata(np.shape, Param(np.zeros((2, 3)))), metadata(len, Param([1.0]))
+        ((2, 3), 1)
+    """
+    b = x
+    while b.__class__ is Box:
+        if b.tape.tracing:
+            if b.node.method is not None:  # (an input's or a Param's shape is in the signature)
+                kind = "shape" if args or kwargs else _CHECKED.get(query, "shape")
+                b.tape.reads.append((b.node, b.index, kind))
+            break
+        b = b.value
+    return query(plain(x), *args, **kwargs)
+
+
 def _read(x: Any) -> str:
     return f"the plain value of a traced {describe(x)} was read (float(), bool(), rg.value, ...)"
 
@@ -176,16 +204,16 @@ class Tracked:
         raise NotImplementedError
 
     # ---- array attributes: plain values ----
-    shape = property(lambda self: np.shape(plain(self)))
+    shape = property(lambda self: metadata(np.shape, self))
     dtype = property(lambda self: np.result_type(plain(self)))
-    ndim = property(lambda self: np.ndim(plain(self)))
-    size = property(lambda self: np.size(plain(self)))
+    ndim = property(lambda self: metadata(np.ndim, self))
+    size = property(lambda self: metadata(np.size, self))
     T = property(lambda self: call(np.transpose, self))
     real = property(lambda self: call(np.real, self))
     imag = property(lambda self: call(np.imag, self))
 
     def __len__(self) -> int:
-        return len(plain(self))
+        return metadata(len, self)
 
     def __iter__(self) -> Iterator[Any]:
         return (self[i] for i in range(len(self)))

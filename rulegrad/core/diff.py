@@ -401,8 +401,13 @@ def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable
         if not (isinstance(o, Box) and o.tape is tape):
             _check_output(o, tape, "each output of the function given to vjp")
     boxes = [o if isinstance(o, Box) and o.tape is tape else None for o in outs]
-    # The pullback keeps the tape for repeated calls; when both are dropped the tape's
-    # __del__ gives the arrays it locked back their write access.
+    # The pullback keeps the tape for repeated calls, reading the arguments and outputs
+    # again each time: they stay read-only with the rest until both are dropped (the
+    # tape's __del__ gives the arrays it locked back their write access).
+    kept = [n.y for n in tape.nodes if n.method is None] + [b.value for b in boxes if b is not None]
+    for v in kept:
+        if isinstance(v, np.ndarray) and id(v) not in tape.seen:
+            tape.lock(v)
 
     def back(*douts: Any) -> tuple[Any, ...]:
         if len(douts) != len(outs):

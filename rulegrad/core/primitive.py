@@ -304,8 +304,11 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
             continue
         elif cls is Param and (stack := _ACTIVE.get()) and stack[-1] is tape:
             a = _leaf(tape, a)  # a Param, and no newer tape that should record this call
-        elif not isinstance(a, Tracked):
+        elif (role := _ROLES[cls]) is _PLAIN:  # (as fast as isinstance(a, Tracked) was)
             raw.append(a)
+            continue
+        elif role is _HOLDS:  # a tuple (an index), a list, an ndarray subclass
+            raw.append(_held(tape, a))
             continue
         else:
             live = _live_tape(a)
@@ -328,15 +331,70 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
     if nested:
         y = prim(*raw, **kwargs)
         method = prim.resolve(tuple(type(value(r)) for r in raw))
+        kwargs = _held_keywords(tape, kwargs)
     else:
         method = prim._only or prim.resolve(tuple(map(type, raw)))
-        y = method.impl(*raw, **kwargs) if kwargs else method.impl(*raw)
+        if kwargs:
+            y = method.impl(*raw, **kwargs)
+            for v in kwargs.values():  # (after the call, which writes an out= buffer)
+                if _ROLES[v.__class__] is _HOLDS:  # where=mask (rarely: axis=0, keepdims)
+                    kwargs = _held_keywords(tape, kwargs)
+                    break
+        else:
+            y = method.impl(*raw)
     node = Node(method, raw, kwargs, y, parents)
     tape.nodes.append(node)
     if not isinstance(y, tuple):
         return Box(y, tape, node)
     out = tuple(Box(v, tape, node, k) for k, v in enumerate(y))
     return type(y)(*out) if hasattr(type(y), "_fields") else out
+
+
+_PLAIN, _TRACKED, _HOLDS = "plain", "tracked", "holds arrays"
+
+
+class _Roles(dict):
+    """How `_record` takes an argument of each class (other than the common ones it tests
+    first), found on first sight: as it is, as a tracked value, or through `_held`."""
+
+    def __missing__(self, cls: type) -> str:
+        held = issubclass(cls, (np.ndarray, tuple, list))
+        role = self[cls] = _HOLDS if held else _TRACKED if issubclass(cls, Tracked) else _PLAIN
+        return role
+
+
+_ROLES = _Roles()
+
+
+def _held(tape: Tape, a: Any) -> Any:
+    """Argument ``a`` as ``tape`` keeps it, safe from writes until the backward pass: the
+    arrays in a tuple (the index of ``W[idx, :]``) and an ndarray of a subclass
+    (``np.memmap``) are locked; a list, which cannot be made read-only, is copied."""
+    cls = a.__class__
+    if cls is tuple or cls is list:
+        for v in a:  # (most tuples are indices or shapes of numbers and slices: no work)
+            if _ROLES[v.__class__] is _HOLDS:
+                break
+        else:
+            return a if cls is tuple else list(a)
+    elif isinstance(a, np.ndarray):
+        if id(a) not in tape.seen:
+            tape.lock(a)
+        return a
+    items = [_held(tape, v) if _ROLES[v.__class__] is _HOLDS else v for v in a]
+    if cls is list:
+        return items
+    return cls(*items) if hasattr(cls, "_fields") else cls(items)
+
+
+def _held_keywords(tape: Tape, kwargs: dict) -> dict:
+    """The keyword arguments of a recorded call as `_held` keeps them (``where=mask``)."""
+    for k, v in kwargs.items():
+        if _ROLES[v.__class__] is _HOLDS:
+            h = _held(tape, v)
+            if h is not v:
+                kwargs = {**kwargs, k: h}
+    return kwargs
 
 
 def _trace_zero(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:

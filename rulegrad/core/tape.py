@@ -80,8 +80,8 @@ class Tape:
     """
 
     __slots__ = (
-        "level", "nodes", "leaves", "recording", "tracing", "done", "seen", "seed", "error",
-        "_locked", "__weakref__",
+        "level", "nodes", "leaves", "recording", "tracing", "reads", "done", "seen", "seed",
+        "error", "_locked", "__weakref__",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -93,6 +93,9 @@ class Tape:
         #: recording for `jit`: plain data taken from a value raises `TraceEscape`, and
         #: zero-gradient functions are recorded (forward only) so a replay recomputes them
         self.tracing = False
+        #: while tracing, the metadata reads of recorded values: (node, output index, what
+        #: was read: "shape", "ndim" or "size"), each checked again by a replay
+        self.reads: list[tuple[Node, int, str]] = []
         self.done = False
         self.seen: set[int] = set()
         self.seed: Any = None  #: the output gradient the backward walk started from
@@ -122,7 +125,7 @@ class Tape:
             _LOCKS[key] = [a, 1]
             self._locked.append(key)
         base = a.base  # a view: writing through the array it views would change it too
-        if base.__class__ is np.ndarray and id(base) not in self.seen:
+        if isinstance(base, np.ndarray) and id(base) not in self.seen:  # (a memmap's too)
             self.lock(base)
 
     def escape(self, why: str) -> None:
@@ -139,6 +142,7 @@ class Tape:
         self._locked.clear()
         self.seen.clear()
         self.nodes = []
+        self.reads = []
         self.done = True
 
     def __len__(self) -> int:

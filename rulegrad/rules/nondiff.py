@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..core import implements, plain, zerograd
+from ..core.box import metadata
 
 zerograd(
     # comparisons and logic
@@ -27,9 +28,11 @@ zerograd(
 )  # fmt: skip
 
 # Shape and dtype queries read metadata, not values: answered from the plain value, unrecorded
-# (and so not a read of the data that would stop `jit` from replaying a function).
-for _query in (np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.result_type,
-               np.can_cast):  # fmt: skip
+# (and so not a read of the data that would stop `jit` from replaying a function; a replay
+# checks the shapes read, which may depend on the data: `metadata`).
+for _query in (np.shape, np.ndim, np.size):
+    implements(_query)(lambda x, *args, _f=_query, **kw: metadata(_f, x, *args, **kw))
+for _query in (np.iscomplexobj, np.isrealobj, np.result_type, np.can_cast):
     implements(_query)(lambda *args, _f=_query, **kw: _f(*map(plain, args), **kw))
 
 

@@ -74,3 +74,26 @@ def test_result_of_finished_diff_is_a_constant() -> None:
     J1 = rg.diff(lambda: w * 3)
     J2 = rg.diff(lambda: np.sum(J1 * w))
     np.testing.assert_array_equal(rg.grad(J2, w), [6.0])
+
+
+def test_a_tracing_tape_notes_the_sizes_read_of_recorded_values() -> None:
+    """While jit traces, len/shape/ndim/size of a recorded call's output are noted (a replay
+    checks them); an input's are not (the signature fixes them), nor anything on a plain tape."""
+    from rulegrad.core.box import Box
+    from rulegrad.core.tape import Node, Tape
+
+    for tracing in (True, False):
+        tape = Tape()
+        tape.tracing = tracing
+        v = np.array([1.0, -1.0, 2.0])
+        tape.nodes.append(Node(None, (), {}, v, ()))
+        x = Box(v, tape, tape.nodes[0])
+        y = x[x > 0]
+        assert (len(x), x.shape, len(y), np.shape(y), y.ndim, np.size(y), y.size) == (
+            3, (3,), 2, (2,), 1, 2, 2
+        )  # fmt: skip
+        kinds = [kind for _, _, kind in tape.reads]
+        assert kinds == (["shape", "shape", "ndim", "size", "size"] if tracing else [])
+        assert all(node is y.node and index == -1 for node, index, _ in tape.reads)
+        tape.release()
+        assert tape.reads == []
