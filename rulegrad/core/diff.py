@@ -101,6 +101,8 @@ def _add(total: Any, g: Any, node: Node, owned: set[Node]) -> Any:
     total = total + g
     if total.__class__ is np.ndarray:
         owned.add(node)
+    else:  # a box of an outer tape (higher order): the outer tape has seen it
+        owned.discard(node)
     return total
 
 
