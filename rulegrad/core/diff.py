@@ -162,7 +162,7 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
             if grads is not None:
                 g = grads[argnum]
             else:
-                rule = rules[argnum] if argnum < len(rules) else None
+                rule = rules[argnum] if argnum < len(rules) else _unruled(method, argnum, args)
                 if rule is None:
                     continue  # no gradient through this argument (an index, a shape, ...)
                 g = rule(dy, y, *args, **kwargs) if kwargs else rule(dy, y, *args)
@@ -180,6 +180,22 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
             node.args = node.y = node.kwargs = None
     if release:
         tape.release()
+
+
+def _unruled(method: Any, argnum: int, args: tuple) -> None:
+    """The rule of an argument past the end of ``method``'s rules: none, and a `RuleError`
+    if that argument is a tracked float, whose gradient would silently be zero (an explicit
+    None in the rules says an argument has no gradient on purpose: an index, a shape)."""
+    x = args[argnum]
+    dtype = getattr(plain(x), "dtype", None)
+    if method.primitive.zero or not (isinstance(dtype, np.dtype) and dtype.kind in "fc"):
+        return None
+    raise RuleError(
+        f"{method!r} has no gradient rule for argument {argnum} ({describe(x)}), which is "
+        f"a tracked value: its gradient would silently be zero. Give {method.name} one rule "
+        "per positional argument (None for one with no gradient on purpose, such as an "
+        "index or a shape), or pass rg.stop_gradient(x) where no gradient should flow."
+    )
 
 
 def _zero(v: Any) -> Any:
