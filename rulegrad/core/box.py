@@ -317,12 +317,12 @@ def _as_leaf_value(x: Any, what: str) -> Any:
     if isinstance(x, (int, float, complex, list, tuple)):
         x = np.asarray(x, dtype=complex if np.iscomplexobj(x) else np.float64)
         return x[()] if x.ndim == 0 else x
-    dtype = getattr(x, "dtype", None)
-    if dtype is None and not hasattr(x, "shape"):  # None, a string, a dict, an object
-        raise DTypeError(
+    if x is None or isinstance(x, (str, bytes, dict, set, frozenset)):
+        raise DTypeError(  # (other objects pass: a parameter type with a vector space)
             f"{what} takes a float or complex array, a Python number or a list of numbers, "
             f"got {describe(x)}"
         )
+    dtype = getattr(x, "dtype", None)
     if dtype is not None and np.dtype(dtype).kind not in "fc":
         raise DTypeError(
             f"cannot differentiate with respect to {article} {what} of dtype {dtype}: gradients "
