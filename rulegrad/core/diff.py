@@ -411,11 +411,10 @@ def _own(g: Any, taken: set[int] | None = None) -> Any:
     """
     if g is None or isinstance(g, (Tracked, np.generic, int, float, complex)):
         return g
-    root = _root(g)
-    flags = getattr(g, "flags", None)
-    if taken is None or id(root) in taken or (flags is not None and not flags.writeable):
+    root = None if taken is None else id(_root(g))
+    if root is None or root in taken or not getattr(getattr(g, "flags", None), "writeable", True):
         return g.copy() if hasattr(g, "copy") else g
-    taken.add(id(root))
+    taken.add(root)
     return g
 
 
