@@ -3,7 +3,9 @@
 Both act like the array they hold. Python operators, ``__array_ufunc__`` and
 ``__array_function__`` send every call to the handler registered for that function in
 `FUNCTIONS` (filled by ``primitive``/``zerograd``/``implements``), so model code stays
-ordinary numpy: ``np.tanh(w @ x + b)``. A function with no handler raises `NoRuleError`.
+ordinary numpy: ``np.tanh(w @ x + b)``. A function with no handler raises `NoRuleError`
+on a value a tape records; on any other (a Param outside ``diff``, a finished Result) it
+runs on the plain value, as on the array itself (``np.save(path, w)``).
 """
 
 from __future__ import annotations
@@ -338,13 +340,19 @@ class Param(Tracked):
         value: an array (float or complex), a Python number or a list of numbers
             (converted to float64).
 
+    Outside ``diff``, ``w -= g`` (and ``+=``, ``*=`` ...) updates the value in place, as
+    for an array; inside, it is an `InPlaceError` (the tape reads the value). Rebinding
+    ``w.value = new`` inside ``diff`` is seen by later reads, and ``w``'s gradient adds up
+    its uses before and after (the new value must have the old one's shape and dtype).
+
     Examples:
         >>> w = Param(np.array([1.0, 2.0, 3.0]))
         >>> w * 2
         array([2., 4., 6.])
         >>> w.value -= 1.0  # update in place, as AutoGrad.jl's training loops do
+        >>> w -= 0.5  # the same, on the Param
         >>> w
-        Param(array([0., 1., 2.]))
+        Param(array([-0.5,  0.5,  1.5]))
     """
 
     __slots__ = ("_value", "opt", "__weakref__")
