@@ -160,6 +160,10 @@ class Tracked:
         if not any(isinstance(a, Tracked) and a._live() for a in (*inputs, *out)):
             # nothing records these values: the ufunc runs on them (out=w writes w.value)
             if out:
+                for o in out:
+                    flags = getattr(o._value, "flags", None) if isinstance(o, Param) else None
+                    if not getattr(flags, "writeable", True):
+                        raise InPlaceError(_held(o))  # a pending Result holds it read-only
                 kwargs["out"] = tuple(value(o) for o in out)
             return func(*(value(a) for a in inputs), **kwargs)
         if out:
@@ -398,12 +402,7 @@ class Param(Tracked):
                 f"tape reads: compute a new value instead (w {op} 1, not w {op}= 1), or update "
                 "the Param outside the diff."
             )
-        try:
-            func(self._value, value(other), out=self._value)
-        except ValueError:
-            if getattr(self._value, "flags", None) is None or self._value.flags.writeable:
-                raise
-            raise InPlaceError(_held(self)) from None
+        func(self, other, out=(self,))  # (our __array_ufunc__: it writes into the value)
         return self
 
     def __setitem__(self, index: Any, v: Any) -> None:

@@ -153,3 +153,17 @@ def test_rebinding_a_param_under_jit_gives_diffs_answer() -> None:
 
     J = rg.jit(f)()
     assert rg.value(J) == 33.0 and rg.grad(J, w) == 6.0 and w.value == 10.0
+
+
+def test_a_ufunc_writing_into_a_param_outside_diff() -> None:
+    """np.multiply(w, 0.9, out=w) outside diff updates w.value; while a pending Result
+    holds w it names that Result, as w *= 0.9 does."""
+    w = rg.Param(np.array([1.0, 2.0]))
+    np.multiply(w, 0.5, out=w)
+    np.testing.assert_array_equal(w.value, [0.5, 1.0])
+    J = rg.diff(lambda: np.sum(w))
+    with pytest.raises(rg.InPlaceError, match=r"Result\(np.float64\(1.5\)"):
+        np.multiply(w, 0.5, out=w)
+    del J
+    np.multiply(w, 0.5, out=w)
+    np.testing.assert_array_equal(w.value, [0.25, 0.5])
