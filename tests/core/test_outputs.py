@@ -172,3 +172,12 @@ def test_gradloss_with_aux() -> None:
     assert loss == 5.0 and aux == {"n": (2,)}
     with pytest.raises(rg.OutputError, match=r"\(loss, aux\)"):
         rg.gradloss(lambda x: np.sum(x), has_aux=True)(np.ones(2))
+
+
+def test_grad_with_aux_gives_gradient_and_plain_aux() -> None:
+    """grad(f, has_aux=True) gives (gradient, aux), as JAX does; boxes in aux are values."""
+    g, aux = rg.grad(lambda x, y: (np.sum(x * y), [y, x * 2]), argnums=(0, 1), has_aux=True)(
+        np.array([1.0, 2.0]), 3.0
+    )
+    np.testing.assert_array_equal(g[0], [3.0, 3.0])
+    assert g[1] == 3.0 and aux[0] == 3.0 and type(aux[1]) is np.ndarray
