@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConstantWarning, DTypeError, InPlaceError, NoRuleError
+from .errors import ArgumentError, ConstantWarning, DTypeError, InPlaceError, NoRuleError
 from .tape import _ACTIVE, Node, Tape, active_tapes
 
 __all__ = [
@@ -363,7 +363,9 @@ class Param(Tracked):
 
     def __init__(self, value: Any) -> None:
         if isinstance(value, Tracked):
-            raise TypeError("Param(x) takes a plain value; use rg.value(x) to unwrap a tracked one")
+            raise ArgumentError(
+                "Param(x) takes a plain value; use rg.value(x) to unwrap a tracked one"
+            )
         v = _as_leaf_value(value, "Param")
         # a 0-d array, not a numpy scalar: optimizers update every Param in place
         self._value = np.array(v) if isinstance(v, np.generic) else v
