@@ -29,6 +29,7 @@ from .core import vjp as vjp
 from .core import zerograd as zerograd
 
 # Errors (rulegrad.core.errors)
+from .core.errors import ArgumentError as ArgumentError
 from .core.errors import ConstantWarning as ConstantWarning
 from .core.errors import DTypeError as DTypeError
 from .core.errors import GradCheckError as GradCheckError
@@ -65,8 +66,8 @@ __all__ = [
     "implements", "jit", "params", "passthrough", "primitive", "stop_gradient", "unbroadcast",
     "value", "vjp", "zerograd",
     # errors
-    "ConstantWarning", "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError",
-    "NoRuleError", "OutputError", "RuleError", "RulegradError",
+    "ArgumentError", "ConstantWarning", "DTypeError", "GradCheckError", "InPlaceError",
+    "NonScalarError", "NoRuleError", "OutputError", "RuleError", "RulegradError",
     # checks
     "checkgrad",
     # layers

@@ -3,19 +3,23 @@
 Both act like the array they hold. Python operators, ``__array_ufunc__`` and
 ``__array_function__`` send every call to the handler registered for that function in
 `FUNCTIONS` (filled by ``primitive``/``zerograd``/``implements``), so model code stays
-ordinary numpy: ``np.tanh(w @ x + b)``. A function with no handler raises `NoRuleError`.
+ordinary numpy: ``np.tanh(w @ x + b)``. A function with no handler raises `NoRuleError`
+on a value a tape records; on any other (a Param outside ``diff``, a finished Result) it
+runs on the plain value, as on the array itself (``np.save(path, w)``).
 """
 
 from __future__ import annotations
 
+import gc
 import operator
 import warnings
 from collections.abc import Callable, Iterator
+from functools import partialmethod
 from typing import Any
 
 import numpy as np
 
-from .errors import ConstantWarning, DTypeError, InPlaceError, NoRuleError
+from .errors import ArgumentError, ConstantWarning, DTypeError, InPlaceError, NoRuleError
 from .tape import _ACTIVE, Node, Tape, active_tapes
 
 __all__ = [
@@ -176,19 +180,37 @@ class Tracked:
 
     # ---- numpy protocols ----
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        if "out" in kwargs:
+        func = ufunc if method == "__call__" else getattr(ufunc, method)
+        handler = FUNCTIONS.get(func)
+        if handler is not None and "out" not in kwargs:
+            return handler(*inputs, **kwargs)
+        out = kwargs.get("out", ())
+        if not any(isinstance(a, Tracked) and a._live() for a in (*inputs, *out)):
+            # nothing records these values: the ufunc runs on them (out=w writes w.value)
+            if out:
+                for o in out:
+                    flags = getattr(o._value, "flags", None) if isinstance(o, Param) else None
+                    if not getattr(flags, "writeable", True):
+                        raise InPlaceError(_held(o))  # a pending Result holds it read-only
+                kwargs["out"] = tuple(value(o) for o in out)
+            return func(*(value(a) for a in inputs), **kwargs)
+        if out:
             raise InPlaceError(
                 f"np.{ufunc.__name__}(..., out=...) writes in place, which a tape cannot "
                 "record; compute a new value instead (y = np.f(x), not np.f(x, out=y))."
             )
-        func = ufunc if method == "__call__" else getattr(ufunc, method)
-        handler = FUNCTIONS.get(func)
-        if handler is None:
-            raise no_rule(ufunc, inputs, extra="" if func is ufunc else f".{method}")
-        return handler(*inputs, **kwargs)
+        raise no_rule(ufunc, inputs, extra="" if func is ufunc else f".{method}")
 
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
-        return call(func, *args, **kwargs)
+        handler = FUNCTIONS.get(func)
+        if handler is not None:
+            return handler(*args, **kwargs)
+        implementation = getattr(func, "_implementation", None)  # numpy's, without dispatch
+        if implementation is None or self._live():
+            raise no_rule(func, args)
+        # nothing records this value: numpy's own code runs on it (np.save(path, w)), which
+        # reads it through __array__ (refusing any value a tape does record)
+        return implementation(*args, **kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self._live():
@@ -329,6 +351,11 @@ def _as_leaf_value(x: Any, what: str) -> Any:
     if isinstance(x, (int, float, complex, list, tuple)):
         x = np.asarray(x, dtype=complex if np.iscomplexobj(x) else np.float64)
         return x[()] if x.ndim == 0 else x
+    if x is None or isinstance(x, (str, bytes, dict, set, frozenset)):
+        raise DTypeError(  # (other objects pass: a parameter type with a vector space)
+            f"{what} takes a float or complex array, a Python number or a list of numbers, "
+            f"got {describe(x)}"
+        )
     dtype = getattr(x, "dtype", None)
     if dtype is not None and np.dtype(dtype).kind not in "fc":
         raise DTypeError(
@@ -345,20 +372,28 @@ class Param(Tracked):
         value: an array (float or complex), a Python number or a list of numbers
             (converted to float64).
 
+    Outside ``diff``, ``w -= g`` (and ``+=``, ``*=`` ...) updates the value in place, as
+    for an array; inside, it is an `InPlaceError` (the tape reads the value). Rebinding
+    ``w.value = new`` inside ``diff`` is seen by later reads, and ``w``'s gradient adds up
+    its uses before and after (the new value must have the old one's shape and dtype).
+
     Examples:
         >>> w = Param(np.array([1.0, 2.0, 3.0]))
         >>> w * 2
         array([2., 4., 6.])
         >>> w.value -= 1.0  # update in place, as AutoGrad.jl's training loops do
+        >>> w -= 0.5  # the same, on the Param
         >>> w
-        Param(array([0., 1., 2.]))
+        Param(array([-0.5,  0.5,  1.5]))
     """
 
     __slots__ = ("_value", "opt", "__weakref__")
 
     def __init__(self, value: Any) -> None:
         if isinstance(value, Tracked):
-            raise TypeError("Param(x) takes a plain value; use rg.value(x) to unwrap a tracked one")
+            raise ArgumentError(
+                "Param(x) takes a plain value; use rg.value(x) to unwrap a tracked one"
+            )
         v = _as_leaf_value(value, "Param")
         # a 0-d array, not a numpy scalar: optimizers update every Param in place
         self._value = np.array(v) if isinstance(v, np.generic) else v
@@ -375,15 +410,56 @@ class Param(Tracked):
 
     @value.setter
     def value(self, v: Any) -> None:
-        self._value = v
+        old, self._value = self._value, v
+        if _ACTIVE.get():  # rebound while recording: later reads must see the new value
+            from .primitive import _rebind  # (primitive imports this module)
+
+            try:
+                _rebind(self, old)
+            except BaseException:
+                self._value = old
+                raise
 
     def _live(self) -> bool:
         return bool(active_tapes())
+
+    def _update(self, func: Any, op: str, other: Any) -> Param:
+        """``self op= other`` (``w += 1``): the value updated in place, as numpy does for an
+        array, and the Param kept; refused while recording (the tape reads the value)."""
+        if active_tapes():
+            raise InPlaceError(
+                f"w {op}= ... inside rg.diff writes into {describe(self)}, whose value the "
+                f"tape reads: compute a new value instead (w {op} 1, not w {op}= 1), or update "
+                "the Param outside the diff."
+            )
+        func(self, other, out=(self,))  # (our __array_ufunc__: it writes into the value)
+        return self
 
     def __setitem__(self, index: Any, v: Any) -> None:
         if active_tapes():
             super().__setitem__(index, v)
         self._value[index] = value(v)
+
+
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+            "pow": "**", "matmul": "@"}  # fmt: skip
+for _op, _f in _OPERATORS.items():  # w += 1, ...: in place on the value
+    setattr(Param, f"__i{_op}__", partialmethod(Param._update, _f, _SYMBOLS[_op]))
+
+
+def _held(p: Param) -> str:
+    """Why ``p``'s array is read-only: the Results whose tapes still need it, and what to do.
+
+    Looked up on this error path only (the tapes do not keep a list of who locked what)."""
+    key = id(p._value)
+    tapes = [t for t in gc.get_objects() if t.__class__ is Tape and key in t.seen and not t.done]
+    held = [repr(b) for t in tapes for b in gc.get_referrers(t) if isinstance(b, Box)][:3]
+    who = ", ".join(held) if held else "a Result recorded by rg.diff"
+    return (
+        f"cannot update {describe(p)} in place: {who} still needs its value for the "
+        "backward pass, so the array is read-only until then. Take that Result's gradient "
+        "(rg.grad(J, p)), or drop it (del J), then update the Param."
+    )
 
 
 class Box(Tracked):

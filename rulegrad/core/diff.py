@@ -8,6 +8,7 @@ leaf node, and releases the tape's arrays as it goes. The old interface
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,8 @@ import numpy as np
 import plum
 
 from .box import FUNCTIONS, Box, Param, Tracked, _as_leaf_value, describe, plain
-from .errors import NonScalarError, OutputError, RuleError, RulegradError
+from .errors import ArgumentError, NonScalarError, OutputError, RuleError, RulegradError
+from .primitive import _leaf
 from .tape import _ACTIVE, Node, Tape
 from .unbroadcast import _is_complex, unbroadcast
 
@@ -27,7 +29,8 @@ _dispatch = plum.Dispatcher()
 def _run(tape: Tape, f: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     token = _ACTIVE.set((*_ACTIVE.get(), tape))
     try:
-        return f(*args, **kwargs)
+        out = f(*args, **kwargs)
+        return _leaf(tape, out) if out.__class__ is Param else out  # f returned a Param: w, +w
     except BaseException:
         tape.release()  # nothing will differentiate this tape: unlock what it recorded
         raise
@@ -54,6 +57,11 @@ def diff(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Box:
         >>> rg.value(y), rg.grad(y, x)
         (np.float64(14.0), array([2., 4., 6.]))
     """
+    if not callable(f):
+        raise ArgumentError(
+            f"rg.diff takes a function to run and record, got {describe(f)}: "
+            "write rg.diff(lambda: <expression>), or rg.diff(f, *args) for a function f"
+        )
     tape = Tape()
     out = _run(tape, f, args, kwargs)
     if not (isinstance(out, Box) and out.tape is tape):
@@ -64,6 +72,15 @@ def diff(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Box:
 
 def _check_output(out: Any, tape: Tape, what: str) -> None:
     """Raise `OutputError` unless ``out`` is one value (an array or a number)."""
+    if inspect.iscoroutine(out) or inspect.isgenerator(out) or inspect.isasyncgen(out):
+        tape.release()
+        if inspect.iscoroutine(out):
+            out.close()  # (else Python warns that it was never awaited)
+        raise OutputError(
+            f"{what} returned a {type(out).__name__}: calling an async or generator function "
+            "only makes one, without running its body, so there is nothing to differentiate. "
+            "Differentiate a plain function that computes and returns the loss."
+        )
     if out is None or isinstance(out, (str, bytes, list, tuple, dict, set)):
         hint = "did it forget to return?"
         if out is not None:
@@ -101,6 +118,8 @@ def _add(total: Any, g: Any, node: Node, owned: set[Node]) -> Any:
     total = total + g
     if total.__class__ is np.ndarray:
         owned.add(node)
+    else:  # a box of an outer tape (higher order): the outer tape has seen it
+        owned.discard(node)
     return total
 
 
@@ -143,7 +162,7 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
             if grads is not None:
                 g = grads[argnum]
             else:
-                rule = rules[argnum] if argnum < len(rules) else None
+                rule = rules[argnum] if argnum < len(rules) else _unruled(method, argnum, args)
                 if rule is None:
                     continue  # no gradient through this argument (an index, a shape, ...)
                 g = rule(dy, y, *args, **kwargs) if kwargs else rule(dy, y, *args)
@@ -161,6 +180,22 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
             node.args = node.y = node.kwargs = None
     if release:
         tape.release()
+
+
+def _unruled(method: Any, argnum: int, args: tuple) -> None:
+    """The rule of an argument past the end of ``method``'s rules: none, and a `RuleError`
+    if that argument is a tracked float, whose gradient would silently be zero (an explicit
+    None in the rules says an argument has no gradient on purpose: an index, a shape)."""
+    x = args[argnum]
+    dtype = getattr(plain(x), "dtype", None)
+    if method.primitive.zero or not (isinstance(dtype, np.dtype) and dtype.kind in "fc"):
+        return None
+    raise RuleError(
+        f"{method!r} has no gradient rule for argument {argnum} ({describe(x)}), which is "
+        f"a tracked value: its gradient would silently be zero. Give {method.name} one rule "
+        "per positional argument (None for one with no gradient on purpose, such as an "
+        "index or a shape), or pass rg.stop_gradient(x) where no gradient should flow."
+    )
 
 
 def _zero(v: Any) -> Any:
@@ -201,10 +236,12 @@ def _reduce(g: Any, x: Any, method: Any, argnum: int) -> Any:
 def _seed(result: Box, dy: Any) -> Any:
     """The output gradient to start from: ``dy`` if given, else one for a scalar result."""
     v = result.value
+    raw = plain(v)
+    _check_kind(raw, result)
     if dy is not None:
+        dy = _as_dy(dy, raw)
         _check_dy(dy, v)
         return dy
-    raw = plain(v)
     if _is_complex(raw):
         raise OutputError(
             f"grad needs a real result, got {describe(result)}: take np.real or np.abs of it "
@@ -216,6 +253,27 @@ def _seed(result: Box, dy: Any) -> Any:
             "(np.sum(y)), or pass the output gradient: rg.grad(y, p, dy) or rg.vjp(f, ...)."
         )
     return ones(v)
+
+
+def _check_kind(raw: Any, result: Any) -> None:
+    """Raise `OutputError` for a bool or integer result: it has no gradient to take."""
+    dtype = getattr(raw, "dtype", None)
+    if isinstance(raw, bool) or (isinstance(dtype, np.dtype) and dtype.kind in "biu"):
+        raise OutputError(
+            f"grad needs a float result, got {describe(result)}: a bool or integer result (a "
+            "comparison, np.allclose, a count, an index) is not differentiable. Differentiate "
+            "the float expression it comes from (rg.stop_gradient(x) gives a zero on purpose)."
+        )
+
+
+def _as_dy(dy: Any, raw: Any) -> Any:
+    """An output gradient given as a list or tuple: the array it spells, in the dtype of
+    the result's value ``raw`` (complex if it holds complex numbers)."""
+    if not isinstance(dy, (list, tuple)):
+        return dy
+    d = np.asarray(dy)
+    want = raw.dtype if hasattr(raw, "dtype") else np.result_type(raw)
+    return d.astype(np.promote_types(want, d.dtype) if d.dtype.kind == "c" else want)
 
 
 def ones(v: Any) -> Any:
@@ -249,7 +307,7 @@ def grad(result: Box, p: object, dy: object = None) -> Any:
     """
     tape = result.tape
     if not isinstance(p, Param):
-        raise TypeError(
+        raise ArgumentError(
             f"rg.grad(result, p) takes a Param as p, got {describe(p)}; to differentiate a "
             "function with respect to its arguments use rg.grad(f)"
         )
@@ -267,15 +325,16 @@ def grad(result: Box, p: object, dy: object = None) -> Any:
             "record again with rg.diff for a new dy, or use rg.vjp, whose pullback takes any"
         )
     entry = tape.leaves.get(id(p))
-    return None if entry is None else _own(entry[1].grad)
+    return None if entry is None else _own(entry[1].grad)  # (a copy: the tape keeps its own)
 
 
 @_dispatch
-def grad(f: Callable, argnums: object = 0) -> Callable[..., Any]:  # noqa: F811
+def grad(f: Callable, argnums: object = 0, *, has_aux: bool = False) -> Callable[..., Any]:  # noqa: F811
     """The gradient function of ``f`` with respect to argument(s) ``argnums`` (old interface).
 
     An argument may be an array, a number, or a list/tuple/dict of them; its gradient has
-    the same structure. A tuple of argnums gives a tuple of gradients.
+    the same structure. A tuple of argnums gives a tuple of gradients. With ``has_aux``,
+    ``f`` returns ``(loss, aux)`` and the gradient function ``(gradient, aux)`` (JAX's).
 
     Examples:
         >>> import rulegrad as rg
@@ -285,14 +344,25 @@ def grad(f: Callable, argnums: object = 0) -> Callable[..., Any]:  # noqa: F811
         >>> rg.grad(lambda d: d["a"] * d["b"])({"a": 2.0, "b": 3.0})
         {'a': np.float64(3.0), 'b': np.float64(2.0)}
     """
-    gl = gradloss(f, argnums)
+    gl = gradloss(f, argnums, has_aux=has_aux)
 
     def gradient(*args: Any, **kwargs: Any) -> Any:
-        return gl(*args, **kwargs)[0]
+        g, loss = gl(*args, **kwargs)
+        return (g, loss[1]) if has_aux else g
 
     gradient.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
     gradient.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')} w.r.t. argument(s) {argnums}."
     return gradient
+
+
+@_dispatch
+def grad(result: object, *rest: object, **kwargs: object) -> Any:  # noqa: F811
+    """What neither form takes: a plain value where a Result or a function belongs."""
+    raise ArgumentError(
+        f"rg.grad takes a Result from rg.diff (rg.grad(J, p)) or a function to differentiate "
+        f"(rg.grad(f)), got {describe(result)}: record the value first, J = rg.diff(lambda: "
+        "...), then rg.grad(J, p)"
+    )
 
 
 def _wrap(tape: Tape, x: Any, leaves: list[Box]) -> Any:
@@ -312,26 +382,47 @@ def _wrap(tape: Tape, x: Any, leaves: list[Box]) -> Any:
     return box
 
 
-def _unwrap(x: Any, grads: list[Any]) -> Any:
-    """The structure of ``x`` (with leaf boxes) with each leaf replaced by its gradient."""
+def _unwrap(x: Any, taken: set[int]) -> Any:
+    """The structure of ``x`` (with leaf boxes) with each leaf replaced by its gradient
+    (``taken``: as for `_own`, shared by all the gradients one call hands out)."""
     if isinstance(x, (list, tuple)) and not isinstance(x, Tracked):
-        got = [_unwrap(v, grads) for v in x]
+        got = [_unwrap(v, taken) for v in x]
         return type(x)(got) if not hasattr(type(x), "_fields") else type(x)(*got)
     if isinstance(x, dict):
-        return {k: _unwrap(v, grads) for k, v in x.items()}
+        return {k: _unwrap(v, taken) for k, v in x.items()}
     if not isinstance(x, Box):
         return None  # None or a string passed through by _wrap
     g = x.node.grad
     if g is None:  # unused: zeros like it, by its type's method (a plugin's, for its types)
         g = FUNCTIONS.get(np.zeros_like, np.zeros_like)(x.value)
     number = isinstance(x.value, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0
-    return g[()] if number else _own(g)  # a number in, a number (not a 0-d array) out
+    return g[()] if number else _own(g, taken)  # a number in, a number (not a 0-d array) out
 
 
-def _own(g: Any) -> Any:
-    """A gradient for the caller: an array it may write into. A rule may pass on a read-only
-    one (the zero of an unused output, `jit`'s shared seed), which is copied."""
-    return g.copy() if g.__class__ is np.ndarray and not g.flags.writeable else g
+def _own(g: Any, taken: set[int] | None = None) -> Any:
+    """A gradient for the caller: an array it may write into that no one else holds.
+
+    Rules hand arrays on unchanged (``x + y`` gives ``dy`` to both, ``reshape`` a view of
+    it) and may pass on read-only ones (the zero of an unused output, `jit`'s shared seed).
+    ``taken`` holds the ids of the arrays underlying what this call already handed out (and
+    the output gradients it was given): a gradient read-only or sharing one of them is
+    copied, any other is handed out as it is. Without ``taken`` (a Result's gradients,
+    which its tape keeps for later calls) every array is copied.
+    """
+    if g is None or isinstance(g, (Tracked, np.generic, int, float, complex)):
+        return g
+    root = None if taken is None else id(_root(g))
+    if root is None or root in taken or not getattr(getattr(g, "flags", None), "writeable", True):
+        return g.copy() if hasattr(g, "copy") else g
+    taken.add(root)
+    return g
+
+
+def _root(a: Any) -> Any:
+    """The object holding ``a``'s memory: ``a``, or the array a view of it looks into."""
+    while getattr(a, "base", None) is not None:
+        a = a.base
+    return a
 
 
 def _inputs(
@@ -347,36 +438,66 @@ def _inputs(
     return tape, args, out
 
 
-def gradloss(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+def gradloss(
+    f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """Like ``grad(f, argnums)`` but the function returns ``(gradient, loss)`` (Knet).
+
+    With ``has_aux=True``, ``f`` returns ``(loss, aux)``, where ``aux`` is anything else to
+    bring out of it (predictions, metrics: not differentiated, boxes unwrapped), and the
+    function returns ``(gradient, (loss, aux))``: JAX's ``value_and_grad`` convention, in
+    Knet's order.
 
     Examples:
         >>> import rulegrad as rg
         >>> rg.gradloss(lambda x: x**3)(2.0)
         (np.float64(12.0), np.float64(8.0))
+        >>> rg.gradloss(lambda x: (x**3, {"square": x**2}), has_aux=True)(2.0)
+        (np.float64(12.0), (np.float64(8.0), {'square': np.float64(4.0)}))
     """
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
     if not nums or not all(
         isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in nums
     ):
-        raise TypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+        raise ArgumentError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+    name = getattr(f, "__name__", "the function")
 
     def gradient_and_loss(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         tape, wrapped, out = _inputs(f, args, kwargs, nums)
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                tape.release()
+                raise OutputError(
+                    f"{name} must return (loss, aux) with has_aux=True, got {describe(out)}"
+                )
+            out, aux = out[0], _values(out[1])
         if isinstance(out, Box) and out.tape is tape:
             backward(tape, [(out, _seed(out, None))])
             loss = out.value
         else:
-            _check_output(out, tape, f"{getattr(f, '__name__', 'the function')} (differentiated)")
+            _check_output(out, tape, f"{name} (differentiated)")
             loss = _constant(tape, out).value
             tape.release()
+            _check_kind(loss, loss)
             if _is_complex(loss):
                 raise OutputError(f"grad needs a real result, got {describe(loss)}")
-        grads = tuple(_unwrap(wrapped[i], []) for i in nums)
-        return (grads if isinstance(argnums, tuple) else grads[0]), loss
+        taken: set[int] = set()
+        grads = tuple(_unwrap(wrapped[i], taken) for i in nums)
+        grads = grads if isinstance(argnums, tuple) else grads[0]
+        return (grads, (loss, aux)) if has_aux else (grads, loss)
 
     gradient_and_loss.__name__ = f"gradloss_{getattr(f, '__name__', 'f')}"
     return gradient_and_loss
+
+
+def _values(x: Any) -> Any:
+    """``x`` with every box in it (in lists, tuples and dicts) replaced by its value."""
+    if isinstance(x, (list, tuple)) and not isinstance(x, Tracked):
+        got = [_values(v) for v in x]
+        return type(x)(got) if not hasattr(type(x), "_fields") else type(x)(*got)
+    if isinstance(x, dict):
+        return {k: _values(v) for k, v in x.items()}
+    return x.value if isinstance(x, Box) else x
 
 
 def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable[..., tuple]]:
@@ -412,12 +533,14 @@ def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable
     def back(*douts: Any) -> tuple[Any, ...]:
         if len(douts) != len(outs):
             raise ValueError(f"the pullback takes {len(outs)} output gradient(s), got {len(douts)}")
+        douts = tuple(_as_dy(d, plain(o)) for o, d in zip(outs, douts))
         for o, d in zip(outs, douts):
             if d is not None:
                 _check_dy(d, plain(o))
         seeds = [(b, d) for b, d in zip(boxes, douts) if b is not None and d is not None]
         backward(tape, seeds, release=False)
-        grads = tuple(_unwrap(w, []) for w in wrapped)
+        taken = {id(_root(d)) for _, d in seeds}  # the caller's: not to be handed back
+        grads = tuple(_unwrap(w, taken) for w in wrapped)
         for node in tape.nodes:
             node.grad = None
         return grads

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "RulegradError", "NoRuleError", "NonScalarError", "DTypeError", "InPlaceError", "RuleError",
-    "GradCheckError", "OutputError", "ConstantWarning",
+    "GradCheckError", "OutputError", "ArgumentError", "ConstantWarning",
 ]  # fmt: skip
 
 
@@ -42,6 +42,11 @@ class OutputError(RulegradError, TypeError, ValueError):
     The function must return one array or number (several outputs go through `vjp`), and an
     output gradient ``dy`` must have the result's shape.
     """
+
+
+class ArgumentError(RulegradError, TypeError):
+    """A rulegrad function was given the wrong kind of argument: a value where a function or
+    a Result belongs (``rg.diff(np.sum(w))``, ``rg.grad(np.sum(w), w)``), a non-Param ``p``."""
 
 
 class ConstantWarning(UserWarning):

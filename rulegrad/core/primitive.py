@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import plum
 
-from .box import FUNCTIONS, Box, Param, Tracked, _name, describe, value
-from .errors import NoRuleError
+from .box import FUNCTIONS, Box, Param, Tracked, _name, describe, plain, value
+from .errors import InPlaceError, NoRuleError
 from .tape import _ACTIVE, Node, Tape
 
 __all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
@@ -266,12 +266,12 @@ def _leaf(tape: Tape, p: Param) -> Box:
     Its value is ``p``'s box on the next outer recording tape, so a Param touched
     inside nested ``diff`` calls is tracked by all of them.
     """
-    entry = tape.leaves.get(id(p))
-    if entry is not None:
-        return Box(entry[1].y, tape, entry[1])
     inner = p._value
     if inner.__class__ is Box and inner.tape is tape:
         return inner  # code that set p.value to a box of this tape (checkgrad's Param form)
+    entry = tape.leaves.get(id(p))
+    if entry is not None:
+        return Box(entry[1].y, tape, entry[1])
     stack = _ACTIVE.get()
     if len(stack) > 1:  # nested diffs: the newest outer recording tape tracks p too
         for t in reversed(stack):
@@ -284,6 +284,41 @@ def _leaf(tape: Tape, p: Param) -> Box:
     tape.nodes.append(node)
     tape.leaves[id(p)] = (p, node)  # the node, not a box: a box would make a cycle
     return Box(inner, tape, node)
+
+
+def _rebind(p: Param, old: Any) -> None:
+    """After ``p.value = new`` (``old`` before), on each recording tape that has read ``p``:
+    later reads see ``new``, as a new leaf, and the old leaf passes the gradient it gets on
+    to it, so ``p``'s gradient adds up its uses before and after (each read of p is p).
+
+    The new leaf goes first on the tape, ahead of every node that sends it a gradient.
+    """
+    new = p._value
+    for tape in _ACTIVE.get():  # outermost first: an inner tape's leaf holds the outer's box
+        entry = tape.leaves.get(id(p))
+        if entry is None or not tape.recording or (new.__class__ is Box and new.tape is tape):
+            continue
+        if tape.tracing:
+            tape.escape(f"the value of a traced {describe(p)} was rebound (p.value = ...)")
+        if _form(new) != _form(old):
+            raise InPlaceError(
+                f"p.value = {describe(new)} inside rg.diff, after the tape read p as "
+                f"{describe(old)}: a rebound value must keep the shape {np.shape(plain(old))} "
+                "and dtype the gradient adds up in. Make a new Param for the new value."
+            )
+        old_leaf = entry[1]
+        del tape.leaves[id(p)]
+        box = _leaf(tape, p)
+        tape.nodes.remove(box.node)
+        tape.nodes.insert(0, box.node)
+        old_leaf.method, old_leaf.args, old_leaf.kwargs = _REBOUND, (box.value,), {}
+        old_leaf.parents = [(0, box.node, -1)]
+
+
+def _form(x: Any) -> tuple:
+    """The shape and dtype of ``x``'s plain value."""
+    v = plain(x)
+    return np.shape(v), v.dtype if hasattr(v, "dtype") else np.result_type(v)
 
 
 def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
@@ -533,6 +568,14 @@ def passthrough(dy: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
         array([3., 3.])
     """
     return dy
+
+
+def _rebound(new: Any) -> Any:
+    """The node a Param's earlier leaf becomes when its value is rebound (see `_rebind`)."""
+    return new
+
+
+_REBOUND = Primitive(_rebound, "p.value = ...").register(_rebound, [passthrough], signature=_ANY)
 
 
 def zerograd(*funcs: Any) -> Any:

@@ -72,10 +72,13 @@ def _reduce_to(g: Any, gshape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
 
 def _cast_like(g: Any, x: Any) -> Any:
     """``g`` in ``x``'s float dtype: a float32 value next to float64 constants keeps float32
-    gradients. (After the reduction: the smaller array is cast, from the sums in float64.)"""
+    gradients, and one next to an object array of numbers gets no object gradient. (After
+    the reduction: the smaller array is cast, from the sums in float64.)"""
     gd, xd = getattr(g, "dtype", None), getattr(x, "dtype", None)
-    plain = isinstance(g, (np.ndarray, np.generic)) and xd is not None
-    return g.astype(xd) if plain and gd != xd and gd.kind == xd.kind == "f" else g
+    if not (isinstance(g, (np.ndarray, np.generic)) and xd is not None and gd != xd):
+        return g
+    numbers = gd.kind == xd.kind == "f" or (gd.kind not in "fc" and xd.kind in "fc")
+    return g.astype(xd) if numbers else g
 
 
 def _is_complex(x: Any) -> bool:

@@ -94,8 +94,14 @@ primitive(
 primitive(np.copy, passthrough, domain=REAL)
 
 
+def _astype_rule(dy: Any, y: Any, x: Any, dtype: Any, **kwargs: Any) -> Any:
+    """``dy`` cast back to x's dtype; none through a cast to integers or booleans (a step
+    function: its gradient is zero wherever it has one)."""
+    return cast_like(dy, x) if np.dtype(dtype).kind in "fc" else None
+
+
 @primitive(
-    lambda dy, y, x, dtype, **kw: cast_like(dy, x),
+    _astype_rule,
     None,
     of=np.ndarray.astype,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), "float64"), {})),

@@ -204,3 +204,19 @@ def test_update_param_in_place_after_grad() -> None:
     w.value -= 0.5 * g
     np.testing.assert_array_equal(w.value, [0.0, 0.0])
     assert rg.value(J) == 5.0
+
+
+def test_hessian_vector_product_with_many_contributions() -> None:
+    """A value with four gradient contributions, some recorded by the outer tape and some
+    constant to it, sums them (it raised InPlaceError): checked against central
+    differences of the gradient."""
+
+    def f(x):
+        return np.sum(np.sin(x)) + np.sum(x) + np.sum(x * x) + np.sum(x) + np.sum(x)
+
+    x0, v = np.array([0.5, -0.3, 1.2]), np.array([1.0, 2.0, -1.0])
+    hvp = rg.grad(lambda x: np.sum(rg.grad(f)(x) * v))(x0)
+    eps = 1e-6
+    numeric = (rg.grad(f)(x0 + eps * v) - rg.grad(f)(x0 - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(hvp, numeric, rtol=1e-6)
+    np.testing.assert_allclose(hvp, (2 - np.sin(x0)) * v)

@@ -74,11 +74,30 @@ def test_method_added_to_numpy_primitive_with_of(scratch_registry: None) -> None
 
 
 def test_primitive_of_numpy_function_with_none_rule(scratch_registry: None) -> None:
-    """None marks an argument without a gradient; it is skipped in the backward pass."""
+    """None marks an argument without a gradient on purpose; it is skipped in the backward
+    pass, even for a tracked value (a template such as untake's x: only its shape counts)."""
     rg.primitive(np.convolve, lambda dy, y, a, v: 0.0 * a, None)
     x = rg.Param(np.array([-1.0, 2.0]))
     J = rg.diff(lambda: np.sum(np.convolve(x, x)))
     np.testing.assert_array_equal(rg.grad(J, x), [0.0, 0.0])
+
+
+def test_a_tracked_value_where_a_rule_is_missing_is_an_error(scratch_registry: None) -> None:
+    """A rules tuple shorter than the arguments gives the rest no gradient silently no more:
+    the error names the primitive, the argument and how to fix it, in both interfaces;
+    constants and stop_gradient'ed values there are fine."""
+
+    @rg.primitive(lambda dy, y, a, b: dy * b)
+    def mul(a, b):
+        return a * b
+
+    assert rg.grad(lambda a: mul(a, 3.0))(2.0) == 3.0
+    assert rg.grad(lambda a: mul(a, rg.stop_gradient(a)))(2.0) == 2.0
+    with pytest.raises(rg.RuleError, match=r"mul\[object,object\] has no gradient rule for ar"):
+        rg.grad(lambda a, b: mul(a, b), argnums=(0, 1))(2.0, 3.0)
+    w = rg.Param(2.0)
+    with pytest.raises(rg.RuleError, match=r"argument 1 .*None for one with no gradient"):
+        rg.grad(rg.diff(lambda: mul(w, w)), w)
 
 
 def test_keyword_arguments_reach_the_rules(scratch_registry: None) -> None:

@@ -31,3 +31,11 @@ def test_unbroadcast_is_differentiable() -> None:
     """Run on tracked values, the reduction is itself recorded."""
     g = rg.grad(lambda a: np.sum(rg.unbroadcast(a * a, np.zeros(3)) * np.arange(3.0)))
     np.testing.assert_array_equal(g(np.ones((2, 3))), np.tile([0.0, 2.0, 4.0], (2, 1)))
+
+
+def test_an_object_dtype_constant_gives_a_float_gradient() -> None:
+    """w * (an object array of floats): the gradient has w's dtype, not object."""
+    w = rg.Param(np.array([1.0, 2.0], np.float32))
+    g = rg.grad(rg.diff(lambda: np.sum(w * np.array([3.0, 4.0], dtype=object))), w)
+    assert g.dtype == np.float32
+    np.testing.assert_array_equal(g, [3.0, 4.0])
