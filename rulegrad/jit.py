@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .core.box import Box, Param, Tracked
-from .core.diff import _call_vjp, _reduce, _run, _zero, diff, ones
+from .core.diff import _call_vjp, _reduce, _run, _unruled, _zero, diff, ones
 from .core.errors import TraceEscape
 from .core.primitive import passthrough
 from .core.tape import _ACTIVE, Node, Tape
@@ -437,8 +437,10 @@ def _backward_code(
             lines.append("    t = dy")  # (the rule would return dy itself: no call)
         elif k < len(method.rules) and method.rules[k] is not None:
             lines.append(f"    t = m{i}.rules[{k}](dy, v{at}, {call_args})")
-        else:
-            continue  # no gradient through this argument
+        else:  # no gradient through this argument; past the end of the rules, diff's error
+            if k >= len(method.rules):
+                _unruled(method, k, node.args)  # (raises: the step then runs with diff)
+            continue
         slot = where[k]
         x, g = names[slot], f"g{slot}"
         scalar = facts.scalars.get(slot)  # a numpy scalar's class fixes its shape and dtype

@@ -641,3 +641,18 @@ def test_a_param_returned_as_it_is_gives_what_diff_gives(f) -> None:
         assert rg.value(J1) == rg.value(J2) == 3.0
         g1, g2 = rg.grad(J1, w), rg.grad(J2, w)
         assert (g1 is None and g2 is None) or np.array_equal(g1, g2)
+
+
+def test_a_tracked_value_where_a_rule_is_missing_is_diffs_error(scratch_registry: None) -> None:
+    """Under rg.jit, as under diff, a tracked float past the end of a primitive's rules is a
+    RuleError, not a replay that silently gives it no gradient (2.0 instead of 4.0)."""
+
+    @rg.primitive(lambda dy, y, a, b: dy * b)
+    def mul_one_rule(a, b):
+        return a * b
+
+    w = rg.Param(2.0)
+    step = rg.jit(lambda: mul_one_rule(w, w))
+    for _ in range(2):
+        with pytest.raises(rg.RuleError, match=r"argument 1"):
+            rg.grad(step(), w)
