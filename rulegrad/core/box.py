@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConstantWarning, DTypeError, InPlaceError, NoRuleError
-from .tape import _ACTIVE, Node, Tape, active_tapes
+from .tape import _ACTIVE, Node, Tape, active_tapes, first_use
 
 __all__ = [
     "Tracked", "Param", "Box", "Result", "value", "plain", "FUNCTIONS", "call", "describe",
@@ -67,10 +67,16 @@ def no_rule(func: Any, args: tuple, extra: str = "") -> NoRuleError:
     )
 
 
+def _late(func: Any) -> Callable[..., Any] | None:
+    """The handler for ``func`` once installed plugins are loaded (`first_use`), or None."""
+    first_use()
+    return FUNCTIONS.get(func)
+
+
 def call(func: Any, *args: Any, **kwargs: Any) -> Any:
     """Call the handler registered for ``func``; `NoRuleError` when there is none."""
     handler = FUNCTIONS.get(func)
-    if handler is None:
+    if handler is None and (handler := _late(func)) is None:
         raise no_rule(func, args)
     return handler(*args, **kwargs)
 
@@ -122,14 +128,14 @@ def _binary(func: Any, reflected: bool = False) -> Callable[[Any, Any], Any]:
 
         def method(self: Tracked, other: Any) -> Any:
             handler = get(func)
-            if handler is None:
+            if handler is None and (handler := _late(func)) is None:
                 raise no_rule(func, (other, self))
             return handler(other, self)
     else:
 
         def method(self: Tracked, other: Any) -> Any:
             handler = get(func)
-            if handler is None:
+            if handler is None and (handler := _late(func)) is None:
                 raise no_rule(func, (self, other))
             return handler(self, other)
 
@@ -155,7 +161,7 @@ class Tracked:
             )
         func = ufunc if method == "__call__" else getattr(ufunc, method)
         handler = FUNCTIONS.get(func)
-        if handler is None:
+        if handler is None and (handler := _late(func)) is None:
             raise no_rule(ufunc, inputs, extra="" if func is ufunc else f".{method}")
         return handler(*inputs, **kwargs)
 

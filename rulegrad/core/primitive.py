@@ -26,7 +26,7 @@ import plum
 
 from .box import FUNCTIONS, Box, Param, Tracked, _name, describe, value
 from .errors import NoRuleError
-from .tape import _ACTIVE, Node, Tape
+from .tape import _ACTIVE, Node, Tape, _first, first_use
 
 __all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
 __all__ += ["passthrough"]
@@ -175,6 +175,10 @@ class Primitive:
                     impl, _ = self._fn.resolve_method(plum.Signature(*types))
                     impl = getattr(impl, "__rulegrad_impl__", impl)
             except LookupError as e:
+                if not _first["done"]:  # installed plugins may add the method: load them
+                    first_use()
+                    if _first["done"]:
+                        return self.resolve(types)
                 names = ", ".join(t.__name__ for t in types)
                 raise NoRuleError(
                     f"{self.name} has no method for arguments ({names}); its methods are "

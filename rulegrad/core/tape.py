@@ -11,6 +11,8 @@ which is all higher-order differentiation needs.
 from __future__ import annotations
 
 import itertools
+import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from .errors import TraceEscape
 
-__all__ = ["Node", "Tape", "active_tapes"]
+__all__ = ["Node", "Tape", "active_tapes", "first_use", "on_first_use"]
 
 #: The tapes recording in this thread/context, outermost first.
 _ACTIVE: ContextVar[tuple[Tape, ...]] = ContextVar("rulegrad_active_tapes", default=())
@@ -26,6 +28,39 @@ _LEVELS = itertools.count(1)
 
 #: Arrays made read-only while some tape needs them: id -> [array, number of tapes].
 _LOCKS: dict[int, list] = {}
+
+
+#: Run once, in order, before the first tape records and before a tracked value is said to
+#: have no rule (`on_first_use` adds one): `rulegrad.plugins` adds its loader, so installed
+#: plugins are active from the first call whatever it is, and the core imports no plugin.
+_FIRST_USE: list[Callable[[], None]] = []
+_first = {"done": True, "running": False}
+_first_lock = threading.RLock()
+
+
+def on_first_use(callback: Callable[[], None]) -> None:
+    """Have ``callback()`` run before the next tape records (once, unless it raises)."""
+    with _first_lock:
+        if callback not in _FIRST_USE:
+            _FIRST_USE.append(callback)
+        _first["done"] = False
+
+
+def first_use() -> None:
+    """Run the `on_first_use` callbacks if they have not all run yet; a raise is retried.
+
+    A tape made by a callback itself does not run them again; other threads wait for them.
+    """
+    with _first_lock:
+        if _first["done"] or _first["running"]:
+            return
+        _first["running"] = True
+        try:
+            for callback in list(_FIRST_USE):
+                callback()
+            _first["done"] = True
+        finally:
+            _first["running"] = False
 
 
 def active_tapes() -> tuple[Tape, ...]:
@@ -85,6 +120,8 @@ class Tape:
     )  # fmt: skip
 
     def __init__(self) -> None:
+        if not _first["done"]:
+            first_use()
         self.level = next(_LEVELS)
         self.nodes: list[Node] = []
         #: id(Param) -> (Param, leaf Node) for the Params touched while recording.

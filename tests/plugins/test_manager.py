@@ -199,3 +199,55 @@ def test_a_backend_whose_activation_fails_is_unavailable_with_the_reason() -> No
 
     b = Broken()
     assert not b.available and b.reason == "RuntimeError: no device"
+
+
+# ---- installed plugins are active from the first call (issue 14 item 2) ----
+MARKED_I0 = """
+    import numpy as np
+    import rulegrad as rg
+
+    rg.primitive(np.i0, lambda dy, y, x: 7.0 * dy)  # a marker, to see that this rule ran
+"""
+
+
+def _first_call(site: object, code: str) -> list[str]:
+    """Run ``code`` in a new interpreter that has the plugin folder ``site`` on its path."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{root}"}
+    env.pop(plugins.STRICT_ENV, None)
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
+
+
+def test_an_installed_plugin_rule_works_in_the_first_diff(install) -> None:
+    """The first rulegrad call of a process, a diff, already uses an installed plugin's rule."""
+    site = install("throwaway_first_diff", MARKED_I0)
+    out = _first_call(site, """
+        import numpy as np, rulegrad as rg
+        from rulegrad.core.box import FUNCTIONS
+        assert np.i0 not in FUNCTIONS  # no built-in rule: the plugin's is the only one
+        w = rg.Param(np.array([0.5, 1.0]))
+        print(*rg.grad(rg.diff(lambda: np.sum(np.i0(w))), w))
+    """)  # fmt: skip
+    assert out == ["7.0", "7.0"]
+
+
+def test_an_installed_plugin_is_loaded_before_a_missing_rule_is_decided(install) -> None:
+    """Outside any diff, a tracked value meeting a function with no handler loads plugins first."""
+    site = install("throwaway_first_call", MARKED_I0)
+    out = _first_call(site, """
+        import sys
+        import numpy as np, rulegrad as rg
+        y = np.i0(rg.Param(np.array([0.0])))
+        print('throwaway_first_call' in sys.modules, *np.round(rg.value(y), 6))
+    """)  # fmt: skip
+    assert out == ["True", "1.0"]
