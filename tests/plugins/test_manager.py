@@ -251,3 +251,69 @@ def test_an_installed_plugin_is_loaded_before_a_missing_rule_is_decided(install)
         print('throwaway_first_call' in sys.modules, *np.round(rg.value(y), 6))
     """)  # fmt: skip
     assert out == ["True", "1.0"]
+
+
+# ---- a failing plugin never takes the others down (issue 18) ----
+def test_a_plugin_calling_sys_exit_is_recorded_not_obeyed(install) -> None:
+    """sys.exit at a plugin's import or in its hook fails that plugin only; load() returns."""
+    install("throwaway_exit_import", "import sys\nsys.exit(3)\n")
+    install("throwaway_exit_hook", """
+        import sys
+        from rulegrad.plugins import hookimpl
+
+        @hookimpl
+        def rulegrad_register_rules():
+            sys.exit("bye")
+    """)  # fmt: skip
+    with pytest.warns(plugins.PluginWarning):
+        registry = plugins.load(reload=True)
+    assert registry.plugins["throwaway_exit_import"].error == "SystemExit: 3"
+    assert registry.plugins["throwaway_exit_hook"].error == "SystemExit: bye"
+    assert registry.backend("cpu").available
+
+
+def test_a_strict_failure_keeps_the_builtin_backends_and_is_retried(
+    install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After strict mode raised, cpu is registered and the next load() tries the plugin again."""
+    site = install("throwaway_retry", "raise ImportError('not yet')\n")
+    monkeypatch.setenv(plugins.STRICT_ENV, "1")
+    with pytest.raises(plugins.PluginError, match="throwaway_retry.*not yet"):
+        plugins.load(reload=True)
+    assert plugins.REGISTRY.backends["cpu"].available  # registered all the same
+    with pytest.raises(plugins.PluginError, match="throwaway_retry"):
+        rg.to(np.zeros(2), "cpu")  # strict: every load says so while the plugin is broken
+    (site / "throwaway_retry.py").write_text("VALUE = 1\n")  # the author fixes it
+    assert type(rg.to(np.zeros(2), "cpu")) is np.ndarray
+    assert plugins.REGISTRY.plugins["throwaway_retry"].ok and plugins.REGISTRY.failures == []
+    x, w = np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))
+    assert rg.nn.conv4(w, x).shape == (1, 1, 2, 2)
+
+
+def test_a_plugin_whose_hook_raised_is_gone_from_the_manager(install) -> None:
+    """A plugin failed by one hook is unregistered: its other hooks (vector spaces) never run."""
+    from rulegrad.testing import vspace_of
+
+    install("throwaway_half", """
+        from rulegrad.plugins import hookimpl
+
+        class Thing:
+            pass
+
+        ASKED = []
+
+        @hookimpl
+        def rulegrad_register_rules():
+            raise RuntimeError("half registered")
+
+        @hookimpl
+        def rulegrad_register_vspaces():
+            ASKED.append(1)
+    """)  # fmt: skip
+    with pytest.warns(plugins.PluginWarning, match="half registered"):
+        plugins.load(reload=True)
+    import throwaway_half
+
+    assert plugins.manager().get_plugin("throwaway_half") is None
+    assert vspace_of(throwaway_half.Thing()) is None
+    assert throwaway_half.ASKED == []
