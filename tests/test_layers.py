@@ -18,7 +18,7 @@ FORBIDDEN = {
     "data": {"core", "rules", "plugins", "backends", "testing", "optim"},
     "optim": {"rules", "plugins", "backends", "testing", "data"},
 }
-CORE_LINE_BUDGET = 1030
+CORE_LINE_BUDGET = 1110
 
 
 def _imported_subpackages(path: Path) -> set[str]:

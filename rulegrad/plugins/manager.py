@@ -27,6 +27,7 @@ from typing import Any
 
 import pluggy
 
+from ..core.errors import RuleConflictError
 from ..core.primitive import PRIMITIVES, Method
 from . import hookspecs
 from .registry import REGISTRY, Backend, PluginError, PluginRecord, Registry
@@ -114,6 +115,8 @@ def _load_all() -> None:
         _call(record, "rulegrad_register_backends", _add_backends)
     for record in found:
         _call(record, "rulegrad_register_rules", None)
+    for record in found:
+        _settle(record)
     REGISTRY.credit()
 
 
@@ -151,6 +154,7 @@ def register(plugin: Any, name: str | None = None) -> PluginRecord:
         if record is not None and record.ok:
             _call(record, "rulegrad_register_backends", _add_backends)
             _call(record, "rulegrad_register_rules", None)
+            _settle(record)
             REGISTRY.credit()
         record = record or REGISTRY.plugins[name]
         _raise_if_strict([] if record.ok else [record])
@@ -244,6 +248,24 @@ def _call(record: PluginRecord, hook: str, handle: Any) -> None:
         _fail(record, e, f"register ({hook})")
     finally:
         record.methods += [m for k, m in _method_ids().items() if k not in before]
+
+
+def _settle(record: PluginRecord) -> None:
+    """Fail a plugin whose methods leave a primitive ambiguous, and take them out of it.
+
+    Methods are registered one at a time, so an ambiguity ((csr, object) and (object, csr)
+    with no (csr, csr) yet) is judged once the plugin has registered all of them.
+    """
+    for prim in {id(m.primitive): m.primitive for m in record.methods}.values():
+        why = prim.ambiguities()
+        if not why:
+            continue
+        for m in [m for m in record.methods if m.primitive is prim]:
+            if m in prim.methods:
+                prim.remove(m)
+            record.methods.remove(m)
+        if record.ok:
+            _fail(record, RuleConflictError("; ".join(why)), "register")
 
 
 def _add_backends(record: PluginRecord, result: Backend | Iterable[Backend] | None) -> None:

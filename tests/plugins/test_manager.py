@@ -317,3 +317,64 @@ def test_a_plugin_whose_hook_raised_is_gone_from_the_manager(install) -> None:
     assert plugins.manager().get_plugin("throwaway_half") is None
     assert vspace_of(throwaway_half.Thing()) is None
     assert throwaway_half.ASKED == []
+
+
+# ---- plugins may not replace others' rules silently, nor leave ambiguities (issue 18) ----
+def test_a_plugin_override_is_refused_unless_declared_whenever_plugins_load(install) -> None:
+    """An undeclared override of np.sin fails its plugin; a declared one of np.cos holds from
+    the first diff of a new process on, and `rulegrad info` lists it."""
+    install("throwaway_sneaky", """
+        import numpy as np
+        import rulegrad as rg
+
+        rg.primitive(np.sin, lambda dy, y, x: 7.0 * dy)
+    """)  # fmt: skip
+    site = install("throwaway_declared", """
+        import numpy as np
+        import rulegrad as rg
+
+        rg.primitive(np.cos, lambda dy, y, x: 7.0 * dy, override=True)
+    """)  # fmt: skip
+    out = _first_call(site, """
+        import warnings
+        import numpy as np, rulegrad as rg
+        w = rg.Param(np.array([0.5]))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            print(*np.round(rg.grad(rg.diff(lambda: np.sum(np.sin(w))), w), 6))
+        print(*np.round(rg.grad(rg.diff(lambda: np.sum(np.cos(w))), w), 6))
+        print(any("throwaway_sneaky" in str(c.message) for c in caught))
+        from rulegrad.plugins.info import report
+        text = report(("plugins", "primitives"))
+        print(*[x.split()[0] for x in text.splitlines() if ", overrides" in x])
+    """)  # fmt: skip
+    assert out[:3] == [str(np.round(np.cos(0.5), 6)), "7.0", "True"]
+    assert out[3:] == ["throwaway_declared", "np.cos"]
+
+
+AMBIGUOUS = """
+    import numpy as np
+    import rulegrad as rg
+
+    @rg.primitive(None, None, of=np.maximum)
+    def maximum_left(x: np.ndarray, y: object) -> object:
+        return np.maximum(x, y)
+
+    @rg.primitive(None, None, of=np.maximum)
+    def maximum_right(x: object, y: np.ndarray) -> object:
+        return np.maximum(x, y)
+"""
+
+
+def test_a_plugin_leaving_an_ambiguity_fails_and_its_methods_go(install) -> None:
+    """Two overlapping methods of equal rank fail their plugin, named; np.maximum works on."""
+    install("throwaway_ambiguous", AMBIGUOUS)
+    with pytest.warns(
+        plugins.PluginWarning,
+        match=r"np.maximum\[ndarray,object\].*np.maximum\[object,ndarray\].*ambiguous",
+    ):
+        registry = plugins.load(reload=True)
+    assert "RuleConflictError" in registry.plugins["throwaway_ambiguous"].error
+    assert registry.plugins["throwaway_ambiguous"].methods == []
+    w, x = rg.Param(np.array([1.0, -1.0])), np.zeros(2)
+    assert rg.grad(rg.diff(lambda: np.sum(np.maximum(w, x))), w).tolist() == [1.0, 0.0]
