@@ -35,12 +35,14 @@ _LOCKS: dict[int, list] = {}
 #: plugins are active from the first call whatever it is, and the core imports no plugin.
 _FIRST_USE: list[Callable[[], None]] = []
 _first = {"done": True, "running": False}
-_first_lock = threading.RLock()
+#: Held while the callbacks run; `rulegrad.plugins` loads under it too, so that a thread
+#: loading plugins and one needing them wait for each other in one order.
+FIRST_USE_LOCK = threading.RLock()
 
 
 def on_first_use(callback: Callable[[], None]) -> None:
     """Have ``callback()`` run before the next tape records (once, unless it raises)."""
-    with _first_lock:
+    with FIRST_USE_LOCK:
         if callback not in _FIRST_USE:
             _FIRST_USE.append(callback)
         _first["done"] = False
@@ -51,7 +53,7 @@ def first_use() -> None:
 
     A tape made by a callback itself does not run them again; other threads wait for them.
     """
-    with _first_lock:
+    with FIRST_USE_LOCK:
         if _first["done"] or _first["running"]:
             return
         _first["running"] = True

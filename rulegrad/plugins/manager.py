@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-import threading
 import warnings
 from collections.abc import Iterable
 from functools import partial
@@ -29,6 +28,7 @@ import pluggy
 
 from ..core.errors import RuleConflictError
 from ..core.primitive import PRIMITIVES, Method
+from ..core.tape import FIRST_USE_LOCK
 from . import hookspecs
 from .registry import REGISTRY, Backend, PluginError, PluginRecord, Registry
 
@@ -43,7 +43,7 @@ STRICT_ENV = "RULEGRAD_PLUGINS_STRICT"
 #: they were added), and marked so in ``rulegrad info``.
 BUILTIN = {"cpu": "rulegrad.backends.cpu", "gpu": "rulegrad.backends.gpu"}
 
-_lock = threading.RLock()
+_lock = FIRST_USE_LOCK  # the core runs `load` under it before the first tape
 _state: dict[str, Any] = {"pm": None, "loaded": False}
 
 
