@@ -189,7 +189,8 @@ def _fail(record: PluginRecord, e: BaseException, step: str) -> None:
     record.error = f"{type(e).__name__}: {e}"
     if strict():
         return
-    message = f"rulegrad plugin {record.name!r} ({record.value}) failed to {step}: {record.error}"
+    error = record.error.rstrip(".")
+    message = f"rulegrad plugin {record.name!r} ({record.value}) failed to {step}: {error}"
     warnings.warn(f"{message}; it is skipped (see `rulegrad info`)", PluginWarning, stacklevel=4)
 
 

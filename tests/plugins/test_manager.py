@@ -378,3 +378,23 @@ def test_a_plugin_leaving_an_ambiguity_fails_and_its_methods_go(install) -> None
     assert registry.plugins["throwaway_ambiguous"].methods == []
     w, x = rg.Param(np.array([1.0, -1.0])), np.zeros(2)
     assert rg.grad(rg.diff(lambda: np.sum(np.maximum(w, x))), w).tolist() == [1.0, 0.0]
+
+
+def test_strict_mode_makes_a_refused_override_an_error(
+    install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RULEGRAD_PLUGINS_STRICT=1: a plugin replacing np.sin's rule unasked is a PluginError."""
+    install("throwaway_strict_override", """
+        import numpy as np
+        import rulegrad as rg
+
+        rg.primitive(np.sin, lambda dy, y, x: 7.0 * dy)
+    """)  # fmt: skip
+    monkeypatch.setenv(plugins.STRICT_ENV, "1")
+    with pytest.raises(plugins.PluginError, match=r"RuleConflictError: np.sin\[object\]"):
+        plugins.load(reload=True)
+    monkeypatch.delenv(plugins.STRICT_ENV)
+    with pytest.warns(plugins.PluginWarning, match="throwaway_strict_override"):
+        plugins.load()  # tried again, now only a warning
+    x = rg.Param(np.array([0.5]))
+    assert np.allclose(rg.grad(rg.diff(lambda: np.sum(np.sin(x))), x), np.cos(0.5))
