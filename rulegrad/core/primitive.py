@@ -458,6 +458,30 @@ def _get(func: Any, zero: bool = False) -> Primitive:
     return prim
 
 
+def _claim(func: Any, origin: str, override: bool, zero: bool = False) -> Primitive:
+    """`_get`, refusing to take ``func`` over from another module's `implements` handler
+    unasked (a primitive's own methods are checked by `Primitive.register`)."""
+    handler = FUNCTIONS.get(func)
+    if handler is not None and not isinstance(handler, Primitive):
+        _check_owner(func, handler, origin, override)
+    return _get(func, zero=zero)
+
+
+def _check_owner(func: Any, handler: Any, origin: str, override: bool) -> None:
+    """Raise `RuleConflictError` if ``handler`` of ``func`` is another module's."""
+    if isinstance(handler, Primitive):
+        owners = {m.origin for m in handler.methods}
+    else:
+        owners = {getattr(handler, "__module__", None) or ""}
+    if override or not owners or origin in owners:
+        return
+    raise RuleConflictError(
+        f"{_name(func)} is handled by {', '.join(sorted(owners))} ({handler!r}); "
+        f"{origin or 'this module'} may not replace that handler silently. Pass "
+        "override=True to replace it on purpose."
+    )
+
+
 def _caller() -> str:
     """The module that called the public registration function calling this."""
     return sys._getframe(2).f_globals.get("__name__", "")
@@ -541,9 +565,10 @@ def primitive(
     """
     if args and not _is_rule(args[0]):
         func, *rules = args
-        prim = _get(func)
+        origin = _caller()
+        prim = _claim(func, origin, override)
         prim.register(
-            func, rules, vjp=vjp, domain=domain, signature=_ANY, origin=_caller(), override=override
+            func, rules, vjp=vjp, domain=domain, signature=_ANY, origin=origin, override=override
         )
         if override:
             prim.zero = False  # rules replacing a zerograd
@@ -551,7 +576,7 @@ def primitive(
 
     def decorate(impl: Callable[..., Any]) -> Primitive:
         if of is not None:
-            prim = _get(of)
+            prim = _claim(of, origin, override)
         else:
             key = f"{impl.__module__}.{impl.__qualname__}"
             prim = PRIMITIVES.get(key) or PRIMITIVES.setdefault(
@@ -604,7 +629,7 @@ def zerograd(*funcs: Any, override: bool = False) -> Any:
     """
     prims, origin = [], _caller()
     for f in funcs:
-        prim = _get(f, zero=True)
+        prim = _claim(f, origin, override, zero=True)
         ruled = [m for m in prim.methods if m.origin != origin]
         if ruled and not prim.zero and not override:
             raise RuleConflictError(
@@ -619,17 +644,20 @@ def zerograd(*funcs: Any, override: bool = False) -> Any:
     return prims[0] if len(prims) == 1 else tuple(prims)
 
 
-def implements(func: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def implements(
+    func: Any, *, override: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Route ``func`` on tracked values to a plain Python function built from primitives.
 
     For numpy functions that are compositions of existing primitives (they need no rule
     of their own) or whose calling convention differs from a primitive's (a list of
-    arrays in, say).
+    arrays in, say). Replacing the handler another module registered for ``func`` needs
+    ``override=True`` (else `RuleConflictError`).
 
     Examples:
         >>> import rulegrad as rg
         >>> saved = FUNCTIONS.get(np.linalg.norm)
-        >>> @rg.implements(np.linalg.norm)
+        >>> @rg.implements(np.linalg.norm, override=True)  # rulegrad's own is replaced
         ... def _norm(x):
         ...     return np.sqrt(np.sum(x * x))
         >>> x = rg.Param(np.array([3.0, 4.0]))
@@ -639,7 +667,12 @@ def implements(func: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """
 
     def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+        old = FUNCTIONS.get(func)
+        if old is not None:
+            _check_owner(func, old, origin, override)
         FUNCTIONS[func] = handler
         return handler
+
+    origin = _caller()
 
     return register

@@ -331,3 +331,32 @@ def test_an_overlap_covered_by_a_more_specific_method_is_fine() -> None:
     assert prim.ambiguities() == []
     assert prim.resolve((np.ndarray, np.ndarray)).impl is both
     assert prim.resolve((float, np.ndarray)).impl is right
+
+
+def test_a_primitive_over_another_modules_implements_handler_is_refused(
+    scratch_registry: None,
+) -> None:
+    """np.dot is handled by rulegrad's rules (rg.implements): rg.primitive(np.dot) may not
+    replace that handler unasked."""
+    from rulegrad.core.box import FUNCTIONS
+
+    before = FUNCTIONS[np.dot]
+    with pytest.raises(rg.RuleConflictError, match=r"np.dot.*rulegrad.rules.*override=True"):
+        rg.primitive(np.dot, lambda dy, y, a, b: 0 * dy, lambda dy, y, a, b: 0 * dy)
+    assert FUNCTIONS[np.dot] is before
+    a = rg.Param(np.array([1.0, 2.0]))
+    assert rg.grad(rg.diff(lambda: np.dot(a, np.array([3.0, 4.0]))), a).tolist() == [3.0, 4.0]
+
+
+def test_implements_over_another_modules_handler_is_refused(scratch_registry: None) -> None:
+    """rg.implements(np.linalg.norm) replaces rulegrad's handler only with override=True."""
+    from rulegrad.core.box import FUNCTIONS
+
+    def norm(x):
+        return np.sqrt(np.sum(x * x))
+
+    with pytest.raises(rg.RuleConflictError, match=r"np.linalg.norm.*rulegrad.rules"):
+        rg.implements(np.linalg.norm)(norm)
+    assert FUNCTIONS[np.linalg.norm] is not norm
+    rg.implements(np.linalg.norm, override=True)(norm)
+    assert FUNCTIONS[np.linalg.norm] is norm  # (scratch_registry puts the built-in back)
