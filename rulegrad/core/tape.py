@@ -122,8 +122,6 @@ class Tape:
     )  # fmt: skip
 
     def __init__(self) -> None:
-        if not _first["done"]:
-            first_use()
         self.level = next(_LEVELS)
         self.nodes: list[Node] = []
         #: id(Param) -> (Param, leaf Node) for the Params touched while recording.
@@ -137,6 +135,8 @@ class Tape:
         self.seed: Any = None  #: the output gradient the backward walk started from
         self.error: str | None = None  #: why the backward walk failed, if it did
         self._locked: list[int] = []
+        if not _first["done"]:
+            first_use()  # (last: a tape whose first use raised is dropped whole)
 
     def __del__(self, _release: Any = _release_locks) -> None:
         # A dropped tape unlocks what it still holds (a __del__ costs nothing per tape, where
