@@ -37,6 +37,7 @@ from .core.errors import InPlaceError as InPlaceError
 from .core.errors import NonScalarError as NonScalarError
 from .core.errors import NoRuleError as NoRuleError
 from .core.errors import OutputError as OutputError
+from .core.errors import RuleConflictError as RuleConflictError
 from .core.errors import RuleError as RuleError
 from .core.errors import RulegradError as RulegradError
 from .core.primitive import passthrough as passthrough

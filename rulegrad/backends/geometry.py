@@ -1,18 +1,20 @@
 """The geometry of Knet's conv4, pool and unpool, shared by every backend's kernels.
 
 Argument checks and output sizes work on shapes only, so the numpy and the cupy kernels
-accept and refuse exactly the same calls with the same messages.
+accept and refuse exactly the same calls with the same messages. The fans of a weight
+shape, which every backend's initializers (``random.xavier``) use, are here too.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "Geometry", "IntPair", "check_pool_mode", "conv_geometry", "pair", "pool_geometry",
+    "Geometry", "IntPair", "check_pool_mode", "conv_geometry", "fans", "pair", "pool_geometry",
     "unpool_geometry", "window_count",
 ]  # fmt: skip
 
@@ -121,3 +123,16 @@ def unpool_geometry(
     if min(size) < 1:
         raise ValueError(f"{what}: padding {padding} leaves nothing of the unpooled {size}")
     return Geometry(window, padding, stride, (1, 1), x.shape[2:]), size
+
+
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan in, fan out) of a weight: (out, in) for dense, (out, in, kh, kw) for conv4.
+
+    Examples:
+        >>> fans((20, 1, 5, 5)), fans((10, 784)), fans((7,))
+        ((25, 500), (784, 10), (7, 1))
+    """
+    if len(shape) == 1:
+        return shape[0], 1
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ArgumentError, ConstantWarning, DTypeError, InPlaceError, NoRuleError
-from .tape import _ACTIVE, Node, Tape, active_tapes
+from .tape import _ACTIVE, Node, Tape, active_tapes, first_use
 
 __all__ = [
     "Tracked", "Param", "Box", "Result", "value", "plain", "FUNCTIONS", "call", "describe",
@@ -72,10 +72,16 @@ def no_rule(func: Any, args: tuple, extra: str = "") -> NoRuleError:
     )
 
 
+def _late(func: Any) -> Callable[..., Any] | None:
+    """The handler for ``func`` once installed plugins are loaded (`first_use`), or None."""
+    first_use()
+    return FUNCTIONS.get(func)
+
+
 def call(func: Any, *args: Any, **kwargs: Any) -> Any:
     """Call the handler registered for ``func``; `NoRuleError` when there is none."""
     handler = FUNCTIONS.get(func)
-    if handler is None:
+    if handler is None and (handler := _late(func)) is None:
         raise no_rule(func, args)
     return handler(*args, **kwargs)
 
@@ -154,14 +160,14 @@ def _binary(func: Any, reflected: bool = False) -> Callable[[Any, Any], Any]:
 
         def method(self: Tracked, other: Any) -> Any:
             handler = get(func)
-            if handler is None:
+            if handler is None and (handler := _late(func)) is None:
                 raise no_rule(func, (other, self))
             return handler(other, self)
     else:
 
         def method(self: Tracked, other: Any) -> Any:
             handler = get(func)
-            if handler is None:
+            if handler is None and (handler := _late(func)) is None:
                 raise no_rule(func, (self, other))
             return handler(self, other)
 
@@ -199,18 +205,20 @@ class Tracked:
                 f"np.{ufunc.__name__}(..., out=...) writes in place, which a tape cannot "
                 "record; compute a new value instead (y = np.f(x), not np.f(x, out=y))."
             )
-        raise no_rule(ufunc, inputs, extra="" if func is ufunc else f".{method}")
+        if (handler := _late(func)) is None:
+            raise no_rule(ufunc, inputs, extra="" if func is ufunc else f".{method}")
+        return handler(*inputs, **kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
         handler = FUNCTIONS.get(func)
-        if handler is not None:
-            return handler(*args, **kwargs)
-        implementation = getattr(func, "_implementation", None)  # numpy's, without dispatch
-        if implementation is None or self._live():
-            raise no_rule(func, args)
-        # nothing records this value: numpy's own code runs on it (np.save(path, w)), which
-        # reads it through __array__ (refusing any value a tape does record)
-        return implementation(*args, **kwargs)
+        if handler is None and (handler := _late(func)) is None:
+            implementation = getattr(func, "_implementation", None)  # numpy's, no dispatch
+            if implementation is None or self._live():
+                raise no_rule(func, args)
+            # nothing records this value: numpy's own code runs on it (np.save(path, w)),
+            # which reads it through __array__ (refusing any value a tape does record)
+            return implementation(*args, **kwargs)
+        return handler(*args, **kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self._live():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "RulegradError", "NoRuleError", "NonScalarError", "DTypeError", "InPlaceError", "RuleError",
-    "GradCheckError", "OutputError", "ArgumentError", "ConstantWarning",
+    "GradCheckError", "OutputError", "ArgumentError", "ConstantWarning", "RuleConflictError",
 ]  # fmt: skip
 
 
@@ -30,6 +30,10 @@ class InPlaceError(RulegradError, ValueError):
 
 class RuleError(RulegradError):
     """A gradient rule returned something that does not fit its argument (shape, count)."""
+
+
+class RuleConflictError(RulegradError, ValueError):
+    """A method being registered would replace another module's method, or make calls ambiguous."""
 
 
 class GradCheckError(RulegradError, AssertionError):

@@ -25,8 +25,8 @@ import numpy as np
 import plum
 
 from .box import FUNCTIONS, Box, Param, Tracked, _name, describe, plain, value
-from .errors import InPlaceError, NoRuleError
-from .tape import _ACTIVE, Node, Tape
+from .errors import InPlaceError, NoRuleError, RuleConflictError
+from .tape import _ACTIVE, Node, Tape, _first, first_use
 
 __all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
 __all__ += ["passthrough"]
@@ -67,7 +67,9 @@ class Domain:
 class Method:
     """One typed implementation of a primitive with its gradient rules."""
 
-    __slots__ = ("primitive", "impl", "signature", "rules", "vjp", "domain", "origin", "_shown")
+    __slots__ = (
+        "primitive", "impl", "signature", "rules", "vjp", "domain", "origin", "replaces", "_shown",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -86,6 +88,8 @@ class Method:
         self.vjp = vjp
         self.domain = domain
         self.origin = origin  # the module that registered it: whose rule this is
+        #: The method of another module this one replaced (``override=True``), if any.
+        self.replaces: Method | None = None
         self._shown = _required(impl, len(signature.types))
 
     @property
@@ -145,23 +149,80 @@ class Primitive:
         domain: Domain | None = None,
         signature: plum.Signature | None = None,
         origin: str | None = None,
+        override: bool = False,
     ) -> Method:
         """Add a method; its signature comes from ``impl``'s annotations unless given.
 
-        ``origin`` names the module registering it (default: the caller's module).
+        ``origin`` names the module registering it (default: the caller's module). A
+        method with the signature of one another module registered replaces it only with
+        ``override=True`` (the module registering it again replaces it freely).
+
+        Raises:
+            RuleConflictError: when it would replace another module's method without
+                ``override=True``. (Methods that make calls ambiguous are allowed here,
+                as registering one at a time passes through such states: see `ambiguities`.)
         """
         if signature is None:
             signature = _signature(impl)
         if origin is None:
             origin = sys._getframe(1).f_globals.get("__name__", "")
+        old = next((m for m in self._methods.values() if m.signature == signature), None)
+        if old is not None and old.origin != origin and not override:
+            raise RuleConflictError(
+                f"{old!r} is registered by {old.origin}; {origin or 'this module'} may not "
+                "replace it silently. Register a method for your own types, or pass "
+                "override=True (rg.primitive(..., override=True)) to replace it on purpose "
+                "(`rulegrad info` lists such overrides)."
+            )
         self._fn.register(_inspectable(impl), signature)
         method = Method(self, impl, signature, tuple(rules), vjp, domain, origin)
+        if old is not None:
+            del self._methods[old.impl]
+            method.replaces = old if old.origin != origin else old.replaces
         self._methods[impl] = method
-        only = len(self._methods) == 1 and _generic(signature)
-        self._only = method if only else None
+        self._changed()
+        return method
+
+    def remove(self, method: Method) -> None:
+        """Take ``method`` out (a failed plugin's); the method it replaced comes back."""
+        del self._methods[method.impl]
+        if method.replaces is not None:
+            self._methods[method.replaces.impl] = method.replaces
+        self._fn = plum.Function(self.func)  # plum cannot unregister: rebuild it
+        for m in self._methods.values():
+            self._fn.register(_inspectable(m.impl), m.signature)
+        self._changed()
+
+    def _changed(self) -> None:
+        methods = list(self._methods.values())
+        only = len(methods) == 1 and _generic(methods[0].signature)
+        self._only = methods[0] if only else None
         self._cache.clear()
         self._fn.clear_cache()
-        return method
+
+    def ambiguities(self) -> list[str]:
+        """Why calls of some argument types would match two methods equally well, if any.
+
+        Registering methods one by one passes through such states ((csr, object) and
+        (object, csr) before (csr, csr)), so they are checked once registration is over:
+        `rulegrad.plugins` fails a plugin that leaves one.
+        """
+        found = []
+        methods = self.methods
+        for k, a in enumerate(methods):
+            for b in methods[k + 1 :]:
+                sa, sb = a.signature, b.signature
+                meet = None if sa <= sb or sb <= sa else _meet(sa, sb)
+                fits = [m.signature for m in methods if meet is not None and meet <= m.signature]
+                if sum(not any(o < s for o in fits) for s in fits) > 1:
+                    names = ", ".join(getattr(t, "__name__", str(t)) for t in meet.types)
+                    found.append(
+                        f"{a!r} (from {a.origin}) and {b!r} (from {b.origin}) both match "
+                        f"arguments ({names}) equally well, so {self.name} is ambiguous for them "
+                        f"and plum refuses such calls: add a method for ({names}), or make one "
+                        "of the two more specific"
+                    )
+        return found
 
     def resolve(self, types: tuple[type, ...]) -> Method:
         """The method for plain arguments of these types (cached per type tuple)."""
@@ -175,7 +236,16 @@ class Primitive:
                     impl, _ = self._fn.resolve_method(plum.Signature(*types))
                     impl = getattr(impl, "__rulegrad_impl__", impl)
             except LookupError as e:
+                if not _first["done"]:  # installed plugins may add the method: load them
+                    first_use()
+                    if _first["done"]:
+                        return self.resolve(types)
                 names = ", ".join(t.__name__ for t in types)
+                if isinstance(e, plum.AmbiguousLookupError):
+                    raise NoRuleError(
+                        f"{self.name} is ambiguous for arguments ({names}): "
+                        + "; ".join(self.ambiguities())
+                    ) from e
                 raise NoRuleError(
                     f"{self.name} has no method for arguments ({names}); its methods are "
                     f"{self.methods}. Add one with @rg.primitive(<rules>, of={self.name})."
@@ -232,6 +302,29 @@ def _signature(impl: Callable[..., Any]) -> plum.Signature:
         elif p.kind is p.VAR_POSITIONAL:
             varargs = hints.get(p.name, object)
     return plum.Signature(*types) if varargs is None else plum.Signature(*types, varargs=varargs)
+
+
+def _meet(a: plum.Signature, b: plum.Signature) -> plum.Signature | None:
+    """The signature of the calls both ``a`` and ``b`` match, when each argument type of one
+    is a subtype of the other's; None otherwise (unrelated types are taken as disjoint)."""
+    n = max(len(a.types), len(b.types))
+    types = []
+    for x, y in zip(a.expand_varargs(n), b.expand_varargs(n)):
+        t = _narrower(x, y)
+        if t is None:
+            return None
+        types.append(t)
+    if len(types) < n:  # one takes fewer arguments and no varargs
+        return None
+    v = _narrower(a.varargs, b.varargs) if a.has_varargs and b.has_varargs else None
+    return plum.Signature(*types) if v is None else plum.Signature(*types, varargs=v)
+
+
+def _narrower(x: Any, y: Any) -> Any:
+    """The narrower of two types when one is a subtype of the other, else None."""
+    if plum.Signature(x) <= plum.Signature(y):
+        return x
+    return y if plum.Signature(y) <= plum.Signature(x) else None
 
 
 def _generic(sig: plum.Signature) -> bool:
@@ -458,6 +551,30 @@ def _get(func: Any, zero: bool = False) -> Primitive:
     return prim
 
 
+def _claim(func: Any, origin: str, override: bool, zero: bool = False) -> Primitive:
+    """`_get`, refusing to take ``func`` over from another module's `implements` handler
+    unasked (a primitive's own methods are checked by `Primitive.register`)."""
+    handler = FUNCTIONS.get(func)
+    if handler is not None and not isinstance(handler, Primitive):
+        _check_owner(func, handler, origin, override)
+    return _get(func, zero=zero)
+
+
+def _check_owner(func: Any, handler: Any, origin: str, override: bool) -> None:
+    """Raise `RuleConflictError` if ``handler`` of ``func`` is another module's."""
+    if isinstance(handler, Primitive):
+        owners = {m.origin for m in handler.methods}
+    else:
+        owners = {getattr(handler, "__module__", None) or ""}
+    if override or not owners or origin in owners:
+        return
+    raise RuleConflictError(
+        f"{_name(func)} is handled by {', '.join(sorted(owners))} ({handler!r}); "
+        f"{origin or 'this module'} may not replace that handler silently. Pass "
+        "override=True to replace it on purpose."
+    )
+
+
 def _caller() -> str:
     """The module that called the public registration function calling this."""
     return sys._getframe(2).f_globals.get("__name__", "")
@@ -495,6 +612,7 @@ def primitive(
     vjp: Callable[..., Any] | None = None,
     domain: Domain | None = None,
     of: Any = None,
+    override: bool = False,
 ) -> Any:
     """Make a function a primitive with gradient rules (AutoGrad.jl's ``@primitive``).
 
@@ -518,9 +636,15 @@ def primitive(
         vjp: a function ``(dy, y, *args, **kwargs) -> tuple`` replacing per-argument rules.
         domain: how to draw valid inputs for the automatic checks (`Domain`).
         of: the primitive (or function) a decorated method belongs to.
+        override: replace a method of the same types that another module registered
+            (``rulegrad info`` lists it); without it that is a `RuleConflictError`.
 
     Returns:
         The `Primitive` (a callable); in decorator form, a decorator returning it.
+
+    Raises:
+        RuleConflictError: when the method would replace another module's method of the
+            same types (without ``override=True``).
 
     Examples:
         >>> import rulegrad as rg
@@ -534,19 +658,24 @@ def primitive(
     """
     if args and not _is_rule(args[0]):
         func, *rules = args
-        prim = _get(func)
-        prim.register(func, rules, vjp=vjp, domain=domain, signature=_ANY, origin=_caller())
+        origin = _caller()
+        prim = _claim(func, origin, override)
+        prim.register(
+            func, rules, vjp=vjp, domain=domain, signature=_ANY, origin=origin, override=override
+        )
+        if override:
+            prim.zero = False  # rules replacing a zerograd
         return prim
 
     def decorate(impl: Callable[..., Any]) -> Primitive:
         if of is not None:
-            prim = _get(of)
+            prim = _claim(of, origin, override)
         else:
             key = f"{impl.__module__}.{impl.__qualname__}"
             prim = PRIMITIVES.get(key) or PRIMITIVES.setdefault(
                 key, Primitive(impl, getattr(impl, "__name__", key))
             )
-        prim.register(impl, args, vjp=vjp, domain=domain, origin=origin)
+        prim.register(impl, args, vjp=vjp, domain=domain, origin=origin, override=override)
         return prim
 
     origin = _caller()
@@ -578,13 +707,14 @@ def _rebound(new: Any) -> Any:
 _REBOUND = Primitive(_rebound, "p.value = ...").register(_rebound, [passthrough], signature=_ANY)
 
 
-def zerograd(*funcs: Any) -> Any:
+def zerograd(*funcs: Any, override: bool = False) -> Any:
     """Record nothing for these functions: they return plain values and have no gradient.
 
     For comparisons, ``np.sign``, ``np.argmax``, shape queries and the like. numpy
     functions are intercepted wherever they are called; a function of your own is
     intercepted through what this returns (its primitive; a tuple of them for several),
-    so use it as a decorator or keep the result.
+    so use it as a decorator or keep the result. A function another module gave rules
+    is made zero-gradient only with ``override=True`` (else `RuleConflictError`).
 
     Examples:
         >>> import rulegrad as rg
@@ -598,27 +728,37 @@ def zerograd(*funcs: Any) -> Any:
         >>> rg.diff(lambda: bucket(rg.Param(np.array([1.2]))))
         Result(array([2.]), tape of 0 nodes)
     """
-    prims = []
+    prims, origin = [], _caller()
     for f in funcs:
-        prim = _get(f, zero=True)
+        prim = _claim(f, origin, override, zero=True)
+        ruled = [m for m in prim.methods if m.origin != origin]
+        if ruled and not prim.zero and not override:
+            raise RuleConflictError(
+                f"{prim.name} has gradient rules ({ruled[0]!r} from {ruled[0].origin}); "
+                f"rg.zerograd from {origin or 'this module'} would make its gradient zero. "
+                "Pass override=True to do so on purpose."
+            )
         prim.zero = True
         if f not in prim._methods:
-            prim.register(f, (), signature=_ANY, origin=_caller())
+            prim.register(f, (), signature=_ANY, origin=origin, override=override)
         prims.append(prim)
     return prims[0] if len(prims) == 1 else tuple(prims)
 
 
-def implements(func: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def implements(
+    func: Any, *, override: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Route ``func`` on tracked values to a plain Python function built from primitives.
 
     For numpy functions that are compositions of existing primitives (they need no rule
     of their own) or whose calling convention differs from a primitive's (a list of
-    arrays in, say).
+    arrays in, say). Replacing the handler another module registered for ``func`` needs
+    ``override=True`` (else `RuleConflictError`).
 
     Examples:
         >>> import rulegrad as rg
         >>> saved = FUNCTIONS.get(np.linalg.norm)
-        >>> @rg.implements(np.linalg.norm)
+        >>> @rg.implements(np.linalg.norm, override=True)  # rulegrad's own is replaced
         ... def _norm(x):
         ...     return np.sqrt(np.sum(x * x))
         >>> x = rg.Param(np.array([3.0, 4.0]))
@@ -628,7 +768,12 @@ def implements(func: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """
 
     def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+        old = FUNCTIONS.get(func)
+        if old is not None:
+            _check_owner(func, old, origin, override)
         FUNCTIONS[func] = handler
         return handler
+
+    origin = _caller()
 
     return register

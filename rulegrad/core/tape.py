@@ -11,6 +11,8 @@ which is all higher-order differentiation needs.
 from __future__ import annotations
 
 import itertools
+import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from .errors import TraceEscape
 
-__all__ = ["Node", "Tape", "active_tapes"]
+__all__ = ["Node", "Tape", "active_tapes", "first_use", "on_first_use"]
 
 #: The tapes recording in this thread/context, outermost first.
 _ACTIVE: ContextVar[tuple[Tape, ...]] = ContextVar("rulegrad_active_tapes", default=())
@@ -26,6 +28,41 @@ _LEVELS = itertools.count(1)
 
 #: Arrays made read-only while some tape needs them: id -> [array, number of tapes].
 _LOCKS: dict[int, list] = {}
+
+
+#: Run once, in order, before the first tape records and before a tracked value is said to
+#: have no rule (`on_first_use` adds one): `rulegrad.plugins` adds its loader, so installed
+#: plugins are active from the first call whatever it is, and the core imports no plugin.
+_FIRST_USE: list[Callable[[], None]] = []
+_first = {"done": True, "running": False}
+#: Held while the callbacks run; `rulegrad.plugins` loads under it too, so that a thread
+#: loading plugins and one needing them wait for each other in one order.
+FIRST_USE_LOCK = threading.RLock()
+
+
+def on_first_use(callback: Callable[[], None]) -> None:
+    """Have ``callback()`` run before the next tape records (once, unless it raises)."""
+    with FIRST_USE_LOCK:
+        if callback not in _FIRST_USE:
+            _FIRST_USE.append(callback)
+        _first["done"] = False
+
+
+def first_use() -> None:
+    """Run the `on_first_use` callbacks if they have not all run yet; a raise is retried.
+
+    A tape made by a callback itself does not run them again; other threads wait for them.
+    """
+    with FIRST_USE_LOCK:
+        if _first["done"] or _first["running"]:
+            return
+        _first["running"] = True
+        try:
+            for callback in list(_FIRST_USE):
+                callback()
+            _first["done"] = True
+        finally:
+            _first["running"] = False
 
 
 def active_tapes() -> tuple[Tape, ...]:
@@ -101,6 +138,8 @@ class Tape:
         self.seed: Any = None  #: the output gradient the backward walk started from
         self.error: str | None = None  #: why the backward walk failed, if it did
         self._locked: list[int] = []
+        if not _first["done"]:
+            first_use()  # (last: a tape whose first use raised is dropped whole)
 
     def __del__(self, _release: Any = _release_locks) -> None:
         # A dropped tape unlocks what it still holds (a __del__ costs nothing per tape, where

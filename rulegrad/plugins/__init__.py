@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core import tape as _tape
 from ..rules import conv as _conv
 from .hookspecs import PROJECT as PROJECT
 from .hookspecs import hookimpl as hookimpl
@@ -68,3 +69,6 @@ def _methods_for(args: tuple) -> None:
 # the loader is handed to them here.
 if _methods_for not in _conv.METHOD_LOADERS:
     _conv.METHOD_LOADERS.append(_methods_for)
+# Installed plugins are active from the first call: the core loads them before the first
+# tape records and before it says a tracked value has no rule.
+_tape.on_first_use(load)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from ..testing.vspace import VSpace
+    from ..vspace import VSpace
     from .registry import Backend
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]

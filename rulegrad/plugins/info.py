@@ -64,6 +64,9 @@ def report(sections: tuple[str, ...] = SECTIONS) -> str:
                 status = f"{n} method{'s' * (n != 1)}"
                 if p.backends:
                     status += f", backends: {', '.join(p.backends)}"
+                replaced = [f"{m!r} of {m.replaces.origin}" for m in p.methods if m.replaces]
+                if replaced:
+                    status += f", overrides: {', '.join(replaced)}"
             else:
                 status = f"FAILED: {p.error}"
             lines.append(f"  {p.name:<10} {where:<42} {status}")
@@ -82,6 +85,8 @@ def report(sections: tuple[str, ...] = SECTIONS) -> str:
             for i, m in enumerate(prim.methods):
                 plugin = registry.plugin_of(m)
                 by = m.origin + (f" [plugin {plugin.name}]" if plugin else "")
+                if m.replaces is not None:
+                    by += f", overrides {m.replaces.origin}"
                 name = prim.name if i == 0 else ""
                 lines.append(f"  {name:<28} {_types(m):<36} {by}{zero if i == 0 else ''}")
     return "\n".join(lines)

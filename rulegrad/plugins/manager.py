@@ -1,12 +1,14 @@
 """The plugin manager: find the ``rulegrad`` entry points, load each plugin, call its hooks.
 
-Loading happens once, at first use (`load` is called by ``rg.to``, ``rulegrad info``,
-backend lookups, and by conv4/pool/unpool when they meet arrays they have no method
-for), never by ``import rulegrad``, which stays fast. Each plugin is loaded and its
-hooks are called on their own, so one that fails to import or register is recorded
-(name, error) in `REGISTRY` and warned about, and the others load as usual. With the
-environment variable ``RULEGRAD_PLUGINS_STRICT=1`` a failure raises `PluginError`
-instead: for plugin authors and CI.
+Loading happens once, at first use: before the first tape records (the first ``diff``,
+``jit`` or ``vjp``), before a tracked value is said to have no rule, and at ``rg.to``,
+``rulegrad info`` and backend lookups; never at ``import rulegrad``, which stays fast.
+Each plugin is loaded and its hooks are called on their own, so one that fails to
+import or register (an exception, or ``sys.exit``) is recorded (name, error) in
+`REGISTRY` and warned about, and the others load as usual. With the environment
+variable ``RULEGRAD_PLUGINS_STRICT=1`` a failure raises `PluginError` instead, once
+every other plugin is loaded, and the next `load` tries the failed plugins again: for
+plugin authors and CI.
 
 pluggy's own ``load_setuptools_entrypoints`` lets the first error propagate, which is
 why the loop over entry points is ours.
@@ -17,7 +19,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-import threading
 import warnings
 from collections.abc import Iterable
 from functools import partial
@@ -25,7 +26,9 @@ from typing import Any
 
 import pluggy
 
+from ..core.errors import RuleConflictError
 from ..core.primitive import PRIMITIVES, Method
+from ..core.tape import FIRST_USE_LOCK
 from . import hookspecs
 from .registry import REGISTRY, Backend, PluginError, PluginRecord, Registry
 
@@ -40,7 +43,7 @@ STRICT_ENV = "RULEGRAD_PLUGINS_STRICT"
 #: they were added), and marked so in ``rulegrad info``.
 BUILTIN = {"cpu": "rulegrad.backends.cpu", "gpu": "rulegrad.backends.gpu"}
 
-_lock = threading.RLock()
+_lock = FIRST_USE_LOCK  # the core runs `load` under it before the first tape
 _state: dict[str, Any] = {"pm": None, "loaded": False}
 
 
@@ -89,22 +92,44 @@ def load(*, reload: bool = False) -> Registry:
             REGISTRY.clear()
             _state["pm"] = None
         _state["loaded"] = True  # before loading: a plugin's hook may call load() again
-        specs = [
-            (ep.name, ep.value, ep.load, _dist_name(ep), "entry point") for ep in _entry_points()
-        ]
-        for name, module in BUILTIN.items():
-            if not any(spec[1] == module for spec in specs):
-                source = "built in (no entry point: reinstall rulegrad to refresh its metadata)"
-                specs.append((name, module, partial(importlib.import_module, module), "", source))
-        # rulegrad's own plugins first, so a third-party one cannot take the name "cpu"
-        specs.sort(key=lambda spec: spec[1] not in BUILTIN.values())
-        found = [r for r in (_import(*spec) for spec in specs) if r is not None]
-        for record in found:
-            _call(record, "rulegrad_register_backends", _add_backends)
-        for record in found:
-            _call(record, "rulegrad_register_rules", None)
-        REGISTRY.credit()
+        try:
+            _load_all()
+        except BaseException:
+            _state["loaded"] = False
+            raise
+        _raise_if_strict(REGISTRY.failures)
         return REGISTRY
+
+
+def _load_all() -> None:
+    """Import every plugin and call its hooks; a failure is recorded on its plugin."""
+    specs = [(ep.name, ep.value, ep.load, _dist_name(ep), "entry point") for ep in _entry_points()]
+    for name, module in BUILTIN.items():
+        if not any(spec[1] == module for spec in specs):
+            source = "built in (no entry point: reinstall rulegrad to refresh its metadata)"
+            specs.append((name, module, partial(importlib.import_module, module), "", source))
+    # rulegrad's own plugins first, so a third-party one cannot take the name "cpu"
+    specs.sort(key=lambda spec: spec[1] not in BUILTIN.values())
+    found = [r for r in (_import(*spec) for spec in specs) if r is not None]
+    for record in found:
+        _call(record, "rulegrad_register_backends", _add_backends)
+    for record in found:
+        _call(record, "rulegrad_register_rules", None)
+    for record in found:
+        _settle(record)
+    REGISTRY.credit()
+
+
+def _raise_if_strict(failures: list[PluginRecord]) -> None:
+    """In strict mode, raise `PluginError` naming these failures; the next `load` retries."""
+    if not (failures and strict()):
+        return
+    _state["loaded"] = False
+    lines = "; ".join(f"{r.name!r} ({r.value}): {r.error}" for r in failures)
+    raise PluginError(
+        f"rulegrad plugin(s) failed to load: {lines} ({STRICT_ENV} is set; the other "
+        "plugins are loaded, and the next load() tries the failed ones again)"
+    )
 
 
 def register(plugin: Any, name: str | None = None) -> PluginRecord:
@@ -129,8 +154,11 @@ def register(plugin: Any, name: str | None = None) -> PluginRecord:
         if record is not None and record.ok:
             _call(record, "rulegrad_register_backends", _add_backends)
             _call(record, "rulegrad_register_rules", None)
+            _settle(record)
             REGISTRY.credit()
-        return record or REGISTRY.plugins[name]
+        record = record or REGISTRY.plugins[name]
+        _raise_if_strict([] if record.ok else [record])
+        return record
 
 
 # ---- the steps ----
@@ -157,10 +185,12 @@ def _method_ids() -> dict[int, Method]:
 
 
 def _fail(record: PluginRecord, e: BaseException, step: str) -> None:
+    """Record why a plugin failed, and warn (strict mode raises once all are loaded)."""
     record.error = f"{type(e).__name__}: {e}"
-    message = f"rulegrad plugin {record.name!r} ({record.value}) failed to {step}: {record.error}"
     if strict():
-        raise PluginError(f"{message} ({STRICT_ENV} is set)") from e
+        return
+    error = record.error.rstrip(".")
+    message = f"rulegrad plugin {record.name!r} ({record.value}) failed to {step}: {error}"
     warnings.warn(f"{message}; it is skipped (see `rulegrad info`)", PluginWarning, stacklevel=4)
 
 
@@ -170,7 +200,7 @@ def _import(name: str, value: str, get: Any, dist: str, source: str) -> PluginRe
     if old is not None and old.value == value and old.ok:
         return None
     record = PluginRecord(name=name, value=value, dist=dist, source=source)
-    if old is not None:  # another plugin took this name: keep both records
+    if old is not None and old.value != value:  # another plugin took this name: keep both
         record.name = f"{name} ({dist or value})"
     REGISTRY.plugins[record.name] = record
     before = _method_ids()
@@ -189,7 +219,7 @@ def _import(name: str, value: str, get: Any, dist: str, source: str) -> PluginRe
             raise pluggy.PluginValidationError(
                 plugin, f"unknown hook(s) {', '.join(unknown)}; the hooks are: {hooks}"
             )
-    except Exception as e:
+    except (Exception, SystemExit) as e:  # a plugin's sys.exit() ends only that plugin
         _fail(record, e, "import")
     finally:
         record.methods += [m for k, m in _method_ids().items() if k not in before]
@@ -214,11 +244,29 @@ def _call(record: PluginRecord, hook: str, handle: Any) -> None:
                 result = impl.function()
                 if handle is not None:
                     handle(record, result)
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         pm.unregister(plugin)
         _fail(record, e, f"register ({hook})")
     finally:
         record.methods += [m for k, m in _method_ids().items() if k not in before]
+
+
+def _settle(record: PluginRecord) -> None:
+    """Fail a plugin whose methods leave a primitive ambiguous, and take them out of it.
+
+    Methods are registered one at a time, so an ambiguity ((csr, object) and (object, csr)
+    with no (csr, csr) yet) is judged once the plugin has registered all of them.
+    """
+    for prim in {id(m.primitive): m.primitive for m in record.methods}.values():
+        why = prim.ambiguities()
+        if not why:
+            continue
+        for m in [m for m in record.methods if m.primitive is prim]:
+            if m in prim.methods:
+                prim.remove(m)
+            record.methods.remove(m)
+        if record.ok:
+            _fail(record, RuleConflictError("; ".join(why)), "register")
 
 
 def _add_backends(record: PluginRecord, result: Backend | Iterable[Backend] | None) -> None:

@@ -227,3 +227,155 @@ def test_no_method_for_types_is_a_clear_error(scratch_registry: None) -> None:
 
     with pytest.raises(rg.NoRuleError, match=r"only_arrays has no method for arguments \(str\)"):
         only_arrays("text")
+
+
+# ---- registering over someone else's method, and ambiguous methods (issue 18) ----
+def _scratch() -> rg.Primitive:
+    """A primitive of its own (no registry entry) with one generic method from 'pkg_a'."""
+    from rulegrad.core.primitive import Primitive
+
+    def f(x):
+        return 2 * x
+
+    prim = Primitive(f, "f")
+    prim.register(f, (lambda dy, y, x: 2 * dy,), signature=_any(), origin="pkg_a")
+    return prim
+
+
+def _any() -> object:
+    import plum
+
+    return plum.Signature(varargs=object)
+
+
+def test_replacing_another_modules_method_is_refused() -> None:
+    """Same signature, other origin: RuleConflictError naming both; the old method stays."""
+    prim = _scratch()
+    with pytest.raises(rg.RuleConflictError, match=r"f\[object\].*pkg_a.*pkg_b.*override=True"):
+        prim.register(lambda x: 0 * x, (lambda dy, y, x: 0 * dy,), signature=_any(), origin="pkg_b")
+    assert [m.origin for m in prim.methods] == ["pkg_a"]
+    x = rg.Param(np.array([1.0]))
+    assert rg.grad(rg.diff(lambda: np.sum(prim(x))), x).tolist() == [2.0]
+
+
+def test_overriding_on_purpose_replaces_the_method_and_says_whose() -> None:
+    """override=True replaces the method; the new one records the one it replaced."""
+    prim = _scratch()
+    new = prim.register(
+        lambda x: 3 * x, (lambda dy, y, x: 3 * dy,), signature=_any(), origin="pkg_b", override=True
+    )
+    assert prim.methods == [new] and new.replaces.origin == "pkg_a"
+    x = rg.Param(np.array([1.0]))
+    assert rg.grad(rg.diff(lambda: np.sum(prim(x))), x).tolist() == [3.0]
+
+
+def test_the_same_module_may_register_again() -> None:
+    """Re-registering from the same module (a reload) replaces its own method quietly."""
+    prim = _scratch()
+    new = prim.register(
+        lambda x: 4 * x, (lambda dy, y, x: 4 * dy,), signature=_any(), origin="pkg_a"
+    )
+    assert prim.methods == [new] and new.replaces is None
+
+
+def test_a_plugin_style_override_of_a_builtin_is_refused() -> None:
+    """rg.primitive(np.sin, wrong rule) from another module leaves np.sin's rule as it was."""
+    with pytest.raises(rg.RuleConflictError, match="np.sin.*rulegrad.rules"):
+        rg.primitive(np.sin, lambda dy, y, x: 0 * dy)
+    x = rg.Param(np.array([0.3, 1.2]))
+    assert np.allclose(rg.grad(rg.diff(lambda: np.sum(np.sin(x))), x), np.cos([0.3, 1.2]))
+
+
+def test_zerograd_over_another_modules_rules_is_refused() -> None:
+    """rg.zerograd(np.sin) would zero np.sin's gradient silently: refused."""
+    with pytest.raises(rg.RuleConflictError, match="np.sin"):
+        rg.zerograd(np.sin)
+    x = rg.Param(np.array([0.3]))
+    assert np.allclose(rg.grad(rg.diff(lambda: np.sum(np.sin(x))), x), np.cos([0.3]))
+
+
+def test_ambiguous_methods_are_named_as_such() -> None:
+    """(ndarray, object) and (object, ndarray): two ndarrays match both equally; say so."""
+    prim = _scratch()
+
+    def left(x: np.ndarray, y: object) -> object:
+        return x
+
+    def right(x: object, y: np.ndarray) -> object:
+        return y
+
+    prim.register(left, (None, None), origin="pkg_a")
+    prim.register(right, (None, None), origin="pkg_b")
+    (why,) = prim.ambiguities()
+    assert "f[ndarray,object] (from pkg_a) and f[object,ndarray] (from pkg_b)" in why
+    assert "(ndarray, ndarray)" in why
+    with pytest.raises(rg.NoRuleError, match=r"ambiguous for arguments \(ndarray, ndarray\)"):
+        prim(np.ones(2), np.ones(2))
+
+
+def test_removing_a_method_brings_back_the_one_it_replaced() -> None:
+    """remove() undoes a registration: the ambiguity goes, an overridden method returns."""
+    prim = _scratch()
+
+    def left(x: np.ndarray, y: object) -> object:
+        return x
+
+    def right(x: object, y: np.ndarray) -> object:
+        return y
+
+    prim.register(left, (None, None), origin="pkg_a")
+    prim.remove(prim.register(right, (None, None), origin="pkg_b"))
+    assert prim.ambiguities() == [] and prim(np.ones(2), np.zeros(2)).tolist() == [1.0, 1.0]
+    new = prim.register(lambda x: 3 * x, (None,), signature=_any(), origin="pkg_b", override=True)
+    prim.remove(new)
+    assert [m.origin for m in prim.methods] == ["pkg_a", "pkg_a"]
+    assert prim(np.ones(1)).tolist() == [2.0]
+
+
+def test_an_overlap_covered_by_a_more_specific_method_is_fine() -> None:
+    """With an (ndarray, ndarray) method, (ndarray, object) and (object, ndarray) coexist."""
+    prim = _scratch()
+
+    def both(x: np.ndarray, y: np.ndarray) -> object:
+        return x
+
+    def left(x: np.ndarray, y: object) -> object:
+        return x
+
+    def right(x: object, y: np.ndarray) -> object:
+        return y
+
+    for impl in (left, right, both):  # ambiguous until the last one
+        prim.register(impl, (None, None), origin="pkg_a")
+    assert prim.ambiguities() == []
+    assert prim.resolve((np.ndarray, np.ndarray)).impl is both
+    assert prim.resolve((float, np.ndarray)).impl is right
+
+
+def test_a_primitive_over_another_modules_implements_handler_is_refused(
+    scratch_registry: None,
+) -> None:
+    """np.dot is handled by rulegrad's rules (rg.implements): rg.primitive(np.dot) may not
+    replace that handler unasked."""
+    from rulegrad.core.box import FUNCTIONS
+
+    before = FUNCTIONS[np.dot]
+    with pytest.raises(rg.RuleConflictError, match=r"np.dot.*rulegrad.rules.*override=True"):
+        rg.primitive(np.dot, lambda dy, y, a, b: 0 * dy, lambda dy, y, a, b: 0 * dy)
+    assert FUNCTIONS[np.dot] is before
+    a = rg.Param(np.array([1.0, 2.0]))
+    assert rg.grad(rg.diff(lambda: np.dot(a, np.array([3.0, 4.0]))), a).tolist() == [3.0, 4.0]
+
+
+def test_implements_over_another_modules_handler_is_refused(scratch_registry: None) -> None:
+    """rg.implements(np.linalg.norm) replaces rulegrad's handler only with override=True."""
+    from rulegrad.core.box import FUNCTIONS
+
+    def norm(x):
+        return np.sqrt(np.sum(x * x))
+
+    with pytest.raises(rg.RuleConflictError, match=r"np.linalg.norm.*rulegrad.rules"):
+        rg.implements(np.linalg.norm)(norm)
+    assert FUNCTIONS[np.linalg.norm] is not norm
+    rg.implements(np.linalg.norm, override=True)(norm)
+    assert FUNCTIONS[np.linalg.norm] is norm  # (scratch_registry puts the built-in back)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import rulegrad as rg
 from rulegrad.core.tape import _LOCKS, active_tapes
@@ -97,3 +98,28 @@ def test_a_tracing_tape_notes_the_sizes_read_of_recorded_values() -> None:
         assert all(node is y.node and index == -1 for node, index, _ in tape.reads)
         tape.release()
         assert tape.reads == []
+
+
+def test_first_use_callbacks_run_once_before_a_tape_and_again_after_a_raise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """on_first_use: run before the next tape records, once; a callback that raised runs again,
+    and a tape the callback makes itself does not run it twice."""
+    from rulegrad.core import tape
+
+    monkeypatch.setattr(tape, "_FIRST_USE", [])
+    monkeypatch.setitem(tape._first, "done", True)
+    calls = []
+
+    def callback() -> None:
+        calls.append(len(calls))
+        tape.Tape()  # (a plugin whose import records a tape)
+        if len(calls) == 1:
+            raise RuntimeError("not yet")
+
+    tape.on_first_use(callback)
+    with pytest.raises(RuntimeError, match="not yet"):
+        tape.Tape()
+    tape.Tape()
+    tape.Tape()
+    assert calls == [0, 1]

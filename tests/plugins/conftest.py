@@ -28,7 +28,7 @@ def install(
 
     def write(module: str, source: str) -> Path:
         (site / f"{module}.py").write_text(textwrap.dedent(source))
-        info = site / f"{module.replace('_', '-')}-0.1.dist-info"
+        info = site / f"{module}-0.1.dist-info"  # (a '-' in the name would cut it there)
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
         (info / "entry_points.txt").write_text(f"[rulegrad]\n{module} = {module}\n")

@@ -66,3 +66,14 @@ def test_reached_from_the_rulegrad_command(capsys: pytest.CaptureFixture[str]) -
     """`rulegrad info` dispatches to rulegrad.plugins.info.main."""
     assert cli(["info", "--only", "backends"]) == 0
     assert "Backends:" in capsys.readouterr().out
+
+
+def test_a_plugin_calling_sys_exit_does_not_end_info(
+    install, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plugin that calls sys.exit() is listed as FAILED; `rulegrad info` carries on."""
+    install("throwaway_info_exit", "import sys\nsys.exit('no thanks')\n")
+    with pytest.warns(plugins.PluginWarning):
+        plugins.load(reload=True)
+    assert main(["--only", "plugins"]) == 0
+    assert "FAILED: SystemExit: no thanks" in capsys.readouterr().out

@@ -199,3 +199,202 @@ def test_a_backend_whose_activation_fails_is_unavailable_with_the_reason() -> No
 
     b = Broken()
     assert not b.available and b.reason == "RuntimeError: no device"
+
+
+# ---- installed plugins are active from the first call (issue 14 item 2) ----
+MARKED_I0 = """
+    import numpy as np
+    import rulegrad as rg
+
+    rg.primitive(np.i0, lambda dy, y, x: 7.0 * dy)  # a marker, to see that this rule ran
+"""
+
+
+def _first_call(site: object, code: str) -> list[str]:
+    """Run ``code`` in a new interpreter that has the plugin folder ``site`` on its path."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{root}"}
+    env.pop(plugins.STRICT_ENV, None)
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
+
+
+def test_an_installed_plugin_rule_works_in_the_first_diff(install) -> None:
+    """The first rulegrad call of a process, a diff, already uses an installed plugin's rule."""
+    site = install("throwaway_first_diff", MARKED_I0)
+    out = _first_call(site, """
+        import numpy as np, rulegrad as rg
+        from rulegrad.core.box import FUNCTIONS
+        assert np.i0 not in FUNCTIONS  # no built-in rule: the plugin's is the only one
+        w = rg.Param(np.array([0.5, 1.0]))
+        print(*rg.grad(rg.diff(lambda: np.sum(np.i0(w))), w))
+    """)  # fmt: skip
+    assert out == ["7.0", "7.0"]
+
+
+def test_an_installed_plugin_is_loaded_before_a_missing_rule_is_decided(install) -> None:
+    """Outside any diff, a tracked value meeting a function with no handler loads plugins first."""
+    site = install("throwaway_first_call", MARKED_I0)
+    out = _first_call(site, """
+        import sys
+        import numpy as np, rulegrad as rg
+        y = np.i0(rg.Param(np.array([0.0])))
+        print('throwaway_first_call' in sys.modules, *np.round(rg.value(y), 6))
+    """)  # fmt: skip
+    assert out == ["True", "1.0"]
+
+
+# ---- a failing plugin never takes the others down (issue 18) ----
+def test_a_plugin_calling_sys_exit_is_recorded_not_obeyed(install) -> None:
+    """sys.exit at a plugin's import or in its hook fails that plugin only; load() returns."""
+    install("throwaway_exit_import", "import sys\nsys.exit(3)\n")
+    install("throwaway_exit_hook", """
+        import sys
+        from rulegrad.plugins import hookimpl
+
+        @hookimpl
+        def rulegrad_register_rules():
+            sys.exit("bye")
+    """)  # fmt: skip
+    with pytest.warns(plugins.PluginWarning):
+        registry = plugins.load(reload=True)
+    assert registry.plugins["throwaway_exit_import"].error == "SystemExit: 3"
+    assert registry.plugins["throwaway_exit_hook"].error == "SystemExit: bye"
+    assert registry.backend("cpu").available
+
+
+def test_a_strict_failure_keeps_the_builtin_backends_and_is_retried(
+    install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After strict mode raised, cpu is registered and the next load() tries the plugin again."""
+    site = install("throwaway_retry", "raise ImportError('not yet')\n")
+    monkeypatch.setenv(plugins.STRICT_ENV, "1")
+    with pytest.raises(plugins.PluginError, match="throwaway_retry.*not yet"):
+        plugins.load(reload=True)
+    assert plugins.REGISTRY.backends["cpu"].available  # registered all the same
+    with pytest.raises(plugins.PluginError, match="throwaway_retry"):
+        rg.to(np.zeros(2), "cpu")  # strict: every load says so while the plugin is broken
+    (site / "throwaway_retry.py").write_text("VALUE = 1\n")  # the author fixes it
+    assert type(rg.to(np.zeros(2), "cpu")) is np.ndarray
+    assert plugins.REGISTRY.plugins["throwaway_retry"].ok and plugins.REGISTRY.failures == []
+    x, w = np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))
+    assert rg.nn.conv4(w, x).shape == (1, 1, 2, 2)
+
+
+def test_a_plugin_whose_hook_raised_is_gone_from_the_manager(install) -> None:
+    """A plugin failed by one hook is unregistered: its other hooks (vector spaces) never run."""
+    from rulegrad.testing import vspace_of
+
+    install("throwaway_half", """
+        from rulegrad.plugins import hookimpl
+
+        class Thing:
+            pass
+
+        ASKED = []
+
+        @hookimpl
+        def rulegrad_register_rules():
+            raise RuntimeError("half registered")
+
+        @hookimpl
+        def rulegrad_register_vspaces():
+            ASKED.append(1)
+    """)  # fmt: skip
+    with pytest.warns(plugins.PluginWarning, match="half registered"):
+        plugins.load(reload=True)
+    import throwaway_half
+
+    assert plugins.manager().get_plugin("throwaway_half") is None
+    assert vspace_of(throwaway_half.Thing()) is None
+    assert throwaway_half.ASKED == []
+
+
+# ---- plugins may not replace others' rules silently, nor leave ambiguities (issue 18) ----
+def test_a_plugin_override_is_refused_unless_declared_whenever_plugins_load(install) -> None:
+    """An undeclared override of np.sin fails its plugin; a declared one of np.cos holds from
+    the first diff of a new process on, and `rulegrad info` lists it."""
+    install("throwaway_sneaky", """
+        import numpy as np
+        import rulegrad as rg
+
+        rg.primitive(np.sin, lambda dy, y, x: 7.0 * dy)
+    """)  # fmt: skip
+    site = install("throwaway_declared", """
+        import numpy as np
+        import rulegrad as rg
+
+        rg.primitive(np.cos, lambda dy, y, x: 7.0 * dy, override=True)
+    """)  # fmt: skip
+    out = _first_call(site, """
+        import warnings
+        import numpy as np, rulegrad as rg
+        w = rg.Param(np.array([0.5]))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            print(*np.round(rg.grad(rg.diff(lambda: np.sum(np.sin(w))), w), 6))
+        print(*np.round(rg.grad(rg.diff(lambda: np.sum(np.cos(w))), w), 6))
+        print(any("throwaway_sneaky" in str(c.message) for c in caught))
+        from rulegrad.plugins.info import report
+        text = report(("plugins", "primitives"))
+        print(*[x.split()[0] for x in text.splitlines() if ", overrides" in x])
+    """)  # fmt: skip
+    assert out[:3] == [str(np.round(np.cos(0.5), 6)), "7.0", "True"]
+    assert out[3:] == ["throwaway_declared", "np.cos"]
+
+
+AMBIGUOUS = """
+    import numpy as np
+    import rulegrad as rg
+
+    @rg.primitive(None, None, of=np.maximum)
+    def maximum_left(x: np.ndarray, y: object) -> object:
+        return np.maximum(x, y)
+
+    @rg.primitive(None, None, of=np.maximum)
+    def maximum_right(x: object, y: np.ndarray) -> object:
+        return np.maximum(x, y)
+"""
+
+
+def test_a_plugin_leaving_an_ambiguity_fails_and_its_methods_go(install) -> None:
+    """Two overlapping methods of equal rank fail their plugin, named; np.maximum works on."""
+    install("throwaway_ambiguous", AMBIGUOUS)
+    with pytest.warns(
+        plugins.PluginWarning,
+        match=r"np.maximum\[ndarray,object\].*np.maximum\[object,ndarray\].*ambiguous",
+    ):
+        registry = plugins.load(reload=True)
+    assert "RuleConflictError" in registry.plugins["throwaway_ambiguous"].error
+    assert registry.plugins["throwaway_ambiguous"].methods == []
+    w, x = rg.Param(np.array([1.0, -1.0])), np.zeros(2)
+    assert rg.grad(rg.diff(lambda: np.sum(np.maximum(w, x))), w).tolist() == [1.0, 0.0]
+
+
+def test_strict_mode_makes_a_refused_override_an_error(
+    install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RULEGRAD_PLUGINS_STRICT=1: a plugin replacing np.sin's rule unasked is a PluginError."""
+    install("throwaway_strict_override", """
+        import numpy as np
+        import rulegrad as rg
+
+        rg.primitive(np.sin, lambda dy, y, x: 7.0 * dy)
+    """)  # fmt: skip
+    monkeypatch.setenv(plugins.STRICT_ENV, "1")
+    with pytest.raises(plugins.PluginError, match=r"RuleConflictError: np.sin\[object\]"):
+        plugins.load(reload=True)
+    monkeypatch.delenv(plugins.STRICT_ENV)
+    with pytest.warns(plugins.PluginWarning, match="throwaway_strict_override"):
+        plugins.load()  # tried again, now only a warning
+    x = rg.Param(np.array([0.5]))
+    assert np.allclose(rg.grad(rg.diff(lambda: np.sum(np.sin(x))), x), np.cos(0.5))

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..geometry import fans
+
 __all__ = ["bernoulli", "fans", "gaussian", "generator", "rand", "randn", "seed", "xavier"]
 
 _state: dict[str, np.random.Generator] = {"rng": np.random.default_rng()}
@@ -46,19 +48,6 @@ def randn(*shape: int, dtype: Any = np.float64) -> np.ndarray:
 def gaussian(*shape: int, mean: float = 0.0, std: float = 0.01, dtype: Any = np.float64) -> Any:
     """Normal numbers with the given mean and standard deviation (Knet's ``gaussian``)."""
     return randn(*shape, dtype=dtype) * std + mean
-
-
-def fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """(fan in, fan out) of a weight: (out, in) for dense, (out, in, kh, kw) for conv4.
-
-    Examples:
-        >>> fans((20, 1, 5, 5)), fans((10, 784)), fans((7,))
-        ((25, 500), (784, 10), (7, 1))
-    """
-    if len(shape) == 1:
-        return shape[0], 1
-    receptive = math.prod(shape[2:])
-    return shape[1] * receptive, shape[0] * receptive
 
 
 def xavier(*shape: int, gain: float = 1.0, dtype: Any = np.float64) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cpu.random import fans
+from ..geometry import fans
 
 __all__ = ["bernoulli", "gaussian", "generator", "rand", "randn", "seed", "xavier"]
 
