@@ -111,54 +111,52 @@ def _pull(dy: Any, a: Any, steps: Sequence[Step], norm: Any) -> Any:
 
 
 # ---- 1-D transforms ----
-def _axis_n(a: Any, n: Any, axis: int, half: bool = False) -> tuple[int, int]:
-    """The axis (non-negative) and transform length numpy uses (``2(m - 1)`` for a half
-    spectrum of length ``m``)."""
+HALF_IN = (_irfft_t, _hfft_t)  # their input is a half spectrum: n defaults to 2(m - 1)
+
+
+def _one(t: Callable[..., Any], dy: Any, a: Any, n: Any, axis: int, norm: Any) -> Any:
+    """The gradient of a 1-D transform whose transpose is ``t``."""
     axis = axis % np.ndim(a)
-    m = np.shape(a)[axis]
-    return axis, int(n) if n is not None else (2 * (m - 1) if half else m)
+    if n is None:
+        m = np.shape(a)[axis]
+        n = 2 * (m - 1) if t in HALF_IN else m
+    return _pull(dy, a, [(t, int(n), axis)], norm)
 
 
 def _fft_dx(
     dy: Any, y: Any, a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None
 ) -> Any:
-    axis, n = _axis_n(a, n, axis)
-    return _pull(dy, a, [(_fft_t, n, axis)], norm)
+    return _one(_fft_t, dy, a, n, axis, norm)
 
 
 def _ifft_dx(
     dy: Any, y: Any, a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None
 ) -> Any:
-    axis, n = _axis_n(a, n, axis)
-    return _pull(dy, a, [(_ifft_t, n, axis)], norm)
+    return _one(_ifft_t, dy, a, n, axis, norm)
 
 
 def _rfft_dx(
     dy: Any, y: Any, a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None
 ) -> Any:
-    axis, n = _axis_n(a, n, axis)
-    return _pull(dy, a, [(_rfft_t, n, axis)], norm)
+    return _one(_rfft_t, dy, a, n, axis, norm)
 
 
 def _irfft_dx(
     dy: Any, y: Any, a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None
 ) -> Any:
-    axis, n = _axis_n(a, n, axis, half=True)
-    return _pull(dy, a, [(_irfft_t, n, axis)], norm)
+    return _one(_irfft_t, dy, a, n, axis, norm)
 
 
 def _hfft_dx(
     dy: Any, y: Any, a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None
 ) -> Any:
-    axis, n = _axis_n(a, n, axis, half=True)
-    return _pull(dy, a, [(_hfft_t, n, axis)], norm)
+    return _one(_hfft_t, dy, a, n, axis, norm)
 
 
 def _ihfft_dx(
     dy: Any, y: Any, a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None
 ) -> Any:
-    axis, n = _axis_n(a, n, axis)
-    return _pull(dy, a, [(_ihfft_t, n, axis)], norm)
+    return _one(_ihfft_t, dy, a, n, axis, norm)
 
 
 # ---- n-d transforms: one 1-D transform per axis, as numpy runs them ----
