@@ -252,8 +252,8 @@ def _one_axis(complex_: bool | None, half: bool = False) -> Callable[..., tuple[
         a = _signal(rng, complex_)
         axis = int(rng.integers(-a.ndim, a.ndim))
         kwargs = {"axis": axis, "norm": NORMS[rng.integers(len(NORMS))]}
-        if rng.random() < 0.7 or (half and a.shape[axis] < 2):
-            kwargs["n"] = int(rng.integers(1 + half, 7))
+        if rng.random() < 0.7:
+            kwargs["n"] = int(rng.integers(1 + half, 7))  # irfft and hfft need n >= 2
         return (a,), kwargs
 
     return sample
@@ -269,9 +269,11 @@ def _many_axes(complex_: bool | None, two: bool = False) -> Callable[..., tuple[
         k = 2 if two else int(rng.integers(1, a.ndim + 1))
         repeat = not two and rng.random() < 0.3
         axes = [int(ax) for ax in rng.choice(a.ndim, size=k, replace=repeat)]
-        if not two or rng.random() < 0.5:  # fft2's default axes are (-2, -1)
+        if rng.random() < 0.2:  # the default axes: all (fftn) or the last two (fft2)
+            return (a,), kwargs
+        if not two or rng.random() < 0.5:
             kwargs["axes"] = axes
-        if rng.random() < 0.6 and (two or "axes" in kwargs):
+        if rng.random() < 0.6:
             kwargs["s"] = [int(n) for n in rng.integers(2, 5, size=k)]
         return (a,), kwargs
 
