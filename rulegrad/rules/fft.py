@@ -49,13 +49,13 @@ def _hermitian(g: Any, n: int, axis: int, inner: float) -> Any:
     """Weights along ``axis`` for the ``n // 2 + 1`` terms of a real signal's half spectrum:
     1 for the terms that appear once in the full spectrum (the zero frequency and, for even
     ``n``, the Nyquist frequency), ``inner`` for the others, which stand for a pair."""
-    w = np.full(n // 2 + 1, inner, dtype=np.finfo(dtype_of(g)).dtype)
+    raw = value(g)
+    like = {"like": raw} if hasattr(raw, "__array_function__") else {}  # on g's device
+    w = np.full(n // 2 + 1, inner, dtype=np.finfo(dtype_of(g)).dtype, **like)
     w[0] = 1.0
     if n % 2 == 0:
         w[-1] = 1.0
-    w = w.reshape((-1,) + (1,) * (np.ndim(g) - axis - 1))
-    raw = value(g)
-    return w if isinstance(raw, np.ndarray) else np.asarray(w, like=raw)  # cupy's own array
+    return w.reshape((-1,) + (1,) * (np.ndim(g) - axis - 1))
 
 
 # ---- the transposes of the 1-D transforms: (g, n, axis, norm) -> gradient of length n ----
