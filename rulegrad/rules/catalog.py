@@ -27,6 +27,7 @@ FAMILIES = {
     "reductions": "Reductions",
     "shape": "Shape and indexing",
     "linalg": "Linear algebra",
+    "fft": "Fourier transforms",
     "nn": "Neural networks (rulegrad.nn)",
     "conv": "Convolution and pooling (rulegrad.nn)",
     "nondiff": "No gradient",
@@ -76,6 +77,11 @@ Methods that backends add for their own array types (GPU kernels, say) are liste
   (use `full_matrices=False`); norms at 0.
 - **Building arrays.** `np.array([a, b])` of tracked values cannot be recorded (numpy
   converts each element first): `np.stack([a, b])` builds the same array, 0-d values too.
+- **Fourier transforms.** The gradient of each `np.fft` transform is its transpose, itself
+  a transform (`fft`'s is `fft` with the same `norm`), so they differentiate to any order;
+  `n` and `s` cut or pad the gradient back to the input's shape. The real transforms
+  (`rfft`, `irfft`, `hfft`, `ihfft` and their n-d forms) weight the half spectrum's inner
+  frequencies twice, for odd and even lengths, with any `norm`.
 - **dtypes.** float32 inputs get float32 gradients; `astype`'s gradient is cast back to
   the input's dtype.
 - **rulegrad.nn.** Rows are examples: the class axis of `logp`, `softmax`, `nll` and
@@ -91,6 +97,8 @@ def label(func: Any) -> str:
         >>> import operator
         >>> label(np.log), label(np.linalg.svd), label(np.add.reduce), label(operator.getitem)
         ('np.log', 'np.linalg.svd', 'np.add.reduce', 'operator.getitem')
+        >>> label(np.fft.rfft)
+        'np.fft.rfft'
     """
     if isinstance(func, str):
         return func.removeprefix(PREFIX)
@@ -105,7 +113,8 @@ def label(func: Any) -> str:
     module = "operator" if module == "_operator" else module
     name = getattr(func, "__name__", repr(func))
     if module == "numpy" or module.startswith("numpy."):
-        public = "np.linalg" if "linalg" in module else "np"
+        sub = module.split(".")[1] if module.count(".") else ""  # numpy.linalg, numpy.fft
+        public = f"np.{sub}" if sub in ("linalg", "fft") else "np"
         return f"{public}.{name}"
     return f"{module.removeprefix(PREFIX)}.{name}"
 
