@@ -390,8 +390,8 @@ def check_method(method: Method, data: Any) -> None:
             _reject(counts, "the forward returned inf or nan")
         try:
             _check_gradients(method, case, y)
-        except NotSmoothError as e:  # a kink within the finite-difference step: not a bug
-            _reject(counts, str(e))
+        except (NotSmoothError, _Unrepresentable) as e:  # a kink within the step, a gradient
+            _reject(counts, str(e))  # too large for float32: not the rule's fault
     _check_unchanged(method, case.args, saved, "its rules")
     counts.examples += 1
 
@@ -416,6 +416,26 @@ def _reject(counts: Counts, why: str) -> NoReturn:
     counts.rejected += 1
     counts.last_rejection = why
     reject()
+
+
+class _Unrepresentable(Exception):
+    """The true gradient at a drawn point is too large for the drawn dtype: reject it."""
+
+
+def _check_representable(call: Callable, xs: list, us: list, grads: Any, dtype: np.dtype) -> None:
+    """Raise `_Unrepresentable` when a gradient overflows ``dtype`` (float32) where the
+    float64 gradient at the same point is finite and beyond that dtype's range:
+    ``float_power(0.002, -40)`` is finite, its gradient is not, in float32."""
+    if dtype == np.float64 or all(_finite(g) for g in grads if g is not None):
+        return
+    _, back = vjp(call, *(_f64(x) for x in xs))
+    exact = back(*(None if u is None else _f64(u) for u in us))
+    big = np.finfo(dtype).max
+    for g, g64 in zip(grads, exact):
+        if g is None or _finite(g) or not _finite(g64):
+            continue
+        if float(np.max(np.abs(_entries(g64, g64)), initial=0.0)) > big:
+            raise _Unrepresentable(f"the gradient overflows {dtype} at this point")
 
 
 def _check_gradients(method: Method, case: Case, y: Any) -> None:
@@ -452,6 +472,7 @@ def _check_gradients(method: Method, case: Case, y: Any) -> None:
             f"the rules of {what}, {case.dtype} inputs, raised {type(e).__name__}: {e}\n"
             f"  inputs:\n{shown}" + (f"\n    kwargs = {dict(kwargs)!r}" if kwargs else "")
         ) from e
+    _check_representable(call, xs, us, grads, case.dtype)
     for i, x, g in zip(diff, xs, grads):
         _check_like(g, x, method, i, "gradient")
     _check_nondiff(method, case, y, us, diff)
@@ -470,6 +491,12 @@ def _check_gradients(method: Method, case: Case, y: Any) -> None:
             )
 
     order = method.domain.order if method.domain is not None else 2
+    if case.tied:  # a kink: no second derivative, and the first must split ties evenly
+        order = min(order, 1)
+        what += (
+            " at a deliberate two-way tie, where a selection rule must split the gradient "
+            "equally between the tied values, as central differences do"
+        )
     if order < 1:
         return
     u64 = [None if u is None else _f64(u) for u in us]
@@ -483,7 +510,7 @@ def _check_gradients(method: Method, case: Case, y: Any) -> None:
     numeric_check(
         S, lambda _: grads, x64, rng=rng, directions=3, eps=STEPS[1],
         rtol=tolerance(case.dtype, 1), what=f"{what}, {case.dtype} inputs", names=names,
-        context=context,
+        context=context, kinks=not case.tied,
     )  # fmt: skip
     if order < 2:
         return

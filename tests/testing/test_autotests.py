@@ -322,3 +322,90 @@ def test_profile_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not profile().derandomize
     monkeypatch.setenv("RULEGRAD_HYPOTHESIS_PROFILE", "ci")
     assert profile().derandomize and profile().max_examples <= 25
+
+
+# ---- rules wrong only in a corner of their domain: every profile's draws reach it ----
+def ci_check(prim: rg.Primitive) -> None:
+    """Run the generated check of a primitive's newest method as ``rulegrad check`` does (ci)."""
+    method_test(prim.methods[-1], profile_name="ci")()
+
+
+def test_rule_wrong_only_when_an_argument_is_broadcast_is_caught(scratch: None) -> None:
+    """A product whose rule for b is doubled when b is broadcast fails under ci."""
+
+    def db(dy, y, a, b):
+        return dy * a if np.shape(b) == np.shape(y) else 2 * dy * a
+
+    @rg.primitive(lambda dy, y, a, b: dy * b, db, domain=REAL2)
+    def product(a, b):
+        return a * b
+
+    with pytest.raises(GradCheckError, match=r"argument 1 \(x1\) alone.*WRONG"):
+        ci_check(product)
+
+
+def test_rule_wrong_only_beyond_two_is_caught(scratch: None) -> None:
+    """A sine rule wrong only where |x| > 2.2 fails under ci: magnitudes span decades."""
+    with pytest.raises(GradCheckError, match="failed"):
+        ci_check(sine(lambda dy, y, x: np.where(np.abs(x) > 2.2, 1.5 * dy, dy) * np.cos(x)))
+
+
+def test_rule_wrong_only_for_4d_inputs_is_caught(scratch: None) -> None:
+    """A sine rule wrong only for 4-d arrays fails under ci: ranks go up to 4."""
+    with pytest.raises(GradCheckError, match="failed"):
+        ci_check(sine(lambda dy, y, x: dy * np.cos(x) * (1.5 if np.ndim(x) == 4 else 1.0)))
+
+
+def test_wrong_tie_handling_is_caught(scratch: None) -> None:
+    """A maximum giving the whole gradient to both tied arguments, and a max giving it to
+    every tied element, fail under ci: Domain(ties=True) draws deliberate ties."""
+
+    @rg.primitive(lambda dy, y, a, b: dy * (a >= b), lambda dy, y, a, b: dy * (b >= a),
+                  domain=rg.Domain(args=("real", "real"), ties=True))  # fmt: skip
+    def bigger(a, b):
+        return np.maximum(a, b)
+
+    with pytest.raises(GradCheckError, match="tie"):
+        ci_check(bigger)
+
+    def every_tied(dy, y, a, axis=None, keepdims=False):
+        y, dy = (
+            (y, dy)
+            if keepdims or axis is None
+            else (np.expand_dims(y, axis), np.expand_dims(dy, axis))
+        )
+        return dy * (a == y)
+
+    @rg.primitive(
+        every_tied, domain=rg.Domain(args=("real",), kwargs={"axis": ("axis",)}, ties=True)
+    )
+    def biggest(a, axis=None, keepdims=False):
+        return np.max(a, axis=axis, keepdims=keepdims)
+
+    with pytest.raises(GradCheckError, match="tie"):
+        ci_check(biggest)
+
+
+def test_rule_wrong_near_a_declared_kink_is_caught(scratch: None) -> None:
+    """|x - 1| with a rule wrong within 0.05 of its declared kink at 1 fails under ci:
+    the kinks' neighbourhoods are drawn, on either side."""
+
+    def rule(dy, y, x):
+        return np.where(np.abs(x - 1) < 0.05, 0.5 * dy, dy) * np.sign(x - 1)
+
+    @rg.primitive(rule, domain=rg.Domain(args=("real",), avoid=(1.0,)))
+    def dist(x):
+        return np.abs(x - 1)
+
+    with pytest.raises(GradCheckError, match="failed"):
+        ci_check(dist)
+
+
+def test_float32_rule_one_percent_off_is_caught(scratch: None) -> None:
+    """A rule 1% off in float32 only (right in float64) fails at the float32 tolerance."""
+
+    def rule(dy, y, x):
+        return dy * np.cos(x) * (1.01 if x.dtype == np.float32 else 1.0)
+
+    with pytest.raises(GradCheckError, match="float32 inputs"):
+        ci_check(sine(rule))

@@ -51,6 +51,17 @@ def test_kink_is_not_a_wrong_rule() -> None:
         _check(S, G, x)
 
 
+def test_a_deliberate_tie_excuses_no_mismatch() -> None:
+    """With kinks=False a wrong slope at a tie fails; the even split of central differences
+    passes."""
+    x = np.array([1.0, 1.0])
+    S = lambda xs: np.max(xs[0])  # noqa: E731
+    with pytest.raises(rg.GradCheckError) as e:
+        _check(S, lambda xs: [np.array([1.0, 0.0])], x, kinks=False)
+    assert not isinstance(e.value, NotSmoothError)
+    assert _check(S, lambda xs: [np.array([0.5, 0.5])], x, kinks=False) < 1e-8
+
+
 def test_float32_gradient_against_float64_differences() -> None:
     """A float32 gradient passes at the float32 tolerance, not at the float64 one."""
     x = np.linspace(0.1, 2.0, 20)
