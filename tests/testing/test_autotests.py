@@ -15,6 +15,7 @@ from rulegrad.testing.autotests import (
     STATS,
     DomainError,
     ambiguities,
+    default_domain,
     method_test,
     methods,
     profile,
@@ -224,15 +225,64 @@ def test_typed_method_with_the_same_rules_checks_the_declared_one(scratch: None)
 
 
 # ---- what cannot be checked fails loudly ----
-def test_missing_domain_fails_with_what_to_declare(scratch: None) -> None:
-    """A method with no domain fails, naming itself and the Domain to declare."""
+def test_undeclared_method_is_checked_on_the_default_domain(scratch: None) -> None:
+    """A method registered without domain= is checked on real float arrays: a right rule
+    passes (and STATS says the default was used), a wrong one fails."""
 
-    @rg.primitive(lambda dy, y, x: dy)
-    def ident(x):
-        return x + 0
+    @rg.primitive(lambda dy, y, x: dy * (1 - y * y))
+    def tanh_(x):
+        return np.tanh(x)
 
-    with pytest.raises(DomainError, match=r"ident\[object\].*declares no Domain.*rg.Domain\(args="):
-        check(ident)
+    check(tanh_)
+    assert STATS[tanh_.methods[-1]].default_domain and STATS[tanh_.methods[-1]].examples == 15
+
+    @rg.primitive(lambda dy, y, x: 2 * dy * (1 - y * y))
+    def tanh_wrong(x):
+        return np.tanh(x)
+
+    with pytest.raises(GradCheckError, match=r"tanh_wrong\[object\].*failed"):
+        check(tanh_wrong)
+
+
+def test_default_domain_rejects_where_the_function_is_undefined(scratch: None) -> None:
+    """log without a domain: negative inputs (nan) and inputs where it raises are rejected,
+    not failed; the right rule passes and the wrong one still fails."""
+
+    @rg.primitive(lambda dy, y, x: dy / x)
+    def log_(x):
+        if np.any(x == 0):
+            raise ValueError("log of 0")
+        return np.log(x)
+
+    check(log_)
+    counts = STATS[log_.methods[-1]]
+    assert counts.rejected > 0 and counts.examples == 15
+
+    @rg.primitive(lambda dy, y, x: dy / (2 * x))
+    def log_wrong(x):
+        return np.log(x)
+
+    with pytest.raises(GradCheckError):
+        check(log_wrong)
+
+
+def test_default_domain_follows_annotations(scratch: None) -> None:
+    """Arguments annotated int and bool are drawn as such, without a gradient; a method
+    with no required argument cannot be drawn for and says what to declare."""
+
+    @rg.primitive(lambda dy, y, x, n, b: dy * n, None, None)
+    def scaled(x: np.ndarray, n: int, b: bool):
+        return np.where(b, x * n, x * n)
+
+    assert default_domain(scaled.methods[-1]).args == ("real", "int", "bool")
+    check(scaled)
+
+    @rg.primitive(lambda dy, y: dy)
+    def constant():
+        return np.ones(2)
+
+    with pytest.raises(DomainError, match=r"constant\[\].*declares no Domain.*rg.Domain\(args="):
+        check(constant)
 
 
 def test_domain_drawing_only_invalid_inputs_fails(scratch: None) -> None:

@@ -181,7 +181,8 @@ def test_draws_reach_4d_large_tiny_and_near_kinks() -> None:
     find(arrays("positive", (3,)), lambda x: np.min(x) < 0.01)
     for side in (1, -1):
         x = find(
-            arrays("real", (2,), avoid=(1.0,)), lambda x: np.all(abs(x - 1 - side * 0.005) < 0.005)
+            arrays("real", (2,), avoid=(1.0,)),
+            lambda x, side=side: np.all(abs(x - 1 - side * 0.005) < 0.005),
         )
         assert np.all(np.abs(x - 1.0) >= AVOID_MARGIN)
 
