@@ -74,13 +74,6 @@ def _axis(rng: np.random.Generator, shapes: Sequence[Shape]) -> dict | None:
     return {"axis": axis, "keepdims": bool(rng.random() < 0.3)}
 
 
-def _spread(rng: np.random.Generator, shapes: Sequence[Shape]) -> dict | None:
-    """An axis along which there are at least two elements (std of one is a kink)."""
-    plan = _axis(rng, shapes)
-    n = int(np.prod(shapes[0])) if plan["axis"] is None else shapes[0][plan["axis"]]
-    return plan if n >= 2 else None
-
-
 def _along(rng: np.random.Generator, shapes: Sequence[Shape]) -> dict | None:
     """One valid axis (softmax, cumsum)."""
     ndim = len(shapes[0])
@@ -140,6 +133,13 @@ def _slice(a: Any, start: int, step: int) -> Any:
     return a[start:] if step == 1 else a[::-1][start:]
 
 
+def _spread(rng: np.random.Generator, shapes: Sequence[Shape]) -> dict | None:
+    """An axis along which there are at least two elements (a variance of one is 0)."""
+    plan = _axis(rng, shapes)
+    n = int(np.prod(shapes[0])) if plan["axis"] is None else shapes[0][plan["axis"]]
+    return plan if n >= 2 else None
+
+
 def _divide(a: Any, b: Any) -> Any:
     return np.divide(a, 1.5 + np.square(b))  # a denominator that never nears 0
 
@@ -153,12 +153,13 @@ OPS = [
     Op("abs", 1, np.abs, _any),
     *(Op(_name(f), 1, f, _any) for f in (rg.nn.relu, rg.nn.softplus, rg.nn.sigm, rg.nn.elu)),
     *(Op(_name(f), 2, f, _broadcasts) for f in (np.add, np.subtract, np.multiply)),
-    *(Op(_name(f), 2, f, _broadcasts) for f in (np.maximum, np.minimum, np.arctan2)),
+    *(Op(_name(f), 2, f, _broadcasts) for f in (np.maximum, np.minimum)),
     Op("divide", 2, _divide, _broadcasts),
+    Op("arctan2", 2, lambda a, b: np.arctan2(a, 0.5 + b * b), _broadcasts),  # never at (0, 0)
     Op("where", 2, lambda a, b: np.where(a > b, a, b * 0.5), _broadcasts),
     *(Op(_name(f), 1, f, _axis) for f in (np.sum, np.mean, np.max, np.min, np.prod)),
     Op("logsumexp", 1, rg.nn.logsumexp, _axis),
-    *(Op(_name(f), 1, f, _spread) for f in (np.var, np.std)),
+    Op("np.var", 1, np.var, _spread),  # (not std: not differentiable where a slice is flat)
     *(Op(_name(f), 1, f, _along) for f in (rg.nn.softmax, rg.nn.logp, np.cumsum)),
     Op("cumprod", 1, np.cumprod, _along),
     Op("matmul", 2, np.matmul, _matmul),
@@ -218,7 +219,9 @@ def make(seed: int) -> tuple[Program, list[np.ndarray]]:
                 len(probe) - 1 if rng.random() < 0.5 else int(rng.integers(len(probe)))
                 for _ in range(op.arity)
             )
-            if max(np.size(probe[i]) for i in at) > 64:
+            # distinct operands: a - a and friends make exact zeros, where arctan2, abs
+            # and relu have no derivative
+            if len(set(at)) < op.arity or max(np.size(probe[i]) for i in at) > 64:
                 continue
             kw = op.plan(rng, [np.shape(probe[i]) for i in at])
             if kw is not None:

@@ -383,7 +383,7 @@ def _report(
             n_i = float(np.real(_host(p) - _host(m))) / (2 * eps)
             a_i = _inner(vs[i], gi, xs[i]) if gi is not None else 0.0
             e_i = abs(a_i - n_i) / max(abs(a_i), abs(n_i), 1e-12)
-            verdict = "WRONG" if e_i > rtol else "ok"
+            verdict = "ok" if e_i <= rtol else "WRONG"  # (a nan is wrong)
             lines.append(
                 f"  argument {i} ({names[i]}) alone: analytic {a_i:.10g}, numeric {n_i:.10g}, "
                 f"relative error {e_i:.3g}: {verdict}"
