@@ -242,22 +242,24 @@ def _index(shape: Shape, dtype: np.dtype) -> st.SearchStrategy:
     return st.one_of(basic, hnp.integer_array_indices(shape))
 
 
-#: The magnitudes the unbounded float kinds are scaled by (`Grid.scales`): a rule wrong
-#: only for large or tiny values is caught. Up to |x| = 20 (exp stays finite in float32,
-#: and float32 rules that cancel, such as log_ndtr's, keep their second order in tolerance).
+#: The magnitudes the float kinds are scaled by (`Grid.scales`): a rule wrong only for
+#: large or tiny values is caught. Up to |x| = 20 (exp stays finite in float32, and
+#: float32 rules that cancel, such as log_ndtr's, keep their second order in tolerance).
 MAGNITUDES = (1.0, 10.0, 0.01)
+#: The magnitudes of kinds whose lower bound keeps away from a pole at 0 (``positive``,
+#: ``nonzero``): only up, or the draws would leave the domain the kind declares.
+LARGER = (1.0, 10.0)
 
 #: Every kind a `Domain` may name, by name. Add your own: ``KINDS["mykind"] = Kind(...)``.
 KINDS: dict[str, Kind] = {
     "real": Kind(grid=Grid(-40, 40, lambda t: 0.05 * t, MAGNITUDES),
                  doc="a float in [-2, 2], times 1, 10 or 0.01"),
-    "positive": Kind(grid=Grid(-16, 40, lambda t: 1.0 + 0.05 * t, MAGNITUDES),
-                     doc="a float in [0.2, 3], times 1, 10 or 0.01 (log, sqrt, ...)"),
-    "nonzero": Kind(grid=Grid(-35, 34, lambda t: np.sign(t) * (0.25 + 0.05 * np.abs(t)),
-                              MAGNITUDES),
-                    doc="a float with 0.25 <= |x| <= 2, times 1, 10 or 0.01"),
-    "unit": Kind(grid=Grid(-16, 15, lambda t: 0.5 + 0.025 * t, (1.0, 0.01)),
-                 doc="a float in [0.1, 0.9], or that times 0.01: inside the open interval (0, 1)"),
+    "positive": Kind(grid=Grid(-16, 40, lambda t: 1.0 + 0.05 * t, LARGER),
+                     doc="a float in [0.2, 3], times 1 or 10 (log, sqrt, ...)"),
+    "nonzero": Kind(grid=Grid(-35, 34, lambda t: np.sign(t) * (0.25 + 0.05 * np.abs(t)), LARGER),
+                    doc="a float with 0.25 <= |x| <= 2, times 1 or 10"),
+    "unit": Kind(grid=Grid(-16, 15, lambda t: 0.5 + 0.025 * t),
+                 doc="a float in [0.1, 0.9]: inside the open interval (0, 1)"),
     "complex": Kind(_complex, complex=True, doc="a complex number, both parts in [-2, 2]"),
     "spd": Kind(_square(_spd), doc="symmetric positive definite matrices (shapes='square')"),
     "invertible": Kind(_square(_invertible), doc="well-conditioned matrices (shapes='square')"),

@@ -68,14 +68,14 @@ def test_float_kinds_stay_in_their_domain(data: st.DataObject) -> None:
     """Each float kind's values lie in its interval, distinct, in the dtype asked for."""
     dtype = data.draw(st.sampled_from([np.float32, np.float64]))
     shape = data.draw(shapes("same", 1))[0]
-    bounds = {"real": (-20.1, 20.1), "positive": (0.0019, 30.1), "unit": (0.0009, 0.91)}
+    bounds = {"real": (-20.1, 20.1), "positive": (0.19, 30.1), "unit": (0.09, 0.91)}
     for kind, (lo, hi) in bounds.items():
         x = data.draw(arrays(kind, shape, dtype))
         assert x.shape == shape and x.dtype == dtype
         assert np.all((lo <= x) & (x <= hi)), (kind, x)
         assert len(np.unique(x)) == x.size
     x = data.draw(arrays("nonzero", shape))
-    assert np.all(np.abs(x) >= 0.0025)
+    assert np.all(np.abs(x) >= 0.25)
 
 
 @fast
@@ -178,7 +178,7 @@ def test_draws_reach_4d_large_tiny_and_near_kinks() -> None:
     find(shapes("broadcast", 2), lambda s: len(s[0]) == 4)
     find(arrays("real", (3,)), lambda x: np.max(np.abs(x)) > 20)
     find(arrays("real", (3,)), lambda x: np.max(np.abs(x)) < 0.02)
-    find(arrays("positive", (3,)), lambda x: np.min(x) < 0.01)
+    find(arrays("positive", (3,)), lambda x: np.max(x) > 20)
     for side in (1, -1):
         x = find(
             arrays("real", (2,), avoid=(1.0,)),
