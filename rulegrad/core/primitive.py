@@ -50,10 +50,12 @@ class Domain:
         shapes: how argument shapes relate: ``"broadcast"``, ``"same"``, ``"matmul"``,
             ``"square"`` or ``"scalar"``.
         kwargs: keyword arguments to try: name -> values (``"axis"`` draws a valid axis).
-        avoid: points (kinks, poles) that drawn values keep away from.
+        avoid: points (kinks, poles) that drawn values keep away from (and draw near).
         order: the highest derivative order to check (0 skips the numeric check).
         sample: a function of a ``numpy.random.Generator`` returning ``(args, kwargs)``,
             for inputs the fields above cannot describe (conv4's shapes, say).
+        ties: a selection rule (maximum, max): draw inputs with deliberate two-way ties,
+            where the rule must split the gradient equally, as central differences do.
     """
 
     args: tuple[str, ...] = ()
@@ -62,6 +64,7 @@ class Domain:
     avoid: tuple[float, ...] = ()
     order: int = 2
     sample: Callable[[np.random.Generator], tuple[tuple, dict]] | None = None
+    ties: bool = False
 
 
 class Method:

@@ -51,8 +51,9 @@ Every function rulegrad differentiates, read from the registry. A **primitive** 
 per differentiable argument. The **domain** says how the automatic checks
 (`rulegrad.testing`) draw valid inputs: one kind per argument (`real`, `positive`,
 `nonzero`, `unit` = the open interval (0, 1), `int`, `bool`), how shapes relate, keyword
-arguments tried, points avoided (kinks), the highest derivative order checked, and
-whether a custom `sample` draws the inputs. **Built from primitives** lists numpy
+arguments tried, points avoided (kinks), `ties` for selection rules checked at
+deliberate ties, the highest derivative order checked, and whether a custom `sample`
+draws the inputs. **Built from primitives** lists numpy
 functions routed to compositions of primitives: they need no rule of their own.
 Functions with **no gradient** return plain values even for tracked inputs.
 
@@ -158,6 +159,8 @@ def _domain(domain: Domain | None) -> str:
         parts.append(f"{key}: any valid" if drawn else f"{key} in {tuple(values)!r}")
     if domain.avoid:
         parts.append(f"avoid {', '.join(repr(v) for v in domain.avoid)}")
+    if domain.ties:
+        parts.append("ties")
     if domain.order != 2:
         parts.append(f"order {domain.order}")
     if domain.sample is not None:

@@ -32,6 +32,7 @@ from ._util import (
 
 AXES = {"axis": ("axis",), "keepdims": (False, True)}
 REDUCE = Domain(args=("real",), kwargs=AXES)
+EXTREMES = Domain(args=("real",), kwargs=AXES, ties=True)  # checked at deliberate ties too
 DDOF = Domain(args=("real",), kwargs={**AXES, "ddof": (0, 1)})
 ACCUMULATE = Domain(args=("real",), kwargs={"axis": ("axis",)})
 TABLE = 32  # cumprod's rule divides by the input only along longer axes
@@ -316,7 +317,7 @@ def _extreme(func: Any, ufunc: np.ufunc) -> Any:
 
 for _u, _names in ((np.maximum, (np.max, np.amax)), (np.minimum, (np.min, np.amin))):
     for _f in _names:
-        primitive(_extreme_dx, domain=REDUCE, of=_f)(_extreme(_f, _u))
+        primitive(_extreme_dx, domain=EXTREMES, of=_f)(_extreme(_f, _u))
 
 
 # ---- running sums and products ----

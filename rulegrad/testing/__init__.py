@@ -5,8 +5,8 @@ The door for rule authors: `checkgrad` for one function at one point; `method_te
 `KINDS` and `SHAPES` for what a `Domain` may declare; `register_vspace` (or a plugin's
 ``rulegrad_register_vspaces`` hook) for argument types that are not numpy arrays.
 ``rulegrad check PKG`` and ``pytest --rulegrad-check=PKG`` run the generated checks of a
-package's rules. The Hypothesis-based parts need the ``test`` extra (``pip install
-rulegrad[test]``).
+package's rules. The Hypothesis-based parts need the ``check`` extra (``pip install
+rulegrad[check]``).
 """
 
 from .gradcheck import TOLERANCES as TOLERANCES
@@ -29,13 +29,13 @@ __all__ = [
     "inputs",
     # generated tests (need Hypothesis)
     "DomainError", "STATS", "profile", "methods", "check_method", "method_test",
-    "gradient_tests", "signature_tests", "ambiguities",
+    "gradient_tests", "signature_tests", "ambiguities", "default_domain",
 ]  # fmt: skip
 
 _STRATEGIES = ("KINDS", "SHAPES", "Kind", "Grid", "Case", "shapes", "arrays", "choose",
                "draw_case", "inputs")  # fmt: skip
 _AUTOTESTS = ("DomainError", "STATS", "profile", "methods", "check_method", "method_test",
-              "gradient_tests", "signature_tests", "ambiguities")  # fmt: skip
+              "gradient_tests", "signature_tests", "ambiguities", "default_domain")  # fmt: skip
 _LAZY = {**dict.fromkeys(_STRATEGIES, "strategies"), **dict.fromkeys(_AUTOTESTS, "autotests")}
 
 

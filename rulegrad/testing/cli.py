@@ -3,8 +3,10 @@
 Each package is imported (which registers its rules); every method whose ``origin`` is
 in one of the packages gets its Hypothesis check (`autotests.method_test`), and every
 primitive they touch the registry-hygiene check. A table lists each method with the
-examples it ran; failures follow with their shrunk inputs. The exit code is 0 when all
-pass, 1 when any fails, 2 when a package cannot be imported.
+examples it ran; failures follow with their shrunk inputs. A method registered without
+a ``domain=`` is checked on the default one (`autotests.default_domain`), and the report
+says which. The exit code is 0 when all pass, 1 when any fails, 2 when a package cannot
+be imported or Hypothesis is not installed.
 """
 
 from __future__ import annotations
@@ -58,7 +60,17 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)
     import rulegrad  # noqa: F401  (the built-in rules)
 
-    from .autotests import STATS, Counts, ambiguities, load_plugins, method_test, methods
+    try:
+        from .autotests import STATS, Counts, ambiguities, load_plugins, method_test, methods
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in ("hypothesis", "pytest"):
+            raise
+        print(
+            f"rulegrad check: the generated checks need {e.name.split('.')[0]}, which is not "
+            f"installed. Install it with: pip install 'rulegrad[check]'",
+            file=sys.stderr,
+        )
+        return 2
 
     load_plugins()
     for name in args.packages:
@@ -88,6 +100,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             failures.append((m, e))
             result = f"FAIL ({type(e).__name__})"
         c = STATS.get(m, Counts())
+        if m.domain is None:
+            result += " (default domain)"
         took = time.perf_counter() - t0
         print(
             f"{m.name:{pwidth}}  {m!r:{width}}  {c.examples:8d}  {c.rejected:8d}  {took:5.1f}s  "
@@ -105,6 +119,15 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         print(_failure_text(e), file=out)
     for p in problems:
         print(f"\nambiguous signatures: {p}", file=out)
+    undeclared = [repr(m) for m in found if m.domain is None]
+    if undeclared:
+        print(
+            f"\n{len(undeclared)} method(s) declare no Domain and were checked on the default "
+            f"one (a real float array per argument, broadcasting shapes; inputs where the "
+            f"function is undefined rejected): {', '.join(undeclared)}. Declare "
+            f"domain=rg.Domain(...) where they are registered to check their own domain.",
+            file=out,
+        )
     total = sum(STATS.get(m, Counts()).examples for m in found)
     took = time.perf_counter() - start
     verdict = f"{len(failures)} failed" if failures else "all passed"

@@ -5,9 +5,13 @@ arguments' shapes relate (`SHAPES`); `draw_case` turns it into concrete argument
 keyword arguments and a dtype, labelling every draw so a shrunk failure reads well.
 
 Float values come from a grid per kind (`Grid`): the elements of one array are distinct
-and spaced, the arguments are offset from each other (no ties in ``maximum``, no nearly
-equal elements for ``std`` to cancel in float32), and values near the domain's ``avoid``
-points are never drawn.
+and spaced, the arguments are offset from each other (no accidental ties in ``maximum``,
+no nearly equal elements for ``std`` to cancel in float32). Each array's grid is scaled by
+a magnitude drawn from ``Grid.scales`` (several decades, inside the kind's domain). Ranks
+go up to 4, and broadcasting arguments are drawn for ``shapes="broadcast"``. A domain's
+``avoid`` points (kinks) are never drawn, but their neighbourhoods are, on either side
+(`NEAR`); a domain with ``ties=True`` (a selection rule) gets deliberate two-way ties
+(`tie`).
 
 Examples:
     >>> import rulegrad as rg
@@ -33,18 +37,24 @@ from ..core import Domain
 from .vspace import vspace_of
 
 __all__ = [
-    "KINDS", "SHAPES", "FLOAT_DTYPES", "OFFSETS", "AVOID_MARGIN", "Kind", "Grid", "Case",
-    "choose", "shapes", "arrays", "kwarg_values", "draw_case", "inputs",
+    "KINDS", "SHAPES", "FLOAT_DTYPES", "OFFSETS", "AVOID_MARGIN", "NEAR", "Kind", "Grid",
+    "Case", "choose", "shapes", "arrays", "kwarg_values", "tie", "draw_case", "inputs",
 ]  # fmt: skip
 
 #: The dtypes float arguments are drawn in; float64 first, so failures shrink to it.
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 #: Grid offset of argument i's values (`Grid`): distinct, so arguments never tie.
 OFFSETS = tuple((0.5 + 0.382 * i) % 1.0 for i in range(16))
-#: Drawn values stay at least this far from a declared ``avoid`` point.
-AVOID_MARGIN = 0.1
-#: Largest rank and side of the drawn arrays: at most 27 elements, so checks stay fast.
-MAX_DIMS, MAX_SIDE = 3, 3
+#: Drawn values stay at least this far from a declared ``avoid`` point: a hundred times
+#: the finite-difference steps (`gradcheck.STEPS`), so no step straddles the kink.
+AVOID_MARGIN = 1e-3
+#: Distances from an ``avoid`` point of the values drawn near it: from `AVOID_MARGIN`
+#: up to about 0.17, by factors of 1.25, on either side (48 values: enough for the
+#: distinct elements of the largest array drawn).
+NEAR = tuple(AVOID_MARGIN * 1.25**k for k in range(24))
+#: Largest rank and side of the drawn arrays; 4-d arrays have sides of at most
+#: `SIDE_4D`, so an array has at most 27 elements and the checks stay fast.
+MAX_DIMS, MAX_SIDE, SIDE_4D = 4, 3, 2
 
 Shape = tuple[int, ...]
 Draw = Callable[[st.SearchStrategy, str], Any]
@@ -52,17 +62,21 @@ Draw = Callable[[st.SearchStrategy, str], Any]
 
 @dataclass(frozen=True)
 class Grid:
-    """Float values ``value(k + offset)`` for integers ``k`` in ``[lo, hi]``, distinct per array.
+    """Float values ``scale * value(k + offset)`` for integers ``k`` in ``[lo, hi]``,
+    distinct per array.
 
     Drawing integers and spacing the values keeps the elements of an array apart (no
     ties, no cancellation between nearly equal elements), and ``offset``, which differs
     per argument (`OFFSETS`), keeps the values of different arguments apart. ``k``
-    shrinks to 0, so ``value(offset)`` is the simplest value.
+    shrinks to 0, so ``value(offset)`` is the simplest value. ``scale`` is drawn per
+    array from ``scales`` (the first is the simplest): magnitudes over several decades,
+    each keeping the values inside the kind's domain.
     """
 
     lo: int
     hi: int
     value: Callable[[Any], Any]
+    scales: tuple[float, ...] = (1.0,)
 
 
 @dataclass(frozen=True)
@@ -228,13 +242,22 @@ def _index(shape: Shape, dtype: np.dtype) -> st.SearchStrategy:
     return st.one_of(basic, hnp.integer_array_indices(shape))
 
 
+#: The magnitudes the float kinds are scaled by (`Grid.scales`): a rule wrong only for
+#: large or tiny values is caught. Up to |x| = 20 (exp stays finite in float32, and
+#: float32 rules that cancel, such as log_ndtr's, keep their second order in tolerance).
+MAGNITUDES = (1.0, 10.0, 0.01)
+#: The magnitudes of kinds whose lower bound keeps away from a pole at 0 (``positive``,
+#: ``nonzero``): only up, or the draws would leave the domain the kind declares.
+LARGER = (1.0, 10.0)
+
 #: Every kind a `Domain` may name, by name. Add your own: ``KINDS["mykind"] = Kind(...)``.
 KINDS: dict[str, Kind] = {
-    "real": Kind(grid=Grid(-40, 40, lambda t: 0.05 * t), doc="a float in [-2, 2]"),
-    "positive": Kind(grid=Grid(-16, 40, lambda t: 1.0 + 0.05 * t),
-                     doc="a float in [0.2, 3] (log, sqrt, ...)"),
-    "nonzero": Kind(grid=Grid(-35, 34, lambda t: np.sign(t) * (0.25 + 0.05 * np.abs(t))),
-                    doc="a float with 0.25 <= |x| <= 2"),
+    "real": Kind(grid=Grid(-40, 40, lambda t: 0.05 * t, MAGNITUDES),
+                 doc="a float in [-2, 2], times 1, 10 or 0.01"),
+    "positive": Kind(grid=Grid(-16, 40, lambda t: 1.0 + 0.05 * t, LARGER),
+                     doc="a float in [0.2, 3], times 1 or 10 (log, sqrt, ...)"),
+    "nonzero": Kind(grid=Grid(-35, 34, lambda t: np.sign(t) * (0.25 + 0.05 * np.abs(t)), LARGER),
+                    doc="a float with 0.25 <= |x| <= 2, times 1 or 10"),
     "unit": Kind(grid=Grid(-16, 15, lambda t: 0.5 + 0.025 * t),
                  doc="a float in [0.1, 0.9]: inside the open interval (0, 1)"),
     "complex": Kind(_complex, complex=True, doc="a complex number, both parts in [-2, 2]"),
@@ -261,7 +284,8 @@ KINDS: dict[str, Kind] = {
 # Ranks and sides are drawn with `choose` (see there); they shrink to 0-d, sides of 1.
 def _shape(draw: Any, min_dims: int) -> Shape:
     ndim = draw(choose(range(min_dims, MAX_DIMS + 1)))
-    return tuple(draw(choose(range(1, MAX_SIDE + 1))) for _ in range(ndim))
+    side = SIDE_4D if ndim >= 4 else MAX_SIDE
+    return tuple(draw(choose(range(1, side + 1))) for _ in range(ndim))
 
 
 def _broadcast(n: int, min_dims: int) -> st.SearchStrategy:
@@ -356,22 +380,51 @@ def arrays(
     if spec.grid is None:
         base = spec.strategy(shape, dtype)
         return base.map(partial(np.array, dtype=dtype)) if spec.differentiable else base
-    grid, offset = spec.grid, OFFSETS[argnum % len(OFFSETS)]
-    ks = st.integers(grid.lo, grid.hi)
-    if avoid:
-        far = partial(_far, value=grid.value, offset=offset, avoid=tuple(avoid))
-        ks = ks.filter(far)
-    ints = hnp.arrays(np.int64, shape, elements=ks, unique=True)
+    grid, offset, avoid = spec.grid, OFFSETS[argnum % len(OFFSETS)], tuple(avoid)
+    scaled = {s: partial(_scaled, value=grid.value, scale=s) for s in grid.scales}
+    ints = {}
+    for s, value in scaled.items():
+        ks = st.integers(grid.lo, grid.hi)
+        if avoid:
+            ks = ks.filter(partial(_far, value=value, offset=offset, avoid=avoid))
+        ints[s] = hnp.arrays(np.int64, shape, elements=ks, unique=True)
+    if avoid:  # each element at a distance NEAR[k // 2] from one of the points, either side
+        codes = st.integers(0, 2 * len(NEAR) * len(avoid) - 1)
+        near = partial(_near, avoid=avoid, offset=offset)
+        near_ints = hnp.arrays(np.int64, shape, elements=codes.filter(near), unique=True)
 
     @st.composite  # not .map: Hypothesis would print the mapping's source, not the values
     def values(draw: Any) -> np.ndarray:
-        return np.array(grid.value(draw(ints) + offset), dtype=dtype)
+        if avoid and draw(choose([False, True])):
+            return np.array(_near_value(draw(near_ints), avoid, offset), dtype=dtype)
+        scale = draw(choose(grid.scales))
+        return np.array(scaled[scale](draw(ints[scale]) + offset), dtype=dtype)
 
     return values()
 
 
+def _scaled(t: Any, value: Callable[[Any], Any], scale: float) -> Any:
+    return scale * value(t)
+
+
 def _far(k: int, value: Callable[[Any], Any], offset: float, avoid: tuple[float, ...]) -> bool:
     return all(abs(float(value(k + offset)) - p) >= AVOID_MARGIN for p in avoid)
+
+
+def _near_value(code: Any, avoid: tuple[float, ...], offset: float) -> Any:
+    """The values `arrays` draws near ``avoid`` for integer codes: ``code % 2`` picks the
+    side, ``code // 2`` the distance (`NEAR`, stretched by up to 10% per argument) and the
+    point. Distinct codes give distinct values."""
+    code = np.asarray(code)
+    side = np.where(code % 2 == 1, 1.0, -1.0)
+    k, point = (code // 2) % len(NEAR), code // (2 * len(NEAR))
+    return np.asarray(avoid)[point] + side * np.asarray(NEAR)[k] * (1 + 0.1 * offset)
+
+
+def _near(code: int, avoid: tuple[float, ...], offset: float) -> bool:
+    """Whether the value of ``code`` (`_near_value`) is `AVOID_MARGIN` from every point."""
+    x = float(_near_value(code, avoid, offset))
+    return all(abs(x - p) >= AVOID_MARGIN for p in avoid)
 
 
 def kwarg_values(values: Sequence[Any], shape0: Shape) -> st.SearchStrategy[Any]:
@@ -414,6 +467,8 @@ class Case:
             of a declared vector space, whose gradient is checked).
         dtype: the float dtype drawn for the float arguments.
         seed: a seed for the check's random directions and output weights.
+        tied: whether deliberate ties were drawn (`tie`): the function has a kink there,
+            which a selection rule must handle as central differences do.
     """
 
     args: tuple
@@ -421,6 +476,7 @@ class Case:
     kinds: tuple[str | None, ...]
     dtype: np.dtype
     seed: int
+    tied: bool = False
 
 
 def _cast(x: Any, dtype: np.dtype) -> Any:
@@ -449,6 +505,55 @@ def _sampled_kind(x: Any) -> str | None:
         return space.name or "vspace"
     kind = getattr(getattr(x, "dtype", None), "kind", None)
     return "real" if kind in ("f", "c") or isinstance(x, float) else None
+
+
+def _axes_of(axis: Any, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int or a tuple of them) as a tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(sorted({a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))}))
+
+
+def tie(args: Sequence[Any], floats: Sequence[int], axis: Any = None, top: bool = True) -> list:
+    """``args`` with deliberate two-way ties, for a selection rule's check (``Domain.ties``).
+
+    With two float arrays (``floats`` names their positions), the second takes the first's
+    values wherever they meet under broadcasting (at the first such position): maximum's
+    two arguments tie. With one, each slice along ``axis`` (all axes for None) gets its
+    two largest elements equal (``top``; else its two smallest), and for slices of 4 or
+    more both: max and min meet a tie. A two-way tie is where central differences agree
+    with the rule of splitting the gradient equally; more would not.
+
+    Examples:
+        >>> tie([np.array([1.0, 2.0]), np.array([[3.0], [0.5]])], [0, 1])[1]
+        array([[1.],
+               [1.]])
+        >>> tie([np.array([[1.0, 4.0, 2.0, 3.0]])], [0], axis=1)[0]
+        array([[1., 4., 1., 4.]])
+    """
+    args = list(args)
+    a = np.asarray(args[floats[0]])
+    if len(floats) > 1:
+        b = np.asarray(args[floats[1]])
+        full = np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))
+        met = full[(0,) * (full.ndim - b.ndim)]  # trailing axes, as b's
+        met = met[tuple(slice(0, 1) if n == 1 else slice(None) for n in b.shape)]
+        args[floats[1]] = np.array(met, dtype=b.dtype)
+        return args
+    axes = _axes_of(axis, a.ndim)
+    rest = [i for i in range(a.ndim) if i not in axes]
+    moved = np.transpose(a, rest + list(axes))
+    rows = moved.reshape(-1, math.prod(a.shape[i] for i in axes)).copy()
+    if rows.shape[1] >= 2:
+        order = np.argsort(rows, axis=1)
+        r = np.arange(rows.shape[0])
+        if top or rows.shape[1] >= 4:
+            rows[r, order[:, -2]] = rows[r, order[:, -1]]
+        if not top or rows.shape[1] >= 4:
+            rows[r, order[:, 1]] = rows[r, order[:, 0]]
+    back = np.argsort(rest + list(axes))
+    args[floats[0]] = np.transpose(rows.reshape(moved.shape), back).astype(a.dtype)
+    return args
 
 
 def draw_case(draw: Draw, domain: Domain) -> Case:
@@ -491,7 +596,12 @@ def draw_case(draw: Draw, domain: Domain) -> Case:
         name: draw(kwarg_values(values, shape0), f"{name}=")
         for name, values in domain.kwargs.items()
     }
-    return Case(tuple(args), kwargs, kinds, dtype, seed)
+    floats = [i for i in arrays_at if KINDS[kinds[i]].grid is not None][:2]
+    tied = bool(domain.ties and floats) and draw(choose([False, True]), "ties")
+    if tied:
+        top = len(floats) > 1 or draw(choose([True, False]), "tie the largest")
+        args = tie(args, floats, kwargs.get("axis"), top)
+    return Case(tuple(args), kwargs, kinds, dtype, seed, tied)
 
 
 def inputs(domain: Domain) -> st.SearchStrategy[Case]:

@@ -15,6 +15,7 @@ from rulegrad.testing.autotests import (
     STATS,
     DomainError,
     ambiguities,
+    default_domain,
     method_test,
     methods,
     profile,
@@ -224,15 +225,64 @@ def test_typed_method_with_the_same_rules_checks_the_declared_one(scratch: None)
 
 
 # ---- what cannot be checked fails loudly ----
-def test_missing_domain_fails_with_what_to_declare(scratch: None) -> None:
-    """A method with no domain fails, naming itself and the Domain to declare."""
+def test_undeclared_method_is_checked_on_the_default_domain(scratch: None) -> None:
+    """A method registered without domain= is checked on real float arrays: a right rule
+    passes (and STATS says the default was used), a wrong one fails."""
 
-    @rg.primitive(lambda dy, y, x: dy)
-    def ident(x):
-        return x + 0
+    @rg.primitive(lambda dy, y, x: dy * (1 - y * y))
+    def tanh_(x):
+        return np.tanh(x)
 
-    with pytest.raises(DomainError, match=r"ident\[object\].*declares no Domain.*rg.Domain\(args="):
-        check(ident)
+    check(tanh_)
+    assert STATS[tanh_.methods[-1]].default_domain and STATS[tanh_.methods[-1]].examples == 15
+
+    @rg.primitive(lambda dy, y, x: 2 * dy * (1 - y * y))
+    def tanh_wrong(x):
+        return np.tanh(x)
+
+    with pytest.raises(GradCheckError, match=r"tanh_wrong\[object\].*failed"):
+        check(tanh_wrong)
+
+
+def test_default_domain_rejects_where_the_function_is_undefined(scratch: None) -> None:
+    """log without a domain: negative inputs (nan) and inputs where it raises are rejected,
+    not failed; the right rule passes and the wrong one still fails."""
+
+    @rg.primitive(lambda dy, y, x: dy / x)
+    def log_(x):
+        if np.any(x == 0):
+            raise ValueError("log of 0")
+        return np.log(x)
+
+    check(log_)
+    counts = STATS[log_.methods[-1]]
+    assert counts.rejected > 0 and counts.examples == 15
+
+    @rg.primitive(lambda dy, y, x: dy / (2 * x))
+    def log_wrong(x):
+        return np.log(x)
+
+    with pytest.raises(GradCheckError):
+        check(log_wrong)
+
+
+def test_default_domain_follows_annotations(scratch: None) -> None:
+    """Arguments annotated int and bool are drawn as such, without a gradient; a method
+    with no required argument cannot be drawn for and says what to declare."""
+
+    @rg.primitive(lambda dy, y, x, n, b: dy * n, None, None)
+    def scaled(x: np.ndarray, n: int, b: bool):
+        return np.where(b, x * n, x * n)
+
+    assert default_domain(scaled.methods[-1]).args == ("real", "int", "bool")
+    check(scaled)
+
+    @rg.primitive(lambda dy, y: dy)
+    def constant():
+        return np.ones(2)
+
+    with pytest.raises(DomainError, match=r"constant\[\].*declares no Domain.*rg.Domain\(args="):
+        check(constant)
 
 
 def test_domain_drawing_only_invalid_inputs_fails(scratch: None) -> None:
@@ -322,3 +372,90 @@ def test_profile_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not profile().derandomize
     monkeypatch.setenv("RULEGRAD_HYPOTHESIS_PROFILE", "ci")
     assert profile().derandomize and profile().max_examples <= 25
+
+
+# ---- rules wrong only in a corner of their domain: every profile's draws reach it ----
+def ci_check(prim: rg.Primitive) -> None:
+    """Run the generated check of a primitive's newest method as ``rulegrad check`` does (ci)."""
+    method_test(prim.methods[-1], profile_name="ci")()
+
+
+def test_rule_wrong_only_when_an_argument_is_broadcast_is_caught(scratch: None) -> None:
+    """A product whose rule for b is doubled when b is broadcast fails under ci."""
+
+    def db(dy, y, a, b):
+        return dy * a if np.shape(b) == np.shape(y) else 2 * dy * a
+
+    @rg.primitive(lambda dy, y, a, b: dy * b, db, domain=REAL2)
+    def product(a, b):
+        return a * b
+
+    with pytest.raises(GradCheckError, match=r"argument 1 \(x1\) alone.*WRONG"):
+        ci_check(product)
+
+
+def test_rule_wrong_only_beyond_two_is_caught(scratch: None) -> None:
+    """A sine rule wrong only where |x| > 2.2 fails under ci: magnitudes span decades."""
+    with pytest.raises(GradCheckError, match="failed"):
+        ci_check(sine(lambda dy, y, x: np.where(np.abs(x) > 2.2, 1.5 * dy, dy) * np.cos(x)))
+
+
+def test_rule_wrong_only_for_4d_inputs_is_caught(scratch: None) -> None:
+    """A sine rule wrong only for 4-d arrays fails under ci: ranks go up to 4."""
+    with pytest.raises(GradCheckError, match="failed"):
+        ci_check(sine(lambda dy, y, x: dy * np.cos(x) * (1.5 if np.ndim(x) == 4 else 1.0)))
+
+
+def test_wrong_tie_handling_is_caught(scratch: None) -> None:
+    """A maximum giving the whole gradient to both tied arguments, and a max giving it to
+    every tied element, fail under ci: Domain(ties=True) draws deliberate ties."""
+
+    @rg.primitive(lambda dy, y, a, b: dy * (a >= b), lambda dy, y, a, b: dy * (b >= a),
+                  domain=rg.Domain(args=("real", "real"), ties=True))  # fmt: skip
+    def bigger(a, b):
+        return np.maximum(a, b)
+
+    with pytest.raises(GradCheckError, match="tie"):
+        ci_check(bigger)
+
+    def every_tied(dy, y, a, axis=None, keepdims=False):
+        y, dy = (
+            (y, dy)
+            if keepdims or axis is None
+            else (np.expand_dims(y, axis), np.expand_dims(dy, axis))
+        )
+        return dy * (a == y)
+
+    @rg.primitive(
+        every_tied, domain=rg.Domain(args=("real",), kwargs={"axis": ("axis",)}, ties=True)
+    )
+    def biggest(a, axis=None, keepdims=False):
+        return np.max(a, axis=axis, keepdims=keepdims)
+
+    with pytest.raises(GradCheckError, match="tie"):
+        ci_check(biggest)
+
+
+def test_rule_wrong_near_a_declared_kink_is_caught(scratch: None) -> None:
+    """|x - 1| with a rule wrong within 0.05 of its declared kink at 1 fails under ci:
+    the kinks' neighbourhoods are drawn, on either side."""
+
+    def rule(dy, y, x):
+        return np.where(np.abs(x - 1) < 0.05, 0.5 * dy, dy) * np.sign(x - 1)
+
+    @rg.primitive(rule, domain=rg.Domain(args=("real",), avoid=(1.0,)))
+    def dist(x):
+        return np.abs(x - 1)
+
+    with pytest.raises(GradCheckError, match="failed"):
+        ci_check(dist)
+
+
+def test_float32_rule_one_percent_off_is_caught(scratch: None) -> None:
+    """A rule 1% off in float32 only (right in float64) fails at the float32 tolerance."""
+
+    def rule(dy, y, x):
+        return dy * np.cos(x) * (1.01 if x.dtype == np.float32 else 1.0)
+
+    with pytest.raises(GradCheckError, match="float32 inputs"):
+        ci_check(sine(rule))

@@ -42,6 +42,17 @@ def test_report_names_the_argument_at_fault() -> None:
     assert any("argument 1 (b)" in line and line.endswith("WRONG") for line in lines)
 
 
+def test_a_nan_gradient_is_marked_wrong() -> None:
+    """An argument whose analytic gradient is nan is marked WRONG in the report, not ok."""
+    a, b = np.array([1.0, 2.0]), np.array([0.5, -0.5])
+    S = lambda xs: np.sum(xs[0] * xs[1])  # noqa: E731
+    G = lambda xs: [xs[1], np.full(2, np.nan)]  # noqa: E731
+    with pytest.raises(rg.GradCheckError) as e:
+        _check(S, G, a, b, names=["a", "b"])
+    lines = str(e.value).splitlines()
+    assert any("argument 1 (b)" in line and line.endswith("WRONG") for line in lines)
+
+
 def test_kink_is_not_a_wrong_rule() -> None:
     """At a tie of maximum the mismatch is explained by the kink: NotSmoothError."""
     x = np.array([1.0, 1.0])
@@ -49,6 +60,17 @@ def test_kink_is_not_a_wrong_rule() -> None:
     G = lambda xs: [np.array([1.0, 0.0])]  # noqa: E731  (one side's slope)
     with pytest.raises(NotSmoothError, match="not differentiable"):
         _check(S, G, x)
+
+
+def test_a_deliberate_tie_excuses_no_mismatch() -> None:
+    """With kinks=False a wrong slope at a tie fails; the even split of central differences
+    passes."""
+    x = np.array([1.0, 1.0])
+    S = lambda xs: np.max(xs[0])  # noqa: E731
+    with pytest.raises(rg.GradCheckError) as e:
+        _check(S, lambda xs: [np.array([1.0, 0.0])], x, kinks=False)
+    assert not isinstance(e.value, NotSmoothError)
+    assert _check(S, lambda xs: [np.array([0.5, 0.5])], x, kinks=False) < 1e-8
 
 
 def test_float32_gradient_against_float64_differences() -> None:

@@ -20,10 +20,10 @@ PLUGIN = ["-m", "pytest", *_load_plugin(), "-p", "no:cacheprovider"]
 
 
 def test_plugin_collects_generated_checks_with_readable_ids(
-    rule_package: Callable[[bool], dict], tmp_path: Path, python: Callable
+    rule_package: Callable[..., dict], package: str, tmp_path: Path, python: Callable
 ) -> None:
     """Each method of the package is one test with id ``name[types]``; no test file needed."""
-    args = [*PLUGIN, "--rulegrad-check=myrules,rulegrad.rules.math", "--collect-only", "-q"]
+    args = [*PLUGIN, f"--rulegrad-check={package},rulegrad.rules.math", "--collect-only", "-q"]
     out = python(args, rule_package(True), tmp_path)
     ids = out.stdout.splitlines()
     assert "rulegrad-check::test_gradients[mytanh[object]]" in ids
@@ -32,12 +32,13 @@ def test_plugin_collects_generated_checks_with_readable_ids(
 
 
 def test_plugin_passes_right_and_fails_wrong_rules(
-    rule_package: Callable[[bool], dict], tmp_path: Path, python: Callable
+    rule_package: Callable[..., dict], package: str, tmp_path: Path, python: Callable
 ) -> None:
     """A right rule passes; a wrong one fails, the failure naming the primitive."""
-    good = python([*PLUGIN, "--rulegrad-check=myrules", "-q"], rule_package(True), tmp_path)
+    check = [*PLUGIN, f"--rulegrad-check={package}", "-q"]
+    good = python(check, rule_package(True), tmp_path)
     assert good.returncode == 0 and "2 passed" in good.stdout, good.stdout
-    bad = python([*PLUGIN, "--rulegrad-check=myrules", "-q"], rule_package(False), tmp_path)
+    bad = python(check, rule_package(False), tmp_path)
     assert bad.returncode == 1 and "1 failed, 1 passed" in bad.stdout, bad.stdout
     assert "FAILED rulegrad-check::test_gradients[mytanh[object]]" in bad.stdout
     assert "gradient check of mytanh[object]" in bad.stdout

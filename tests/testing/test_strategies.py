@@ -24,9 +24,10 @@ fast = settings(max_examples=30, deadline=None, derandomize=True, database=None)
 @fast
 @given(shapes("broadcast", 3))
 def test_broadcast_shapes_broadcast(s: tuple) -> None:
-    """Three mutually broadcastable shapes of at most 3 axes of at most 3."""
+    """Three mutually broadcastable shapes of at most 4 axes, of at most 27 elements."""
     np.broadcast_shapes(*s)
-    assert all(len(x) <= 3 and all(1 <= n <= 3 for n in x) for x in s)
+    assert all(len(x) <= 4 and all(1 <= n <= 3 for n in x) for x in s)
+    assert all(np.prod(x) <= 27 for x in s)
 
 
 @fast
@@ -67,7 +68,7 @@ def test_float_kinds_stay_in_their_domain(data: st.DataObject) -> None:
     """Each float kind's values lie in its interval, distinct, in the dtype asked for."""
     dtype = data.draw(st.sampled_from([np.float32, np.float64]))
     shape = data.draw(shapes("same", 1))[0]
-    bounds = {"real": (-2.1, 2.1), "positive": (0.19, 3.1), "unit": (0.09, 0.91)}
+    bounds = {"real": (-20.1, 20.1), "positive": (0.19, 30.1), "unit": (0.09, 0.91)}
     for kind, (lo, hi) in bounds.items():
         x = data.draw(arrays(kind, shape, dtype))
         assert x.shape == shape and x.dtype == dtype
@@ -167,3 +168,37 @@ def test_unknown_kind_is_an_error() -> None:
 
     with pytest.raises(ValueError, match="positive"):
         find(inputs(rg.Domain(args=("postive",))), lambda c: True)
+
+
+def test_draws_reach_4d_large_tiny_and_near_kinks() -> None:
+    """Ranks reach 4; magnitudes span decades; values come within 0.01 of a declared kink
+    on either side but never onto it."""
+    from hypothesis import find
+
+    find(shapes("broadcast", 2), lambda s: len(s[0]) == 4)
+    find(arrays("real", (3,)), lambda x: np.max(np.abs(x)) > 20)
+    find(arrays("real", (3,)), lambda x: np.max(np.abs(x)) < 0.02)
+    find(arrays("positive", (3,)), lambda x: np.max(x) > 20)
+    for side in (1, -1):
+        x = find(
+            arrays("real", (2,), avoid=(1.0,)),
+            lambda x, side=side: np.all(abs(x - 1 - side * 0.005) < 0.005),
+        )
+        assert np.all(np.abs(x - 1.0) >= AVOID_MARGIN)
+
+
+def test_selection_domains_draw_two_way_ties() -> None:
+    """Domain(ties=True) draws cases where maximum's arguments tie, and where each slice's
+    two largest elements tie (exactly two: where central differences split them evenly)."""
+    from hypothesis import find
+
+    pair = find(inputs(rg.Domain(args=("real", "real"), ties=True)),
+                lambda c: c.tied and c.args[0].size >= 2)  # fmt: skip
+    a, b = np.broadcast_arrays(*pair.args)
+    assert np.any(a == b)
+    domain = rg.Domain(args=("real",), kwargs={"axis": ("axis",)}, ties=True)
+    case = find(inputs(domain), lambda c: c.tied and c.kwargs["axis"] == 1
+                and c.args[0].ndim == 2 and c.args[0].shape[1] == 3)  # fmt: skip
+    rows = np.sort(case.args[0], axis=1)
+    top = rows[:, 2] == rows[:, 1]
+    assert np.all(top != (rows[:, 0] == rows[:, 1]))  # one pair per row, never three
