@@ -110,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return _run(argv)
-    except SystemExit as e:  # --help and --version (0), or a usage error (2)
-        return e.code if isinstance(e.code, int) else 1 if e.code else 0
+    except SystemExit as e:  # --help and --version (0), a usage error (2), or a message
+        if e.code is None or isinstance(e.code, int):
+            return e.code or 0
+        print(e.code, file=sys.stderr)  # as the interpreter would have on exiting
+        return 1
 
 
 def _run(argv: list[str]) -> int:

@@ -105,3 +105,17 @@ def test_python_m_rulegrad_from_the_checkouts_parent_folder(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("rulegrad ") and "cpu  available" in done.stdout
+
+
+def test_a_command_exiting_with_a_message_keeps_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command that exits with a message (SystemExit("...")) has it printed, status 1."""
+    from rulegrad import demo
+
+    def fails(args: object) -> int:
+        raise SystemExit("--gpu: cupy is not installed")
+
+    monkeypatch.setattr(demo, "run", fails)
+    assert cli.main(["demo"]) == 1
+    assert "--gpu: cupy is not installed" in capsys.readouterr().err
