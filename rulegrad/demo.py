@@ -142,7 +142,7 @@ def to_device(obj: Any, gpu: bool) -> Any:
 
     if importlib.util.find_spec("cupy") is None or not hasattr(rg, "to"):
         raise SystemExit(
-            "--gpu: cupy is not installed. On a machine with a CUDA device, install the GPU "
+            "--gpu: cupy not available. On a machine with a CUDA device, install the GPU "
             "extra for its CUDA version (pip install 'rulegrad[cuda12]' or "
             "'rulegrad[cuda13]'), or run without --gpu."
         )
