@@ -2,8 +2,7 @@
 
 The rows, the hand-written baselines and the timing live in `rulegrad.bench`, so that the
 installed ``rulegrad bench`` command runs the same table; this script is that command.
-Everything runs on one thread (the ``*_NUM_THREADS`` variables are set to 1 before numpy
-is imported; export them to override).
+Everything runs on one thread unless ``--threads`` says otherwise.
 
 Usage (from the repository root, with rulegrad installed)::
 
@@ -14,13 +13,9 @@ Usage (from the repository root, with rulegrad installed)::
 
 from __future__ import annotations
 
-import os
 import sys
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # read once, when numpy loads its BLAS: set them first
-
-from rulegrad.bench import main  # noqa: E402 (imports follow the thread settings on purpose)
+from rulegrad.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,8 +15,9 @@ reduced amount of work (one *run*: a few SGD steps) by every column:
 Every column's gradients are first checked against the hand-written ones on the same
 parameters and batch. Columns are then timed in turns, ``--repeats`` runs each, and the
 table gives median milliseconds per run and the ratio to hand-written numpy. Everything
-runs on one thread: the ``*_NUM_THREADS`` variables are set to 1 before numpy is imported
-(``rulegrad bench`` re-runs itself in a fresh interpreter to make sure).
+runs on one thread unless ``--threads`` says otherwise: the BLAS and OpenMP thread pools
+are limited in the running process with threadpoolctl, and PyTorch's with
+``torch.set_num_threads``.
 
 Run ``rulegrad bench --help`` for the options; ``benchmarks/knet_table.py`` is the same.
 """
@@ -25,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -42,9 +41,8 @@ import rulegrad as rg
 from rulegrad.rules.nn import _lstm_forward, _lstm_vjp, _rowmax
 from rulegrad.rules.shape import _onehot_rows
 
-__all__ = ["ROWS", "Row", "main", "run_row", "format_table"]
+__all__ = ["ROWS", "Row", "main", "add_arguments", "run", "run_row", "format_table"]
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DTYPE = np.float32
 
 #: time relative to hand-written numpy that each row aims for (issue 6)
@@ -455,10 +453,10 @@ def torch_ops() -> SimpleNamespace:
     )  # fmt: skip
 
 
-def _torch_column(row: Row) -> tuple[Callable, Callable]:
+def _torch_column(row: Row, threads: int = 1) -> tuple[Callable, Callable]:
     import torch
 
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    torch.set_num_threads(threads)
     ops = torch_ops()
     params = [torch.tensor(p, requires_grad=True) for p in row.params]
     batches = [tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in b) for b in row.batches]
@@ -516,13 +514,16 @@ def _check(name: str, got: list[Any], want: list[np.ndarray]) -> float:
     return worst
 
 
-def run_row(row: Row, repeats: int = 5, columns: tuple[str, ...] | None = None) -> list[Result]:
+def run_row(
+    row: Row, repeats: int = 5, columns: tuple[str, ...] | None = None, threads: int = 1
+) -> list[Result]:
     """Check each column's gradients against numpy's, then time ``repeats`` runs of each.
 
     Args:
         row: the model and its data.
         repeats: timed runs per column, after one warm-up run; the table shows the median.
         columns: time only these columns (and the numpy one); None for every one installed.
+        threads: PyTorch's thread count (the BLAS pools are the caller's: see `run`).
 
     Returns:
         The row's `Result`, and one more per rulegrad variant of the row.
@@ -539,7 +540,7 @@ def run_row(row: Row, repeats: int = 5, columns: tuple[str, ...] | None = None) 
         "rulegrad": lambda: _rulegrad_column(row, loss),
         "jit": lambda: _rulegrad_column(row, loss, jit=True),
         "autograd": lambda: _autograd_column(row),
-        "torch": lambda: _torch_column(row),
+        "torch": lambda: _torch_column(row, threads),
     }
     variants = {}
     for label, variant in row.variants.items():
@@ -606,52 +607,77 @@ def format_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def _single_threaded(threads: int) -> bool:
-    return all(os.environ.get(v) == str(threads) for v in THREAD_VARS)
+def _row_name(text: str) -> str:
+    """An argparse type: one of the `ROWS`."""
+    if text not in ROWS:
+        raise argparse.ArgumentTypeError(f"unknown row {text!r}; choose from {', '.join(ROWS)}")
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``rulegrad bench``."""
+    from .cli import positive_int
+
+    parser.add_argument("rows", nargs="*", metavar="ROW", type=_row_name,
+                        help=f"rows to run (default: all): {', '.join(ROWS)}")  # fmt: skip
+    parser.add_argument(
+        "--repeats", type=positive_int, default=5, help="timed runs per column (median)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a tenth of the work (smoke test)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="BLAS/OpenMP threads")
+    parser.add_argument("--profile", action="store_true", help="also profile rulegrad per row")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the rows ``args`` name and print the table; returns the exit code.
+
+    The exit code is 1 when no row could run (their data missing, say)."""
+    from threadpoolctl import threadpool_limits
+
+    from .cli import plural
+
+    rows = args.rows or list(ROWS)
+    print(f"rulegrad bench: {', '.join(rows)}; {plural(args.repeats, 'run')} per column, "
+          f"median; {plural(args.threads, 'thread')}; numpy {np.__version__}",
+          flush=True)  # fmt: skip
+    results: list[Result] = []
+    failed: list[str] = []
+    with threadpool_limits(limits=args.threads):
+        for name in rows:
+            start = time.perf_counter()
+            try:
+                got = run_row(ROWS[name](args.quick), args.repeats, threads=args.threads)
+            except (OSError, rg.RulegradError) as e:  # data missing; no conv kernel; ...
+                failed.append(name)
+                print(f"  {name}: skipped ({type(e).__name__}: {e})", flush=True)
+                continue
+            results += got
+            print(f"  {name}: done in {time.perf_counter() - start:.1f}s; skipped: "
+                  f"{got[0].skipped or 'none'}", flush=True)  # fmt: skip
+            if args.profile:
+                _profile_row(ROWS[name](args.quick))
+    if not results:
+        print(f"rulegrad bench: error: no row could run ({', '.join(failed)}: see why above). "
+              "The rows read Housing, MNIST and Hiawatha through rulegrad.data: put them in "
+              "$RULEGRAD_DATA or let them download.", file=sys.stderr)  # fmt: skip
+        return 1
+    print()
+    print(format_table(results))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark table and print it; returns the exit code."""
+    """Run ``rulegrad bench`` with these arguments; returns the exit code."""
+    from .cli import HelpFormatter
+
     parser = argparse.ArgumentParser(
         prog="rulegrad bench",
         description="The Knet benchmark table: rulegrad, hand-written numpy backprop, HIPS "
         "autograd and PyTorch CPU, median time per run and the ratio to numpy.",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("rows", nargs="*", metavar="ROW",
-                        help=f"rows to run (default all): {', '.join(ROWS)}")  # fmt: skip
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per column (median)")
-    parser.add_argument("--quick", action="store_true", help="a tenth of the work (smoke test)")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads (default 1)")
-    parser.add_argument("--profile", action="store_true", help="also profile rulegrad per row")
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    unknown = [r for r in args.rows if r not in ROWS]
-    if unknown:
-        parser.error(f"unknown row(s) {', '.join(unknown)}; choose from {', '.join(ROWS)}")
-    if not _single_threaded(args.threads):
-        # BLAS reads its thread count once, when numpy loads: start over with it set
-        env = {**os.environ, **{v: str(args.threads) for v in THREAD_VARS}}
-        return subprocess.call([sys.executable, "-m", "rulegrad.bench", *argv], env=env)
-
-    rows = args.rows or list(ROWS)
-    print(f"rulegrad bench: {', '.join(rows)}; {args.repeats} runs per column, median; "
-          f"{args.threads} thread(s); numpy {np.__version__}", flush=True)  # fmt: skip
-    results: list[Result] = []
-    for name in rows:
-        start = time.perf_counter()
-        try:
-            got = run_row(ROWS[name](args.quick), args.repeats)
-        except (OSError, rg.RulegradError) as e:  # data missing; no conv kernel; ...
-            print(f"  {name}: skipped ({type(e).__name__}: {e})", flush=True)
-            continue
-        results += got
-        print(f"  {name}: done in {time.perf_counter() - start:.1f}s; skipped: "
-              f"{got[0].skipped or 'none'}", flush=True)  # fmt: skip
-        if args.profile:
-            _profile_row(ROWS[name](args.quick))
-    print()
-    print(format_table(results))
-    return 0
+    add_arguments(parser)
+    return run(parser.parse_args(sys.argv[1:] if argv is None else argv))
 
 
 def _profile_row(row: Row) -> None:

@@ -23,7 +23,8 @@ __all__ = [
     # helpers the examples share
     "progress", "to_device", "save_plot",
     # the demo itself
-    "main", "spirals", "mlp", "predict", "loss", "accuracy", "train",
+    "main", "add_arguments", "run", "spirals", "mlp", "predict", "loss", "mean_loss",
+    "accuracy", "train",
 ]  # fmt: skip
 
 
@@ -141,14 +142,21 @@ def to_device(obj: Any, gpu: bool) -> Any:
 
     if importlib.util.find_spec("cupy") is None or not hasattr(rg, "to"):
         raise SystemExit(
-            "--gpu: cupy not available. Install the GPU extra (pip install 'rulegrad[gpu]') "
-            "on a machine with a CUDA device, or run without --gpu."
+            "--gpu: cupy not available. On a machine with a CUDA device, install the GPU "
+            "extra for its CUDA version (pip install 'rulegrad[cuda12]' or "
+            "'rulegrad[cuda13]'), or run without --gpu."
         )
     return rg.to(obj, "gpu")
 
 
-def save_plot(curves: dict[str, list[float]], path: str, *, xlabel: str = "epoch") -> bool:
-    """Plot each named curve against 1, 2, ... and save a PNG; False without matplotlib.
+def save_plot(
+    curves: dict[str, list[float]], path: str, *, xlabel: str = "epoch", start: int = 1
+) -> bool:
+    """Plot named curves against whole epochs from ``start`` and save a PNG (`rulegrad.plot`).
+
+    Curves whose name has "accuracy" in it go on an axis of their own, below the others.
+    Returns False, saying why, when matplotlib is missing; call
+    `rulegrad.plot.require_matplotlib` before training to say it first.
 
     Examples:
         >>> import contextlib, io, os, tempfile
@@ -158,22 +166,17 @@ def save_plot(curves: dict[str, list[float]], path: str, *, xlabel: str = "epoch
         >>> written == os.path.isfile(path)
         True
     """
-    try:
-        import matplotlib
+    import importlib.util
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(f"--plot: matplotlib is not installed, so {path} was not written")
+    from .plot import INSTALL, plot_history
+
+    if importlib.util.find_spec("matplotlib") is None:
+        print(f"--plot: matplotlib is not installed ({INSTALL}), so {path} was not written")
         return False
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, values in curves.items():
-        ax.plot(range(1, len(values) + 1), values, marker="o", label=label)
-    ax.set_xlabel(xlabel)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    accuracies = {k: v for k, v in curves.items() if "accuracy" in k}
+    losses = {k: v for k, v in curves.items() if k not in accuracies}
+    title = ", ".join(curves)
+    plot_history(path, losses, accuracies or None, title=title, xlabel=xlabel, start=start)
     print(f"saved {path}")
     return True
 
@@ -258,6 +261,15 @@ def loss(model: list[Any], x: Any, y: np.ndarray) -> Any:
     return nn.nll(predict(model, x), y)
 
 
+def mean_loss(model: list[Any], x: np.ndarray, y: np.ndarray, batch: int = 1000) -> float:
+    """The mean of `loss` over all of ``x`` (computed in batches, without recording)."""
+    total = sum(
+        float(loss(model, x[i : i + batch], y[i : i + batch])) * len(y[i : i + batch])
+        for i in range(0, len(x), batch)
+    )
+    return total / max(len(x), 1)
+
+
 def accuracy(model: list[Any], x: np.ndarray, y: np.ndarray, batch: int = 1000) -> float:
     """The fraction of ``x`` classified as ``y`` (predicting in batches)."""
     right = sum(
@@ -305,26 +317,31 @@ def train(
     return history
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the demo; returns the exit code (0).
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``rulegrad demo``."""
+    from .cli import positive_int
 
-    Examples:
-        >>> main(["--synthetic", "--epochs", "1"])  # doctest: +ELLIPSIS
-        Training a 2-64-10 MLP on synthetic: ...
-        epoch  1/1 [##...##] 60/60 ...
-        test accuracy ...
-        0
-    """
-    parser = argparse.ArgumentParser(
-        prog="rulegrad demo",
-        description="Train a small MLP with rulegrad and print the loss and test accuracy.",
-    )
-    parser.add_argument("--epochs", type=int, default=None, help="passes over the training data")
+    parser.add_argument(
+        "--epochs", type=positive_int, default=None,
+        help="passes over the training data (default: 10 on MNIST, 30 on the spirals)",
+    )  # fmt: skip
     parser.add_argument("--synthetic", action="store_true", help="use generated data, not MNIST")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--jit", action="store_true", help="record the step once, replay it")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--plot", metavar="FILE.png", default=None,
+        help="save the loss and accuracy per epoch as a PNG (needs matplotlib)",
+    )  # fmt: skip
 
+
+def run(args: argparse.Namespace) -> int:
+    """Train as the parsed ``args`` say; returns the exit code (0)."""
+    from .cli import plural
+
+    if args.plot:
+        from .plot import require_matplotlib
+
+        require_matplotlib()
     name, data = _data(args.synthetic, args.seed)
     is_mnist = name.startswith("MNIST")
     epochs = args.epochs if args.epochs is not None else (10 if is_mnist else 30)
@@ -332,8 +349,38 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [data[0].shape[1], 64, 10]
     model = mlp(sizes, seed=args.seed)
     print(f"Training a {'-'.join(map(str, sizes))} MLP on {name}, SGD lr {lr}, batch 100.")
+    before = (mean_loss(model, data[0], data[1]), accuracy(model, data[2], data[3]))
     start = time.perf_counter()
     history = train(model, data, epochs=epochs, lr=lr, seed=args.seed, jit=args.jit)
-    acc = history[-1][1] if history else accuracy(model, data[2], data[3])
-    print(f"test accuracy {acc:.4f} after {epochs} epochs ({time.perf_counter() - start:.1f}s)")
+    took = time.perf_counter() - start
+    acc = history[-1][1]
+    print(f"test accuracy {acc:.4f} after {plural(epochs, 'epoch')} ({took:.1f}s)")
+    if args.plot:
+        from .plot import plot_history
+
+        losses, accs = zip(before, *history)
+        title = f"rulegrad demo: {'-'.join(map(str, sizes))} MLP, {name.split()[0].strip(':')}"
+        plot_history(args.plot, {"training loss": losses}, {"test accuracy": accs}, title=title)
+        print(f"saved {args.plot}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``rulegrad demo`` with these arguments; returns the exit code.
+
+    Examples:
+        >>> main(["--synthetic", "--epochs", "1"])  # doctest: +ELLIPSIS
+        Training a 2-64-10 MLP on synthetic: ...
+        epoch  1/1 [##...##] 60/60 ...
+        test accuracy ... after 1 epoch (...s)
+        0
+    """
+    from .cli import HelpFormatter
+
+    parser = argparse.ArgumentParser(
+        prog="rulegrad demo",
+        description="Train a small MLP with rulegrad and print the loss and test accuracy.",
+        formatter_class=HelpFormatter,
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

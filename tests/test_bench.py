@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -95,18 +100,53 @@ def test_format_table() -> None:
 
 
 @needs("housing")
-def test_main_runs_one_row(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`rulegrad bench --quick LinReg` prints the table (single-threaded: no re-run)."""
-    for var in bench.THREAD_VARS:
-        monkeypatch.setenv(var, "1")
+def test_main_runs_one_row(capsys: pytest.CaptureFixture[str]) -> None:
+    """`rulegrad bench --quick LinReg` prints the table."""
     assert bench.main(["--quick", "--repeats", "1", "LinReg"]) == 0
     out = capsys.readouterr().out
     assert "| LinReg |" in out and "numpy by hand" in out
 
 
-def test_main_rejects_unknown_rows() -> None:
-    """An unknown row name is a usage error."""
-    with pytest.raises(SystemExit):
+def test_main_rejects_unknown_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown row name is a usage error (exit 2) naming the rows there are."""
+    with pytest.raises(SystemExit) as e:
         bench.main(["Transformer"])
+    assert e.value.code == 2 and "choose from LinReg" in capsys.readouterr().err
+
+
+def test_no_row_could_run_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When every row fails (its data missing, say) bench exits 1 saying so, no empty table;
+    the BLAS pools are limited to --threads in this process while the rows run."""
+    from threadpoolctl import threadpool_info
+
+    seen: list[list[int]] = []
+
+    def missing(quick: bool) -> bench.Row:
+        seen.append([pool["num_threads"] for pool in threadpool_info()])
+        raise OSError("housing.data: not found and the download failed")
+
+    monkeypatch.setattr(bench, "ROWS", {"LinReg": missing, "MLP": missing})
+    assert bench.main(["--quick", "--threads", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "no row could run (LinReg, MLP" in captured.err and "| row |" not in captured.out
+    assert len(seen) == 2 and all(n == 1 for pools in seen for n in pools)
+
+
+@needs("housing")
+def test_bench_from_the_checkouts_parent_folder(tmp_path: Path) -> None:
+    """`python -m rulegrad bench` runs from a folder holding a folder named rulegrad (a
+    checkout seen from its parent), which must neither shadow the package nor be re-run."""
+    (tmp_path / "rulegrad").mkdir()
+    env = {**os.environ, "RULEGRAD_DATA": str(SHARED)}
+    done = subprocess.run(
+        [sys.executable, "-m", "rulegrad", "bench", "--quick", "--repeats", "1", "LinReg"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| LinReg |" in done.stdout

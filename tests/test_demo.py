@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -117,3 +119,48 @@ def test_demo_on_mnist_one_epoch(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "MNIST" in out
     assert float(out.splitlines()[-1].split()[2]) >= 0.9
+
+
+def test_demo_plot_without_matplotlib_fails_before_training(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--plot without matplotlib exits 2 saying so, before any training is done."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
+    )
+    assert cli.main(["demo", "--synthetic", "--epochs", "1", "--plot", "x.png"]) == 2
+    out, err = capsys.readouterr()
+    assert "matplotlib is not installed" in err and "Training" not in out
+
+
+def test_demo_plot_has_loss_and_accuracy_from_epoch_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--plot saves a PNG of the loss and the test accuracy, from before training (epoch 0)."""
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (the plot extra)")
+    from rulegrad import plot
+
+    drawn = {}
+    monkeypatch.setattr(plot, "history_figure", _spy(plot.history_figure, drawn))
+    path = tmp_path / "demo.png"
+    assert demo.main(["--synthetic", "--epochs", "2", "--plot", str(path)]) == 0
+    assert path.stat().st_size > 0 and f"saved {path}" in capsys.readouterr().out
+    (losses,), (accs,) = drawn["args"][0].values(), drawn["args"][1].values()
+    assert len(losses) == len(accs) == 3 and losses[0] > losses[-1] and accs[0] < accs[-1]
+
+
+def test_epochs_in_the_singular(capsys: pytest.CaptureFixture[str]) -> None:
+    """One epoch is reported as "1 epoch", not "1 epochs"."""
+    assert demo.main(["--synthetic", "--epochs", "1"]) == 0
+    assert "after 1 epoch (" in capsys.readouterr().out
+
+
+def _spy(func: Any, record: dict) -> Any:
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        record["args"] = args
+        return func(*args, **kwargs)
+
+    return spy

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["main", "report"]
+__all__ = ["main", "add_arguments", "run", "report"]
 
 SECTIONS = ("backends", "plugins", "primitives")
 
@@ -92,6 +92,25 @@ def report(sections: tuple[str, ...] = SECTIONS) -> str:
     return "\n".join(lines)
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``rulegrad info``."""
+    parser.add_argument(
+        "--only", choices=SECTIONS, action="append", help="print only this section (repeatable)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print ``report`` for the parsed ``args``; 1 when a plugin failed in strict mode."""
+    from .registry import PluginError
+
+    try:
+        print(report(tuple(args.only or SECTIONS)))
+    except PluginError as e:
+        print(f"rulegrad info: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print ``report``; the exit code is 1 when a plugin failed in strict mode.
 
@@ -103,15 +122,5 @@ def main(argv: list[str] | None = None) -> int:
         0
     """
     parser = argparse.ArgumentParser(prog="rulegrad info", description=__doc__)
-    parser.add_argument(
-        "--only", choices=SECTIONS, action="append", help="print only this section (repeatable)"
-    )
-    args = parser.parse_args(sys.argv[2:] if argv is None else argv)
-    from .registry import PluginError
-
-    try:
-        print(report(tuple(args.only or SECTIONS)))
-    except PluginError as e:
-        print(f"rulegrad info: {e}", file=sys.stderr)
-        return 1
-    return 0
+    add_arguments(parser)
+    return run(parser.parse_args(sys.argv[1:] if argv is None else argv))
