@@ -3,7 +3,7 @@
 The "numpy" column of the Knet table (``rulegrad bench``) is each model's backward pass
 written by hand: the practical limit any framework is measured against. The code lives in
 `rulegrad.bench` beside the models (``linreg``, ``softmax``, ``mlp``, ``lenet``, ``charlm``;
-each row's ``hand`` function, and ``hand_conv``, ``hand_pool`` and ``_lstm_vjp`` for the
+each row's ``hand`` function, and ``hand_conv``, ``hand_pool`` and ``rg.nn.lstmback`` for the
 layers), so the installed command has it. The table already checks every framework's
 gradients against it; this script checks the baselines themselves, independently of any
 autodiff: in float64, along random directions ``v``, the directional derivative

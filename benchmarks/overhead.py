@@ -37,8 +37,7 @@ from functools import partial  # noqa: E402
 import numpy as np  # noqa: E402
 
 import rulegrad as rg  # noqa: E402
-from rulegrad.bench import _softmax_grad  # noqa: E402
-from rulegrad.rules.nn import _rowmax  # noqa: E402
+from rulegrad.bench import softmax_grad  # noqa: E402
 
 CHAIN = 100
 
@@ -108,11 +107,12 @@ def mlp_loss_nll(w: list, x: np.ndarray, labels: np.ndarray) -> object:
 def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1) -> float:
     """The step with its backward pass written out; like rulegrad's, it computes the loss
     (what a training loop reports) as well as the update. Its row maxima and sums are
-    `rg.nn.nll`'s (``_rowmax``, ``np.add.reduce``), so the table compares the engines."""
+    `rg.nn.nll`'s (a transposed copy's maxima, ``np.add.reduce``), so the table compares
+    the engines."""
     a = x @ w[0] + w[1]
     h = np.maximum(a, 0)
     s = h @ w[2] + w[3]
-    s = s - _rowmax(s)
+    s = s - np.maximum.reduce(np.ascontiguousarray(s.T), axis=0)[:, None]
     e = np.exp(s)
     total = np.add.reduce(e, axis=1, keepdims=True)
     n = x.shape[0]
@@ -124,10 +124,10 @@ def mlp_step_by_hand(w: list, x: np.ndarray, onehot: np.ndarray, lr: float = 0.1
 def mlp_step_by_hand_labels(w: list, x: np.ndarray, labels: np.ndarray, lr: float = 0.1) -> float:
     """The step of `mlp_loss_nll` written by hand, from the same integer labels: the
     hand-written MLP step of ``rulegrad bench`` (its softmax cross-entropy and gradient,
-    ``_softmax_grad``), then the same SGD update."""
+    ``softmax_grad``), then the same SGD update."""
     a = x @ w[0] + w[1]
     h = np.maximum(a, 0)
-    loss, ds = _softmax_grad(h @ w[2] + w[3], labels)
+    loss, ds = softmax_grad(h @ w[2] + w[3], labels)
     _backward_by_hand(w, x, a, h, ds, lr)
     return loss
 

@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 
 import rulegrad as rg
-from rulegrad.rules.nn import _lstm_forward, _lstm_vjp, _rowmax
-from rulegrad.rules.shape import _onehot_rows
 
-__all__ = ["ROWS", "Row", "main", "add_arguments", "run", "run_row", "format_table"]
+__all__ = [
+    "ROWS", "Row", "main", "add_arguments", "run", "run_row", "format_table", "softmax_grad",
+]
 
 DTYPE = np.float32
 
@@ -87,12 +87,12 @@ def _mnist_batches(count: int, size: int, image: bool = False) -> list[tuple[np.
     return [(xtrn[i : i + size], ytrn[i : i + size]) for i in range(0, count * size, size)]
 
 
-def _softmax_grad(scores: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+def softmax_grad(scores: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean negative log likelihood and its gradient with respect to the scores, by hand.
 
-    The row maxima are `rg.nn.nll`'s (numpy reduces short rows slowly; nll takes them from
-    the transposed copy), so the rows compare the engines, not two reductions."""
-    s = scores - _rowmax(scores)
+    The row maxima come from a transposed copy, as `rg.nn.nll` takes them (numpy reduces
+    short rows slowly), so the rows compare the engines, not two reductions."""
+    s = scores - np.maximum.reduce(np.ascontiguousarray(scores.T), axis=0)[:, None]
     e = np.exp(s)
     total = np.add.reduce(e, axis=1, keepdims=True)  # (as nll: ndarray.sum is Python code)
     n = len(labels)
@@ -143,7 +143,7 @@ def softmax(quick: bool = False) -> Row:
 
     def hand(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray) -> tuple[Any, list]:
         w, b = params
-        value, ds = _softmax_grad(x @ w + b, labels)
+        value, ds = softmax_grad(x @ w + b, labels)
         return value, [x.T @ ds, ds.sum(axis=0)]
 
     return Row(
@@ -170,7 +170,7 @@ def mlp(quick: bool = False) -> Row:
         w1, b1, w2, b2 = params
         a = x @ w1 + b1
         h = np.maximum(a, 0)
-        value, ds = _softmax_grad(h @ w2 + b2, labels)
+        value, ds = softmax_grad(h @ w2 + b2, labels)
         da = (ds @ w2.T) * (a > 0)
         return value, [x.T @ da, da.sum(axis=0), h.T @ ds, ds.sum(axis=0)]
 
@@ -243,7 +243,7 @@ def lenet(quick: bool = False) -> Row:
         f = p2.reshape(len(labels), -1)
         a3 = f @ w3 + b3
         h3 = np.maximum(a3, 0)
-        value, ds = _softmax_grad(h3 @ w4 + b4, labels)
+        value, ds = softmax_grad(h3 @ w4 + b4, labels)
         dw4, db4 = h3.T @ ds, ds.sum(axis=0)
         da3 = (ds @ w4.T) * (a3 > 0)
         dw3, db3 = f.T @ da3, da3.sum(axis=0)
@@ -306,18 +306,20 @@ def charlm(quick: bool = False) -> Row:
         emb, w, b, wy, by = params
         h = c = np.zeros((ids.shape[1], nh), emb.dtype)
         x = emb[ids]
-        hs, cs, gates = _lstm_forward(w, b, x, h, c)
+        hs, cs, gates = rg.nn.lstm(w, b, x, h, c)  # (plain arrays: no tape)
         flat = hs.reshape(-1, nh)
-        value, ds = _softmax_grad(flat @ wy + by, labels)
+        value, ds = softmax_grad(flat @ wy + by, labels)
         dhs = (ds @ wy.T).reshape(hs.shape)
         # the unused outputs' gradients as rulegrad's backward pass gives them: one zero,
         # broadcast (full arrays of zeros would cost this column 14 ms a step to make and scan)
         zero = np.zeros((), hs.dtype)
         unused = np.broadcast_to(zero, cs.shape), np.broadcast_to(zero, gates.shape)
-        dw, db, dx, _, _ = _lstm_vjp((dhs, *unused), (hs, cs, gates), w, b, x, h, c)
-        # the embedding's gradient: each row's picks summed by untake's one-hot product
-        # (np.add.at takes 7x longer), so the row compares the engines, not two scatter-adds
-        demb = _onehot_rows(dx, emb, ids)
+        dw, db, dx, _, _ = rg.nn.lstmback((dhs, *unused), (hs, cs, gates), w, b, x, h, c)
+        # the embedding's gradient: each row's picks summed by a one-hot product, as rulegrad's
+        # untake does (np.add.at takes 7x longer), so the row compares the engines
+        onehot = np.zeros((len(emb), ids.size), dx.dtype)
+        onehot[ids.ravel(), np.arange(ids.size)] = 1
+        demb = onehot @ dx.reshape(ids.size, -1)
         return value, [demb, dw, db, flat.T @ ds, ds.sum(axis=0)]
 
     params = [

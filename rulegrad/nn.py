@@ -35,6 +35,7 @@ from .rules.nn import logistic as logistic
 from .rules.nn import logp as logp
 from .rules.nn import logsumexp as logsumexp
 from .rules.nn import lstm as lstm
+from .rules.nn import lstmback as lstmback
 from .rules.nn import mat as mat
 from .rules.nn import nll as nll
 from .rules.nn import relu as relu
@@ -46,7 +47,7 @@ from .rules.nn import softmax_nll as softmax_nll
 from .rules.nn import softplus as softplus
 
 __all__ = [
-    "accuracy", "bce", "conv4", "dropout", "elu", "logistic", "logp", "logsumexp", "lstm", "mat",
-    "nll", "pool", "relu", "selu", "sigm", "sigmback", "softmax", "softmax_nll", "softplus",
-    "unpool",
+    "accuracy", "bce", "conv4", "dropout", "elu", "logistic", "logp", "logsumexp", "lstm",
+    "lstmback", "mat", "nll", "pool", "relu", "selu", "sigm", "sigmback", "softmax",
+    "softmax_nll", "softplus", "unpool",
 ]  # fmt: skip

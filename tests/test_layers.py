@@ -103,3 +103,16 @@ def test_core_fits_its_line_budget() -> None:
     """rulegrad/core stays readable in one sitting: under CORE_LINE_BUDGET lines of code."""
     total = sum(_code_lines(p) for p in (PACKAGE / "core").glob("*.py"))
     assert total <= CORE_LINE_BUDGET, f"rulegrad/core has {total} lines of code"
+
+
+def test_bench_benchmarks_and_examples_use_no_private_names() -> None:
+    """The benchmark's baselines and the examples import no private (``_name``) function of
+    rulegrad: what they need is public (``rg.nn.lstmback``) or written out beside them."""
+    root = PACKAGE.parent
+    files = [PACKAGE / "bench.py", *root.glob("benchmarks/*.py"), *root.glob("examples/*.py")]
+    private = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rulegrad"):
+                private += [f"{path.name}: {a.name}" for a in node.names if a.name[0] == "_"]
+    assert private == []

@@ -340,8 +340,10 @@ def _lstm_forward(
     return hs, cs, gates
 
 
-def _lstm_vjp(dy: tuple, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
-    """Backpropagation through time for `lstm`, one step at a time from the last.
+def lstmback(dy: tuple, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
+    """`lstm`'s backward pass (its vjp, public as Knet's ``*back`` functions are):
+    backpropagation through time, one step at a time from the last. ``dy`` and ``y`` are
+    the gradients and values of ``(hs, cs, gates)``; returns ``(dw, db, dx, dh, dc)``.
 
     With ``c_t = f*c_{t-1} + i*g`` and ``h_t = o*tanh(c_t)``: ``do = dh*tanh(c_t)``,
     ``dc += dh*o*(1 - tanh(c_t)**2)``, ``di = dc*g``, ``df = dc*c_{t-1}``, ``dg = dc*i``,
@@ -396,12 +398,12 @@ def _lstm_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     ), {}  # fmt: skip
 
 
-@primitive(vjp=_lstm_vjp, domain=Domain(sample=_lstm_sample, order=1))
+@primitive(vjp=lstmback, domain=Domain(sample=_lstm_sample, order=1))
 def lstm(w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
     """A fused LSTM layer over a whole sequence (Knet's ``rnn``), with its own gradient.
 
     One primitive for the whole sequence: the tape holds one node instead of a dozen per
-    time step, and the backward pass is `_lstm_vjp`, backpropagation through time by hand.
+    time step, and the backward pass is `lstmback`, backpropagation through time by hand.
 
     Args:
         w: weights (X + H, 4H) for ``[x_t, h_{t-1}]``; gates input, forget, output, cell.
