@@ -41,7 +41,7 @@ import rulegrad as rg
 
 __all__ = [
     "ROWS", "Row", "main", "add_arguments", "run", "run_row", "format_table", "softmax_grad",
-]
+]  # fmt: skip
 
 DTYPE = np.float32
 
