@@ -91,7 +91,7 @@ def _sinc_dx(dy: Any, y: Any, x: Any) -> Any:
     (the next term is 1e-13 of the first there)."""
     near = np.abs(x) < 0.01
     p2 = (np.pi * x) ** 2
-    series = (-np.pi**2 / 3) * x * (1 - p2 / 10 + p2 * p2 / 280)
+    series = (-(np.pi**2) / 3) * x * (1 - p2 / 10 + p2 * p2 / 280)
     return dy * np.where(near, series, (np.cos(np.pi * x) - y) / np.where(near, 1, x))
 
 
