@@ -12,6 +12,7 @@ left and waits; ``rg.grad(J, p)`` then returns the reduced gradient.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -204,22 +205,14 @@ def shard(data: Any, *, seed: int | None = None, epoch: int = 0, w: World | None
     return got if isinstance(data, tuple) else got[0]
 
 
-class _Grad:
-    """A reduced gradient where `rg.grad` reads a leaf's: ``entry[1].grad``."""
-
-    __slots__ = ("grad",)
-
-    def __init__(self, grad: Any) -> None:
-        self.grad = grad
-
-
 class DataParallel:
     """Reduce the gradients of ``model``'s Params across ranks during the backward walk.
 
     Makes the ranks' models equal (`broadcast`, unless ``broadcast=False``); then, inside
     ``with dp:``, every backward walk reduces the gradients of these Params (the mean over
     ranks, or the row-weighted mean after `DataParallel.shard`), overlapping the
-    communication with the rest of the walk. One process: nothing is reduced.
+    communication with the rest of the walk; ``rg.grad(J, p)`` waits for ``p``'s bucket
+    only. One process: nothing is reduced.
 
     Args:
         model: anything `rg.params` finds Params in.
@@ -242,28 +235,28 @@ class DataParallel:
         w: World | None = None,
     ) -> None:  # fmt: skip
         self.world = w or world()
-        self.params = broadcast_or_find(model, broadcast, self.world)
+        self.params = _broadcast_or_find(model, broadcast, self.world)
         self.bucket_bytes = max(1, int(bucket_mb * 2**20))
-        self._index = {id(p): i for i, p in enumerate(self.params)}
-        self._weight = 1.0 / self.world.size  # this rank's share of the mean
-        self._layout: list | None = None  # per Param: (bucket, offset, size, shape)
-        self._tape: Any = None
+        self.index = {id(p): i for i, p in enumerate(self.params)}
+        self.weight = 1.0 / self.world.size  # this rank's share of the mean
+        #: per Param: (bucket, offset, size, shape); per bucket: [(type, dtype), size, like]
+        self.layout: list = []
+        self.buckets: list[list[Any]] = []
+        self._walk: _Walk | None = None
         self._tokens: list = []
-        #: seconds spent waiting for the reductions at the end of walks (for benchmarks)
+        #: seconds spent waiting for reductions in `rg.grad` (for benchmarks)
         self.waited = 0.0
 
-    # ---- the step's data ----
     def shard(self, *arrays: Any) -> Any:
         """This rank's rows of a global batch (every rank passes the same one); the next
         walks weigh this rank's gradient by its share of the rows, so uneven parts give the
         gradient of the mean loss over the whole batch (a loss that is a mean over rows)."""
         whole = len(arrays[0])
         start, stop = _part(whole, self.world)
-        self._weight = (stop - start) / whole if whole else 1.0 / self.world.size
+        self.weight = (stop - start) / whole if whole else 1.0 / self.world.size
         got = tuple(a[start:stop] for a in arrays)
         return got if len(got) > 1 else got[0]
 
-    # ---- activation ----
     def __enter__(self) -> DataParallel:
         if self.world.size > 1:
             self._tokens.append(GRAD_HOOK.set(self))
@@ -273,129 +266,149 @@ class DataParallel:
         if self._tokens:
             GRAD_HOOK.reset(self._tokens.pop())
 
-    # ---- buckets ----
     def _plan(self) -> None:
         """Cut the Params, last first (the order the walk finishes them), into buckets."""
-        layout: list = [None] * len(self.params)
-        self._buckets: list[list[Any]] = []  # per bucket: [type, dtype, size, template]
+        self.layout = [None] * len(self.params)
         size = 0
         for i in reversed(range(len(self.params))):
             v = self.params[i].value
             v = v if hasattr(v, "dtype") else np.asarray(v)
             key = (type(v), np.dtype(v.dtype))
-            last = self._buckets[-1] if self._buckets else None
+            last = self.buckets[-1] if self.buckets else None
             if last is None or last[0] != key or size + v.nbytes > self.bucket_bytes and size:
-                self._buckets.append([key, 0, v])
+                self.buckets.append([key, 0, v])
                 size = 0
-            b = self._buckets[-1]
-            layout[i] = (len(self._buckets) - 1, b[1], v.size, v.shape)
+            b = self.buckets[-1]
+            self.layout[i] = (len(self.buckets) - 1, b[1], v.size, v.shape)
             b[1] += v.size
             size += v.nbytes
-        self._layout = layout
 
-    def _start(self, tape: Any) -> None:
-        if self._layout is None:
+    def _start(self, tape: Any) -> _Walk:
+        if not self.layout:
             self._plan()
-        self._tape = tape
-        #: id(leaf node) -> index of its Param; and index -> the leaf (its `grad` is read)
-        self._slot = {id(n): self._index[id(p)] for p, n in tape.leaves.values()
-                      if id(p) in self._index}  # fmt: skip
-        self._nodes = {self._index[id(p)]: n for p, n in tape.leaves.values()
-                       if id(p) in self._index}  # fmt: skip
-        nb = len(self._buckets)
-        self._bufs: list[Any] = [None] * nb
-        self._left = [0] * nb
-        for i in self._slot.values():
-            self._left[self._layout[i][0]] += 1
-        self._filled = set()
-        self._next = 0
-        self._handles: list = []
-
-    def _buffer(self, b: int) -> Any:
-        if self._bufs[b] is None:
-            _, n, like = self._buckets[b]
-            self._bufs[b] = np.zeros_like(like, shape=(n,))  # zero: Params not on the tape
-        return self._bufs[b]
-
-    def _launch(self) -> None:
-        """Start the allreduce of each bucket whose Params are all in, in bucket order."""
-        while self._next < len(self._buckets) and self._left[self._next] <= 0:
-            buf = self._buffer(self._next)
-            self._handles.append(communicator(buf, self.world).iallreduce(buf, "sum"))
-            self._next += 1
+        if self._walk is not None:
+            self._walk.finish()  # the previous walk's buckets no rg.grad asked for
+        self._walk = _Walk(self, tape)
+        return self._walk
 
     # ---- the core's gradient hook ----
     def leaf(self, tape: Any, node: Any) -> None:
         """The walk has finished ``node``'s gradient: put it in its bucket."""
-        if tape is not self._tape:
-            self._start(tape)
-        i = self._slot.get(id(node))
-        if i is None or node.grad is None:
-            return
-        g = node.grad
-        if isinstance(g, Box):
-            raise DistributedError(
-                "DataParallel reduces plain gradients, but this walk's gradient of "
-                f"{self.params[i]!r} is recorded (higher order): reduce it with "
-                "dist.allreduce outside the DataParallel context"
-            )
-        b, at, n, shape = self._layout[i]
-        np.multiply(g, self._weight, out=self._buffer(b)[at : at + n].reshape(shape))
-        self._filled.add(i)
-        self._left[b] -= 1
-        if self._left[b] == 0 and b == self._next:
-            self._launch()
-        for h in self._handles:  # MPI progresses the started reductions inside its calls
-            h.test()
+        walk = self._walk
+        if walk is None or tape is not walk.tape:
+            walk = self._start(tape)
+        i = walk.slot.get(id(node))
+        if i is not None and node.grad is not None:
+            walk.put(i, node.grad)
 
     def done(self, tape: Any) -> None:
-        """The walk is over: start the rest (zeros for Params it gave no gradient), wait,
-        and leave each Param's reduced gradient where `rg.grad` reads it."""
-        if tape is not self._tape:
-            self._start(tape)
-        if not self._slot:
-            self._tape = None
-            return
-        self._left = [0] * len(self._left)  # (a Param given no gradient is a zero)
-        self._launch()
-        self._wait()
-        for i, node in self._nodes.items():
-            node.grad = self._reduced(i)
-        self._tape = None
-
-    def _wait(self) -> None:
-        import time
-
-        t = time.perf_counter()
-        wait(self._handles, f"the gradient allreduce ({len(self._handles)} buckets)", self.world)
-        self.waited += time.perf_counter() - t
-
-    def _reduced(self, i: int) -> Any:
-        b, at, n, shape = self._layout[i]
-        return self._bufs[b][at : at + n].reshape(shape)
+        """The walk is over: start the rest of the buckets, and leave each Param's gradient
+        where `rg.grad` reads it, as a pending one that waits for its bucket."""
+        walk = self._walk
+        if walk is None or tape is not walk.tape:
+            walk = self._start(tape)
+        walk.close()
 
     def replayed(self, result: Any) -> Any:
-        """Reduce the gradients of a replayed `rg.jit` result (computed without a walk):
-        all buckets at once, after the replay."""
-        tape = result.tape
-        self._start(tape)
-        for i, entry in self._nodes.items():
+        """Reduce the gradients of a replayed `rg.jit` result (computed without a walk, so
+        the buckets start after the replay)."""
+        walk = self._start(result.tape)
+        for i, entry in walk.nodes.items():
             if entry.grad is not None:
-                b, at, n, shape = self._layout[i]
-                np.multiply(
-                    entry.grad, self._weight, out=self._buffer(b)[at : at + n].reshape(shape)
-                )
-        if self._nodes:
-            self._left = [0] * len(self._left)
-            self._launch()
-            self._wait()
-            for key, (p, _) in list(tape.leaves.items()):
-                if id(p) in self._index:
-                    tape.leaves[key] = (p, _Grad(self._reduced(self._index[id(p)])))
-        self._tape = None
+                walk.put(i, entry.grad)
+        walk.close()
         return result
 
 
-def broadcast_or_find(model: Any, bcast: bool, w: World) -> list[Param]:
+class _Walk:
+    """The reductions of one backward walk: the buckets' buffers and their requests."""
+
+    def __init__(self, dp: DataParallel, tape: Any) -> None:
+        self.dp, self.tape = dp, tape
+        # index of a Param -> its leaf (a Node; or the leaf of an earlier walk of this tape
+        # (vjp), or a replay's, either with a `grad`)
+        self.nodes = {
+            dp.index[id(p)]: getattr(e, "node", e)
+            for p, e in tape.leaves.values()
+            if id(p) in dp.index
+        }
+        self.slot = {id(n): i for i, n in self.nodes.items()}
+        self.bufs: list[Any] = [None] * len(dp.buckets)
+        self.left = [0] * len(dp.buckets)
+        for i in self.nodes:
+            self.left[dp.layout[i][0]] += 1
+        self.handles: list[Any] = []
+        self.reduced = 0  # the buckets waited for
+
+    def buffer(self, b: int) -> Any:
+        if self.bufs[b] is None:
+            _, n, like = self.dp.buckets[b]
+            self.bufs[b] = np.zeros_like(like, shape=(n,))  # zero: Params given no gradient
+        return self.bufs[b]
+
+    def put(self, i: int, g: Any) -> None:
+        """Copy Param ``i``'s gradient, weighted, into its bucket; start the buckets that
+        are complete, in order."""
+        if isinstance(g, Box):
+            raise DistributedError(
+                "DataParallel reduces plain gradients, but this walk's gradient of "
+                f"{self.dp.params[i]!r} is recorded (higher order): reduce it with "
+                "dist.allreduce outside the DataParallel context"
+            )
+        b, at, n, shape = self.dp.layout[i]
+        np.multiply(g, self.dp.weight, out=self.buffer(b)[at : at + n].reshape(shape))
+        self.left[b] -= 1
+        if self.left[b] == 0 and b == len(self.handles):
+            self.launch()
+        for h in self.handles[self.reduced :]:  # MPI moves started reductions on in its calls
+            h.test()
+
+    def launch(self) -> None:
+        """Start the allreduce of each next bucket whose Params are all in."""
+        while len(self.handles) < len(self.bufs) and self.left[len(self.handles)] <= 0:
+            buf = self.buffer(len(self.handles))
+            self.handles.append(communicator(buf, self.dp.world).iallreduce(buf, "sum"))
+
+    def close(self) -> None:
+        """Start every bucket left; each Param's leaf becomes a pending gradient."""
+        if not self.nodes:
+            return
+        self.left = [0] * len(self.left)
+        self.launch()
+        params = self.dp.params
+        for i, node in self.nodes.items():
+            self.tape.leaves[id(params[i])] = (params[i], _Pending(self, i, node))
+
+    def wait(self, b: int) -> None:
+        """Wait until bucket ``b`` (and those before it) is reduced."""
+        if b >= self.reduced:
+            t = time.perf_counter()
+            what = f"the gradient allreduce (bucket {b + 1} of {len(self.bufs)})"
+            wait(self.handles[self.reduced : b + 1], what, self.dp.world)
+            self.reduced = b + 1
+            self.dp.waited += time.perf_counter() - t
+
+    def finish(self) -> None:
+        if self.handles:
+            self.wait(len(self.handles) - 1)
+
+
+class _Pending:
+    """A Param's gradient being reduced, where `rg.grad` reads a leaf's: ``.grad`` waits
+    for its bucket, then is the reduced gradient."""
+
+    __slots__ = ("walk", "index", "node")
+
+    def __init__(self, walk: _Walk, index: int, node: Any) -> None:
+        self.walk, self.index, self.node = walk, index, node
+
+    @property
+    def grad(self) -> Any:
+        b, at, n, shape = self.walk.dp.layout[self.index]
+        self.walk.wait(b)
+        return self.walk.bufs[b][at : at + n].reshape(shape)
+
+
+def _broadcast_or_find(model: Any, bcast: bool, w: World) -> list[Param]:
     """The Params of ``model``, first broadcast from rank 0 if ``bcast``."""
     return broadcast(model, w=w) if bcast else params(model)

@@ -212,3 +212,51 @@ def test_nccl_allreduce_of_cupy_arrays(tmp_path: Path) -> None:
     run = launch(min(gpus, 2), "nccl", tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "nccl").read_text() == "ok"
+
+
+class _Handle:
+    """A fake reduction: done once released, summing two equal ranks (times 2)."""
+
+    def __init__(self, buf: np.ndarray) -> None:
+        self.buf, self.released, self.done = buf, False, False
+
+    def test(self) -> bool:
+        if self.released and not self.done:
+            self.buf *= 2
+            self.done = True
+        return self.done
+
+
+def test_grad_waits_only_for_its_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one bucket per Param, the walk starts every bucket (last layer first) and
+    rg.grad(J, p) waits for p's alone: the reduced gradient once p's bucket is done, and a
+    CollectiveTimeoutError naming the bucket if it never is."""
+    from rulegrad.distributed import parallel
+
+    handles: list[_Handle] = []
+
+    class Fake(dist.Communicator):
+        def iallreduce(self, buf: np.ndarray, op: str) -> _Handle:
+            handles.append(_Handle(buf))
+            return handles[-1]
+
+    monkeypatch.setattr(parallel, "communicator", lambda x, w: Fake())
+    two = dist.World(0, 2, 0, 2, None, 0.2)
+    m = worker.model(seed=0)
+    x, y = worker.data()[0]
+    want = [rg.grad(rg.diff(worker.loss, m, x, y), p) for p in m]
+    with dist.DataParallel(m, bucket_mb=1e-6, broadcast=False, w=two):
+        J = rg.diff(worker.loss, m, x, y)
+        assert handles == []  # nothing is reduced while recording
+        with pytest.raises(dist.CollectiveTimeoutError, match=r"bucket 1 of 4\) did not"):
+            rg.grad(J, m[3])  # walks, starting 4 buckets; none is ever done
+        assert len(handles) == 4
+        handles[0].released = True
+        np.testing.assert_allclose(rg.grad(J, m[3]), want[3])  # bucket 0: the last Param
+        assert [h.done for h in handles] == [True, False, False, False]
+        with pytest.raises(dist.CollectiveTimeoutError, match=r"bucket 4 of 4\) did not"):
+            rg.grad(J, m[0])
+        for h in handles:
+            h.released = True
+        for p, g in zip(m, want):
+            np.testing.assert_allclose(rg.grad(J, p), g)
