@@ -38,5 +38,6 @@ from .world import DistributedError as DistributedError
 from .world import World as World
 from .world import barrier as barrier
 from .world import init as init
+from .world import main_prints as main_prints
 from .world import wait as wait
 from .world import world as world

@@ -258,6 +258,10 @@ class DataParallel:
         return got if len(got) > 1 else got[0]
 
     def __enter__(self) -> DataParallel:
+        return self.activate()
+
+    def activate(self) -> DataParallel:
+        """Reduce in this context from now on (what ``with dp:`` does, for a whole script)."""
         if self.world.size > 1:
             self._tokens.append(GRAD_HOOK.set(self))
         return self

@@ -25,6 +25,7 @@ __all__ = [
     "init",
     "world",
     "barrier",
+    "main_prints",
     "wait",
     "DistributedError",
     "CollectiveTimeoutError",
@@ -219,3 +220,18 @@ def barrier(w: World | None = None) -> None:
     w = w or world()
     if w.size > 1:
         wait([_Request(w.comm.Ibarrier())], "barrier", w)
+
+
+def main_prints(w: World | None = None) -> World:
+    """Silence standard output on every rank but 0, so a script's prints and progress bars
+    show once (errors still go to each rank's standard error). Returns the World.
+
+    Examples:
+        >>> from rulegrad import distributed as dist
+        >>> dist.main_prints().main  # rank 0 of one process: output untouched
+        True
+    """
+    w = w or world()
+    if not w.main:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (for the life of the process)
+    return w
