@@ -36,6 +36,11 @@ __all__ = [
 _LAUNCHED = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 
 
+#: Seconds a wait polls without sleeping (a reduction usually completes within it; a sleep,
+#: even a short one, gives the core away for far longer than the reduction takes).
+SPIN = 0.05
+
+
 class DistributedError(RulegradError):
     """A data-parallel run went wrong: ranks disagree, or a collective was misused."""
 
@@ -180,13 +185,13 @@ def wait(handles: Sequence[Any], what: str, w: World | None = None) -> None:
         >>> wait([Done()], "a test")
     """
     w = w or world()
-    deadline = None
+    deadline = spin = None
     pause = 0.0
     for h in handles:
         while not h.test():
             now = time.monotonic()
             if deadline is None:
-                deadline = now + w.timeout
+                deadline, spin = now + w.timeout, now + SPIN
             elif now > deadline:
                 raise CollectiveTimeoutError(
                     f"rank {w.rank} of {w.size}: {what} did not complete within "
@@ -194,8 +199,9 @@ def wait(handles: Sequence[Any], what: str, w: World | None = None) -> None:
                     "rank must run the same collectives in the same order). Raise the limit "
                     "with dist.init(timeout=...) or RULEGRAD_TIMEOUT if the work is just slow."
                 )
-            time.sleep(pause)
-            pause = min(2 * pause + 1e-6, 1e-3)
+            if now > spin:  # waiting long: poll less often, leaving the core to others
+                time.sleep(pause)
+                pause = min(2 * pause + 1e-5, 1e-3)
 
 
 class _Request:
