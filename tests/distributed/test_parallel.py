@@ -199,6 +199,7 @@ def test_shard_refuses_arrays_of_different_lengths() -> None:
         dist.shard((np.ones(3), np.ones(4)))
 
 
+@pytest.mark.gpu
 @needs_mpi
 @pytest.mark.skipif(importlib.util.find_spec("cupy") is None, reason="needs cupy and a GPU")
 def test_nccl_allreduce_of_cupy_arrays(tmp_path: Path) -> None:
