@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import plum
 
-from .world import DistributedError, World, _Request
+from .job import DistributedError, World, _Request
 
 __all__ = ["Communicator", "MPICommunicator", "NCCLCommunicator", "communicator", "OPS"]
 

@@ -20,7 +20,7 @@ import numpy as np
 from ..core.box import Box, Param
 from ..core.diff import GRAD_HOOK, params
 from .comm import OPS, communicator
-from .world import BroadcastMismatchError, DistributedError, World, _Request, wait, world
+from .job import BroadcastMismatchError, DistributedError, World, _Request, wait, world
 
 __all__ = ["broadcast", "allreduce", "shard", "DataParallel"]
 

@@ -261,3 +261,20 @@ def test_grad_waits_only_for_its_bucket(monkeypatch: pytest.MonkeyPatch) -> None
             h.released = True
         for p, g in zip(m, want):
             np.testing.assert_allclose(rg.grad(J, p), g)
+
+
+def test_init_without_mpi4py(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without mpi4py a script runs as one process, even when launched as one rank; launched
+    on several ranks it is a DistributedError saying what to install."""
+    from rulegrad.distributed import job as world_module
+
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py raises ImportError
+    monkeypatch.setattr(world_module, "_WORLD", [])
+    monkeypatch.setenv("PMI_RANK", "0")
+    monkeypatch.setenv("PMI_SIZE", "1")
+    w = dist.init()
+    assert (w.rank, w.size, w.comm) == (0, 1, None)
+    monkeypatch.setattr(world_module, "_WORLD", [])
+    monkeypatch.setenv("PMI_SIZE", "2")
+    with pytest.raises(dist.DistributedError, match=r"mpi4py is not installed: pip install"):
+        dist.init()
