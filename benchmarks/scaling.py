@@ -2,7 +2,7 @@
 thread each) at the same global batch, the share of communication hidden behind the
 backward walk, and rulegrad's allreduce bandwidth against mpi4py's own.
 
-    python benchmarks/scaling.py [--ranks 1 2] [--steps 30] [--bucket-mb 25]
+    python benchmarks/scaling.py [--ranks 1 2] [--steps 30] [--bucket-mb 0.5]
 
 It launches itself under ``mpiexec -n R`` (the ``mpi`` extra's) for each R and prints one
 table. Synthetic data: the figures are about time, not learning.
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2], help="process counts")
     parser.add_argument("--steps", type=int, default=30, help="timed steps per model")
-    parser.add_argument("--bucket-mb", type=float, default=25.0, help="DataParallel bucket size")
+    parser.add_argument("--bucket-mb", type=float, default=0.5, help="DataParallel bucket size")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
