@@ -14,6 +14,7 @@ hand in its rule, like Knet's ``rnn``), which is about twice as fast.
 
     python examples/charlm.py [--epochs 10] [--fused] [--save charlm.npz] [--generate 500]
     python examples/charlm.py --load charlm.npz --epochs 0 --generate 1000
+    mpiexec -n 2 python examples/charlm.py --distributed
 """
 
 from __future__ import annotations
@@ -130,6 +131,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel on the ranks of mpiexec (rank 0 prints; the --batch streams are split)",
+    )
     args = parse_args(parser, argv)  # checks --gpu and --plot before loading data
 
     text = hiawatha()
@@ -140,6 +146,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         vocab = Vocab(text)
         model = init(len(vocab), args.embed, args.hidden, rng)
     model = to_device(model, args.gpu)
+    dp, rows = None, args.batch
+    if args.distributed:  # every rank runs this script: each its streams of every window
+        from rulegrad import distributed as dist
+
+        dist.main_prints()
+        dp = dist.DataParallel(model).activate()  # rank 0's model; gradients reduced
+        rows = len(dist.shard(args.batch))
     run = lstm_fused if args.fused else lstm_steps
     windows = char_batches(vocab.encode(text), args.batch, args.seqlen)
     if args.windows:
@@ -152,10 +165,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
 
     def fresh_state() -> dict[str, Any]:
-        zeros = np.zeros((args.batch, hidden), np.float32)
+        zeros = np.zeros((rows, hidden), np.float32)
         return to_device({"h": zeros, "c": zeros}, args.gpu)
 
     ids, targets = to_device(list(windows[0]), args.gpu)
+    if dp is not None:
+        ids, targets = dp.shard(ids, targets)
     start = float(loss(model, ids, targets, fresh_state(), run))  # before training, no tape
     opts = optimizers(model, Adam, lr=args.lr, gclip=args.gclip)
     losses = []
@@ -165,6 +180,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         total = 0.0
         for ids, targets in bar:
             ids, targets = to_device([ids, targets], args.gpu)
+            if dp is not None:
+                ids, targets = dp.shard(ids, targets)  # this rank's streams
             J = rg.diff(loss, model, ids, targets, state, run)
             update(model, {k: rg.grad(J, p) for k, p in model.items()}, opts)
             total += float(J)
@@ -172,7 +189,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         losses.append(total / len(windows))
 
     if args.save:
-        save(args.save, model, vocab)
+        if dp is None or dp.world.main:  # one rank writes
+            save(args.save, model, vocab)
+        if dp is not None:
+            dist.barrier()
         model, vocab = load(args.save)
         print(f"saved the model to {args.save} and loaded it back")
     sample = generate(model, vocab, args.generate, rng) if args.generate else ""

@@ -7,6 +7,7 @@ functions, with their gradients; everything else is numpy. SGD with learning rat
 batches of 100; three epochs reach about 0.988 test accuracy.
 
     python examples/lenet.py [--epochs 3] [--lr 0.1] [--batch 100] [--gpu] [--plot PNG]
+    mpiexec -n 2 python examples/lenet.py --distributed
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
     parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel on the ranks of mpiexec (rank 0 prints; --batch is the global batch)",
+    )
     args = parse_args(parser, argv)  # checks --gpu and --plot before loading data
     record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
@@ -84,6 +90,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     xtrn, ytrn = xtrn[: args.train_size], ytrn[: args.train_size]
     xtst, ytst = to_device([xtst[: args.test_size], ytst[: args.test_size]], args.gpu)
     model = to_device(init(np.random.default_rng(args.seed)), args.gpu)
+    dp = None
+    if args.distributed:  # every rank runs this script: same batches, each its rows of them
+        from rulegrad import distributed as dist
+
+        dist.main_prints()
+        dp = dist.DataParallel(model).activate()  # rank 0's model; gradients reduced
 
     start, start_acc = float(loss(model, xtst[:500], ytst[:500])), accuracy(model, xtst, ytst)
     print(f"before training: test loss {start:.4f} (first 500 test images)")
@@ -94,6 +106,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         total = 0.0
         for xb, yb in bar:
             xb, yb = to_device([xb, yb], args.gpu)
+            if dp is not None:
+                xb, yb = dp.shard(xb, yb)  # this rank's rows of the global batch
             J = record(model, xb, yb)
             for p in model:
                 p.value -= args.lr * rg.grad(J, p)

@@ -6,6 +6,7 @@ batches of 100). Ten epochs reach about 0.973 test accuracy. The model is a list
 Params, ``[w1, b1, w2, b2, ...]``; ``predict`` is a plain Python loop over its layers.
 
     python examples/mnist_mlp.py [--epochs 10] [--hidden 64] [--lr 0.5] [--gpu] [--plot PNG]
+    mpiexec -n 2 python examples/mnist_mlp.py --distributed
 """
 
 from __future__ import annotations
@@ -61,12 +62,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (needs cupy)")
     parser.add_argument("--jit", action="store_true", help="record the step once, then replay it")
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve to this file")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel on the ranks of mpiexec (rank 0 prints; --batch is the global batch)",
+    )
     args = parse_args(parser, argv)  # checks --gpu and --plot before loading data
     record = rg.jit(loss) if args.jit else partial(rg.diff, loss)  # J = record(...)
 
     xtrn, ytrn, xtst, ytst = mnist()
     xtrn, ytrn = xtrn[: args.train_size], ytrn[: args.train_size]
     model = to_device(init([784, *args.hidden, 10], np.random.default_rng(args.seed)), args.gpu)
+    dp = None
+    if args.distributed:  # every rank runs this script: same batches, each its rows of them
+        from rulegrad import distributed as dist
+
+        dist.main_prints()
+        dp = dist.DataParallel(model).activate()  # rank 0's model; gradients reduced
     xtst, ytst = to_device([xtst, ytst], args.gpu)
 
     start, start_acc = float(loss(model, xtst, ytst)), accuracy(model, xtst, ytst)
@@ -78,6 +90,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         total = 0.0
         for xb, yb in bar:
             xb, yb = to_device([xb, yb], args.gpu)
+            if dp is not None:
+                xb, yb = dp.shard(xb, yb)  # this rank's rows of the global batch
             J = record(model, xb, yb)
             for p in model:
                 p.value -= args.lr * rg.grad(J, p)

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .core.box import Box, Param, Tracked
-from .core.diff import _call_vjp, _reduce, _run, _unruled, _zero, diff, ones
+from .core.diff import GRAD_HOOK, _call_vjp, _reduce, _run, _unruled, _zero, diff, ones
 from .core.errors import TraceEscape
 from .core.primitive import passthrough
 from .core.tape import _ACTIVE, Node, Tape
@@ -493,6 +493,13 @@ def _record(f: Callable[..., Any], args: tuple, kwargs: dict) -> _Program | None
         tape.release()
 
 
+def _replayed(result: Box) -> Box:
+    """A replayed result, handed to the context's gradient hook if one is set (`GRAD_HOOK`:
+    a replay has no backward walk to call it, so it gets the finished gradients at once)."""
+    hook = GRAD_HOOK.get()
+    return result if hook is None else hook.replayed(result)
+
+
 class Jit:
     """A function recorded once per argument signature and replayed (see `jit`)."""
 
@@ -524,12 +531,12 @@ class Jit:
         if program is not None:
             result = program.run(arrays)
             if result.__class__ is Box:
-                return result
+                return _replayed(result)
             if result is None:  # a Param changed shape or dtype: record again
                 program = self._new(key, refs, args, kwargs)
                 result = None if program is None else program.run(arrays)
                 if result.__class__ is Box:
-                    return result
+                    return _replayed(result)
             if result is _CHANGED:  # the data shapes what the code read: diff from now on
                 self.programs[key] = _EAGER
         return diff(self.f, *args, **kwargs)

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rulegrad"
 #: folder of rulegrad -> the rulegrad modules (and their submodules) it must not import,
 #: even under TYPE_CHECKING
 FORBIDDEN = {
-    "core": {"rules", "plugins", "backends", "testing", "data", "optim"},
+    "core": {"rules", "plugins", "backends", "testing", "data", "optim", "distributed"},
     "rules": {"plugins", "backends", "testing", "data", "optim"},
     "data": {"core", "rules", "plugins", "backends", "testing", "optim"},
     "optim": {"rules", "plugins", "backends", "testing", "data"},

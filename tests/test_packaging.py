@@ -55,6 +55,7 @@ def test_extras() -> None:
     assert "ruff" not in _requires("test") and "ruff" in _requires("dev")
     assert {"pytest", "hypothesis"} <= _requires("test") <= _requires("dev")
     assert _requires("cuda12") == {"cupy-cuda12x"} and _requires("cuda13") == {"cupy-cuda13x"}
+    assert {"mpi4py", "mpich"} == _requires("mpi") <= _requires("test")  # the MPI tests run
 
 
 def test_gpu_extra_named_the_same_everywhere() -> None:

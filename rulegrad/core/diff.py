@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,14 @@ from .primitive import _leaf
 from .tape import _ACTIVE, Node, Tape
 from .unbroadcast import _is_complex, unbroadcast
 
-__all__ = ["diff", "grad", "gradloss", "vjp", "params", "backward"]
+__all__ = ["diff", "grad", "gradloss", "vjp", "params", "backward", "GRAD_HOOK"]
+
+#: The gradient hook of the backward walks run in this context, or None (`rulegrad.distributed`
+#: sets one to reduce gradients across processes while the walk goes on): the walk calls
+#: ``hook.leaf(tape, node)`` when it has finished leaf ``node``'s gradient (``node.grad``, which
+#: the hook may replace), and ``hook.done(tape)`` when it has finished them all; `rg.jit`
+#: calls ``hook.replayed(result)`` with a replayed result, whose gradients are all done.
+GRAD_HOOK: ContextVar[Any] = ContextVar("rulegrad_grad_hook", default=None)
 
 _dispatch = plum.Dispatcher()
 
@@ -147,9 +155,12 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
     owned: set[Node] = set()  # the nodes whose gradient is a sum the walk made (`_add`)
     for box, dy in seeds:
         _accumulate(box.node, box.index, dy, owned)
+    hook = GRAD_HOOK.get()
     for node in reversed(nodes):
         dy = node.grad
         if dy is None or not node.parents:
+            if hook is not None and node.method is None:  # a leaf: no node after it sends more
+                hook.leaf(tape, node)
             continue
         if release:
             node.grad = None
@@ -178,6 +189,8 @@ def _walk(tape: Tape, seeds: list[tuple[Box, Any]], release: bool) -> None:
                 _accumulate(parent, index, g, owned)
         if release:
             node.args = node.y = node.kwargs = None
+    if hook is not None:
+        hook.done(tape)
     if release:
         tape.release()
 

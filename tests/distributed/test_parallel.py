@@ -1,0 +1,280 @@
+"""rulegrad.distributed under ``mpiexec -n 2`` and ``-n 3``: data-parallel training equals
+the single-process run, collectives, sharding, faults, and checkpoints.
+
+The multi-process tests launch tests/distributed/worker.py with the ``mpiexec`` of the
+``mpi`` extra (``pip install 'rulegrad[mpi]'``); without mpi4py or mpiexec they skip.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rulegrad as rg
+from rulegrad import distributed as dist
+from rulegrad.core.diff import GRAD_HOOK
+
+sys.path.insert(0, str(Path(__file__).parent))
+import worker  # noqa: E402
+
+WORKER = Path(__file__).parent / "worker.py"
+# the venv's mpiexec (the mpich wheel's) first, as the venv's python is the one launched
+_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+MPIEXEC = shutil.which("mpiexec", path=_PATH)
+needs_mpi = pytest.mark.skipif(
+    importlib.util.find_spec("mpi4py") is None or MPIEXEC is None,
+    reason="needs mpi4py and mpiexec: pip install 'rulegrad[mpi]' (mpi4py and the mpich wheel)",
+)
+
+
+def launch(n: int, *args: object, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the worker on ``n`` ranks, one BLAS thread each."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    cmd = [MPIEXEC, "-n", str(n), sys.executable, str(WORKER), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def single_process(batch: int) -> tuple[list, list]:
+    """The parameters after the steps and the first step's gradients, on one process with
+    the whole batch (rank 0's initial model, which broadcast gives every rank)."""
+    m = worker.model(seed=0)
+    first = worker.train(m, None, batch, jit=False)
+    return [p.value for p in m], first
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    ("ranks", "batch", "bucket_mb", "jit"),
+    [
+        (2, 12, 25.0, "diff"),  # one bucket
+        (2, 12, 0.0001, "diff"),  # one bucket per Param: four allreduces per walk
+        (2, 12, 0.0004, "jit"),  # replayed steps reduced after the replay
+        (3, 10, 0.0001, "diff"),  # 4, 3, 3 rows: weighted by rows, not a plain mean
+        (3, 10, 25.0, "jit"),
+    ],
+)
+def test_training_equals_single_process(
+    tmp_path: Path, ranks: int, batch: int, bucket_mb: float, jit: str
+) -> None:
+    """Gradients and Params after 5 SGD steps on N ranks (each its rows of the global batch)
+    equal one process on the whole batch, and every rank holds the same Params."""
+    run = launch(ranks, "train", tmp_path, batch, bucket_mb, jit)
+    assert run.returncode == 0, run.stderr
+    got = np.load(tmp_path / "result.npz")
+    params, grads = single_process(batch)
+    for i, want in enumerate([*params, *grads]):
+        np.testing.assert_allclose(got[f"arr_{i}"], want, rtol=1e-10, atol=1e-12)
+    assert float((tmp_path / "spread").read_text()) == 0.0
+
+
+@needs_mpi
+def test_collectives_and_shards_on_three_ranks(tmp_path: Path) -> None:
+    """allreduce's mean, sum and max over 3 ranks; shard gives each rank its rows of a
+    permutation fixed by (seed, epoch): disjoint, covering all 10 rows, uneven (4, 3, 3)."""
+    run = launch(3, "collectives", tmp_path)
+    assert run.returncode == 0, run.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(3)]
+    for r, d in enumerate(ranks):
+        np.testing.assert_array_equal(d["a"], [1.0, 1.0, 1.0])  # mean of 0, 1, 2
+        assert d["b"].dtype == np.float32 and (d["b"] == 1).all()
+        assert d["total"].tolist() == [6.0] and d["top"].tolist() == [2]
+        assert d["size"] == 3 and d["local"] == r
+        np.testing.assert_array_equal(d["rows"], d["again"])
+    rows = [d["rows"].tolist() for d in ranks]
+    assert [len(x) for x in rows] == [4, 3, 3]
+    assert sorted(sum(rows, [])) == list(range(10))
+    assert sorted(sum((d["other"].tolist() for d in ranks), [])) == list(range(10))
+    assert rows != [d["other"].tolist() for d in ranks]  # another epoch, another order
+
+
+@needs_mpi
+def test_a_failing_rank_ends_the_job_naming_it(tmp_path: Path) -> None:
+    """A rank raising in the middle of step 3 stops every rank within seconds (MPI abort),
+    the message naming the rank and its exception, instead of leaving rank 0 waiting."""
+    start = time.monotonic()
+    run = launch(2, "fail", tmp_path, timeout=60)
+    assert time.monotonic() - start < 30
+    assert run.returncode != 0
+    assert "rank 1 of 2 failed with ValueError: bad batch on purpose" in run.stderr
+
+
+@needs_mpi
+def test_a_stuck_rank_makes_the_others_time_out(tmp_path: Path) -> None:
+    """A rank that never joins the reduction: rank 0 raises CollectiveTimeoutError after
+    its timeout (3 s here) and the job ends, rather than hanging."""
+    start = time.monotonic()
+    run = launch(2, "hang", tmp_path, timeout=100)
+    assert time.monotonic() - start < 60
+    assert run.returncode != 0
+    assert "rank 0 of 2 failed with CollectiveTimeoutError" in run.stderr
+    assert "did not complete within 3 s" in run.stderr
+
+
+@needs_mpi
+def test_broadcast_refuses_models_of_other_shapes(tmp_path: Path) -> None:
+    """Ranks whose models differ in a Param's shape get BroadcastMismatchError naming the
+    Param, both shapes and the ranks, before any training."""
+    run = launch(2, "mismatch", tmp_path)
+    assert run.returncode != 0
+    assert "BroadcastMismatchError" in run.stderr
+    assert "Param 0 (in rg.params order) is a ndarray of shape (5, 8)" in run.stderr
+    assert "on rank 1 but a ndarray of shape (5, 7)" in run.stderr
+    assert not list(tmp_path.glob("trained*"))
+
+
+@needs_mpi
+def test_checkpoint_saved_on_two_ranks_loads_on_one_and_on_two(tmp_path: Path) -> None:
+    """rank 0 alone writes the checkpoint of a 2-rank run (model and Adam state); it loads
+    into fresh models on both ranks, in one process, and in a new 2-rank job."""
+    run = launch(2, "save", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert [f.name for f in tmp_path.glob("*.npz.part")] == []
+    assert (tmp_path / "loaded0").read_text() == (tmp_path / "loaded1").read_text() == "True"
+    fresh, opt = worker.model(seed=7), rg.optim.Adam()
+    rg.load(tmp_path / "ckpt.npz", into={"model": fresh, "opt": opt})
+    saved = np.load(tmp_path / "params.npz")
+    for i, p in enumerate(fresh):
+        np.testing.assert_array_equal(p.value, saved[f"arr_{i}"])
+    assert [s["t"] for _, s in opt.states()] == [2] * 4
+    run = launch(2, "load", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "reloaded0").read_text() == (tmp_path / "reloaded1").read_text() == "True"
+
+
+def test_one_process_world_changes_nothing() -> None:
+    """Not launched under MPI: rank 0 of 1; DataParallel sets no hook and its shard is the
+    whole batch, so training is the plain single-process run."""
+    w = dist.init()
+    assert (w.rank, w.size, w.local_rank, w.comm) == (0, 1, 0, None)
+    m = worker.model(seed=0)
+    want, _ = single_process(worker.BATCH)
+    with dist.DataParallel(m) as dp:
+        assert GRAD_HOOK.get() is None
+        worker.train(m, dp, worker.BATCH, jit=False)
+    for p, v in zip(m, want):
+        np.testing.assert_array_equal(p.value, v)
+
+
+def test_communicator_is_chosen_by_array_type() -> None:
+    """An array type without a communicator is a DistributedError naming it; a third-party
+    backend adds its own with @dist.communicator.dispatch."""
+
+    class Strange:
+        pass
+
+    class Mine:
+        pass
+
+    class MineComm(dist.Communicator):
+        pass
+
+    w = dist.World(0, 2, 0, 2, None, 1.0)
+    with pytest.raises(dist.DistributedError, match="no communicator for .*Strange arrays"):
+        dist.communicator(Strange(), w)
+
+    @dist.communicator.dispatch
+    def communicator(x: Mine, w: dist.World) -> dist.Communicator:
+        return MineComm()
+
+    assert isinstance(dist.communicator(Mine(), w), MineComm)
+
+
+def test_allreduce_checks_its_op() -> None:
+    """An unknown op is refused, naming the ones there are."""
+    with pytest.raises(dist.DistributedError, match="op must be one of"):
+        dist.allreduce(np.ones(2), "avg")
+
+
+def test_shard_refuses_arrays_of_different_lengths() -> None:
+    """Arrays sharded together must have one length."""
+    with pytest.raises(dist.DistributedError, match=r"\[3, 4\] rows"):
+        dist.shard((np.ones(3), np.ones(4)))
+
+
+@pytest.mark.gpu
+@needs_mpi
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is None, reason="needs cupy and a GPU")
+def test_nccl_allreduce_of_cupy_arrays(tmp_path: Path) -> None:
+    """cupy arrays are reduced through NCCL: 2 ranks when there are 2 GPUs, else 1."""
+    import cupy
+
+    try:
+        gpus = cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError:
+        pytest.skip("no CUDA device")
+    run = launch(min(gpus, 2), "nccl", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "nccl").read_text() == "ok"
+
+
+class _Handle:
+    """A fake reduction: done once released, summing two equal ranks (times 2)."""
+
+    def __init__(self, buf: np.ndarray) -> None:
+        self.buf, self.released, self.done = buf, False, False
+
+    def test(self) -> bool:
+        if self.released and not self.done:
+            self.buf *= 2
+            self.done = True
+        return self.done
+
+
+def test_grad_waits_only_for_its_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one bucket per Param, the walk starts every bucket (last layer first) and
+    rg.grad(J, p) waits for p's alone: the reduced gradient once p's bucket is done, and a
+    CollectiveTimeoutError naming the bucket if it never is."""
+    from rulegrad.distributed import parallel
+
+    handles: list[_Handle] = []
+
+    class Fake(dist.Communicator):
+        def iallreduce(self, buf: np.ndarray, op: str) -> _Handle:
+            handles.append(_Handle(buf))
+            return handles[-1]
+
+    monkeypatch.setattr(parallel, "communicator", lambda x, w: Fake())
+    two = dist.World(0, 2, 0, 2, None, 0.2)
+    m = worker.model(seed=0)
+    x, y = worker.data()[0]
+    want = [rg.grad(rg.diff(worker.loss, m, x, y), p) for p in m]
+    with dist.DataParallel(m, bucket_mb=1e-6, broadcast=False, w=two):
+        J = rg.diff(worker.loss, m, x, y)
+        assert handles == []  # nothing is reduced while recording
+        with pytest.raises(dist.CollectiveTimeoutError, match=r"bucket 1 of 4\) did not"):
+            rg.grad(J, m[3])  # walks, starting 4 buckets; none is ever done
+        assert len(handles) == 4
+        handles[0].released = True
+        np.testing.assert_allclose(rg.grad(J, m[3]), want[3])  # bucket 0: the last Param
+        assert [h.done for h in handles] == [True, False, False, False]
+        with pytest.raises(dist.CollectiveTimeoutError, match=r"bucket 4 of 4\) did not"):
+            rg.grad(J, m[0])
+        for h in handles:
+            h.released = True
+        for p, g in zip(m, want):
+            np.testing.assert_allclose(rg.grad(J, p), g)
+
+
+def test_init_without_mpi4py(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without mpi4py a script runs as one process, even when launched as one rank; launched
+    on several ranks it is a DistributedError saying what to install."""
+    from rulegrad.distributed import job as world_module
+
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py raises ImportError
+    monkeypatch.setattr(world_module, "_WORLD", [])
+    monkeypatch.setenv("PMI_RANK", "0")
+    monkeypatch.setenv("PMI_SIZE", "1")
+    w = dist.init()
+    assert (w.rank, w.size, w.comm) == (0, 1, None)
+    monkeypatch.setattr(world_module, "_WORLD", [])
+    monkeypatch.setenv("PMI_SIZE", "2")
+    with pytest.raises(dist.DistributedError, match=r"mpi4py is not installed: pip install"):
+        dist.init()
