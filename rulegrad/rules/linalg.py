@@ -1,17 +1,28 @@
 """Linear algebra: dot inner outer vdot tensordot einsum trace kron (matmul: arithmetic.py), and
-np.linalg's inv det slogdet solve norm cholesky eigh svd, plus what is built from them.
+np.linalg's inv det slogdet solve norm cholesky eigh eig qr svd, plus what is built from them
+(eigvals eigvalsh pinv lstsq matrix_power multi_dot tensorinv tensorsolve). Stacked
+(batched) matrices work wherever numpy takes them.
 
-Where a gradient does not exist: inv/det/slogdet/solve at singular matrices; eigh's
-eigenvectors at repeated eigenvalues (its eigenvalues alone are fine); svd's U and V at
-repeated or zero singular values, and svd(full_matrices=True) of a non-square matrix
-(the extra columns are arbitrary: use full_matrices=False); norms at 0 (ord <= 1 or
-max-type norms at ties). cholesky and eigh read one triangle of their input, so their
-gradients are those of that triangle (the other is zero); symmetrize the input
-(``(a + a.T) / 2``) to get the symmetric gradient; so do svd and pinv with
-``hermitian=True``. einsum: the "a,b->c" string form. Complex inputs follow autograd's
-convention (see complex.py); a Hermitian factorization's diagonal gradient is real. ``out=``
-with tracked values raises InPlaceError.
-Not here: eig, eigvals, qr, lstsq, the einsum operand-list form.
+Where a gradient does not exist: inv/det/slogdet/solve at singular matrices; eigh's and
+eig's eigenvectors at repeated eigenvalues (the eigenvalues alone are fine); svd's U and V
+at repeated or zero singular values, and svd(full_matrices=True) of a non-square matrix
+(the extra columns are arbitrary: use full_matrices=False); likewise qr(mode="complete")
+of a tall matrix when its extra columns of Q are used, and qr(mode="raw"); lstsq where its
+rank changes; norms at 0 (ord <= 1 or max-type norms at ties). cholesky and eigh read one
+triangle of their input, so their gradients are those of that triangle (the other is
+zero); symmetrize the input (``(a + a.T) / 2``) to get the symmetric gradient; so do svd
+and pinv with ``hermitian=True``.
+
+Gauges. eigh's eigenvectors are defined up to sign (a phase, if complex): use them in
+ways the sign does not change (squared, ``v v^H``). eig's are scaled as numpy scales
+them (unit norm, largest component real: LAPACK's geev), and its rule differentiates that
+choice, so any use of them is fine away from ties of the largest component. qr's R has a
+real diagonal (Householder's, any sign), kept as it varies.
+
+einsum: the "a,b->c" string form and the sublist form ``einsum(a, [0, 1], b, [1, 2],
+[0, 2])``, with any ``optimize=``. Complex inputs follow autograd's convention (see
+complex.py); a Hermitian factorization's diagonal gradient is real. ``out=`` with tracked
+values raises InPlaceError.
 """
 
 from __future__ import annotations
@@ -496,10 +507,12 @@ def _qr_square(q: Any, r: Any, gq: Any, gr: Any) -> Any:
 
 
 def _qr_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
-    """A tall, square or wide matrix (its first min(m, n) columns independent), each mode."""
+    """A tall, square or wide matrix (its first min(m, n) columns independent), each mode
+    ("complete" of a tall one only as "r" uses it: its extra columns of Q are arbitrary)."""
     m, n = [(4, 3), (3, 3), (3, 4)][rng.integers(3)]
     a = rng.standard_normal((m, n)) + 2 * np.eye(m, n)
-    return (a,), {"mode": ["reduced", "complete", "r"][rng.integers(3)]}
+    modes = ["reduced", "r"] if m > n else ["reduced", "complete", "r"]
+    return (a,), {"mode": modes[rng.integers(len(modes))]}
 
 
 primitive(np.linalg.qr, _qr_da, None, domain=Domain(sample=_qr_sample))
