@@ -455,7 +455,9 @@ def _eig_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (q @ d @ np.linalg.inv(q),), {}
 
 
-primitive(np.linalg.eig, _eig_da, domain=Domain(args=("real",), sample=_eig_sample))
+primitive(
+    np.linalg.eig, _eig_da, domain=Domain(args=("real",), shapes="square", sample=_eig_sample)
+)
 implements(np.linalg.eigvals)(lambda a: np.linalg.eig(a)[0])
 
 
@@ -515,7 +517,7 @@ def _qr_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (a,), {"mode": modes[rng.integers(len(modes))]}
 
 
-primitive(np.linalg.qr, _qr_da, None, domain=Domain(sample=_qr_sample))
+primitive(np.linalg.qr, _qr_da, None, domain=Domain(args=("real",), sample=_qr_sample))
 
 
 # ---- norms and the rest of np.linalg, built from the above ----
