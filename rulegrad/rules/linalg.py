@@ -672,7 +672,7 @@ def _lstsq(a: Any, b: Any, rcond: Any = None) -> tuple:
         resid = np.sum(_abs2(b - np.matmul(a, x)), axis=0)
         resid = np.reshape(resid, (1,)) if np.ndim(b) == 1 else resid
     else:
-        resid = np.empty((0,), np.finfo(dtype).dtype)
+        resid = np.zeros_like(plain[..., :0], dtype=np.finfo(dtype).dtype)  # (on a's device)
     return x, resid, rank, s
 
 

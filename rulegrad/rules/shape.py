@@ -611,7 +611,7 @@ def _spacing(h: Any, f: Any) -> Any:
     if h.ndim == 0:
         return float(h)
     d = np.diff(h.astype(np.float64) if h.dtype.kind in "iub" else h)
-    return float(d[0]) if np.all(d == d[0]) else d.astype(real)
+    return float(d[0]) if np.all(d == d[0]) else np.asarray(d, dtype=real, like=value(f))
 
 
 @implements(np.gradient)
@@ -712,7 +712,9 @@ def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> A
         not isinstance(condlist[0], (list, np.ndarray)) and np.ndim(x) != 0
     ):
         condlist = [condlist]
-    conds = [np.broadcast_to(np.asarray(value(c), dtype=bool), shape) for c in condlist]
+    conds = [value(c) for c in condlist]  # (arrays stay on their device)
+    conds = [np.broadcast_to(c.astype(bool) if hasattr(c, "astype") else np.asarray(c, bool), shape)
+             for c in conds]  # fmt: skip
     if len(conds) == len(funclist) - 1:
         conds.append(~np.any(np.stack(conds), axis=0) if conds else np.ones(shape, bool))
     elif len(conds) != len(funclist):
@@ -725,7 +727,7 @@ def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> A
             np.reshape(x, (1,)), [np.reshape(c, (1,)) for c in conds], funclist, *args, **kw
         )
         return np.reshape(y, ())
-    out: Any = np.zeros(shape, dtype_of(x))
+    out: Any = np.zeros_like(value(x), dtype=dtype_of(x))
     for cond, func in zip(conds, funclist):
         if not callable(func):
             out = np.where(cond, func, out)
