@@ -1,7 +1,7 @@
 """Linear algebra: dot inner outer vdot tensordot einsum trace kron (matmul: arithmetic.py), and
 np.linalg's inv det slogdet solve norm cholesky eigh eig qr svd, plus what is built from them
-(eigvals eigvalsh pinv lstsq matrix_power multi_dot tensorinv tensorsolve). Stacked
-(batched) matrices work wherever numpy takes them.
+(eigvals eigvalsh pinv lstsq cond matrix_power multi_dot tensorinv tensorsolve);
+matrix_rank has no gradient. Stacked (batched) matrices work wherever numpy takes them.
 
 Where a gradient does not exist: inv/det/slogdet/solve at singular matrices; eigh's and
 eig's eigenvectors at repeated eigenvalues (the eigenvalues alone are fine); svd's U and V
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, implements, primitive, value
+from ..core import Domain, implements, primitive, value, zerograd
 from ..core.errors import NoRuleError
 from ._util import cast_to, dtype_of, eye, is_complex, no_out, used
 
@@ -371,8 +371,9 @@ def _svd_general_da(
     (u, s, vh), (gu, gs, gvh) = y, dy
     m, n = np.shape(a)[-2:]
     if not (used(gu) or used(gvh)):
-        k = min(m, n)
-        return _values_da(gs, u[..., :k], vh[..., :k, :])
+        if full_matrices and m != n:  # (the reduced vectors: the full ones have no gradient)
+            u, _, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+        return _values_da(gs, u, vh)
     if full_matrices and m != n:
         raise NoRuleError(
             "np.linalg.svd(full_matrices=True) of a non-square matrix has no gradient (the "
@@ -701,3 +702,16 @@ def _tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
             "prod(a.shape[:b.ndim])"
         )
     return np.reshape(np.linalg.solve(np.reshape(a, (size, size)), np.ravel(b)), shape)
+
+
+@implements(np.linalg.cond)
+def _cond(x: Any, p: Any = None) -> Any:
+    """The ratio of the extreme singular values (p None, 2, -2), else
+    norm(x, p) norm(inv(x), p), over the last two axes as numpy computes it."""
+    if p is None or p == 2 or p == -2:
+        s = np.linalg.svd(x, compute_uv=False)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    return _matrix_norm(x, p, (-2, -1), False) * _matrix_norm(np.linalg.inv(x), p, (-2, -1), False)
+
+
+zerograd(np.linalg.matrix_rank)  # an integer: no gradient

@@ -128,6 +128,16 @@ CASES = {
     "lstsq_residuals": (lambda a, b: np.linalg.lstsq(a, b)[1], A.T, B),
     "lstsq_wide": (lambda a, b: np.linalg.lstsq(a, b)[0], A, A[:, :2]),
     "lstsq_singular_values": (lambda a: np.linalg.lstsq(a, V)[3], A.T),
+    "cond": (np.linalg.cond, S),
+    "cond_batched_minus_2": (lambda s: np.linalg.cond(s, -2), SB),
+    "cond_1": (lambda s: np.linalg.cond(s, 1), SB),
+    "cond_fro": (lambda s: np.linalg.cond(s, "fro"), S),
+    "eigh_batched": (
+        lambda a: np.linalg.eigh(sym(a))[1] ** 2,
+        np.stack([SPD, SPD + np.diag([0, 1, 2])]),
+    ),
+    "svd_batched": (lambda t: _svd_product(t) + np.linalg.svd(t)[1][..., None], T),
+    "pinv_batched": (np.linalg.pinv, T),
     "tensorinv": (lambda t: np.linalg.tensorinv(t, 1), np.reshape(T6, (6, 2, 3))),
     "tensorinv_two": (np.linalg.tensorinv, np.reshape(T6, (2, 3, 3, 2))),
     "tensorsolve": (np.linalg.tensorsolve, T6, A[:2, :3]),
@@ -287,6 +297,12 @@ def test_lstsq_returns_numpys_outputs() -> None:
             np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
 
 
+def test_matrix_rank_has_no_gradient() -> None:
+    """matrix_rank of a tracked matrix is a constant integer: d(rank * sum(a)) = rank."""
+    g = rg.grad(lambda a: np.linalg.matrix_rank(a) * np.sum(a))(S)
+    np.testing.assert_array_equal(g, np.full((3, 3), 3.0))
+
+
 def test_tensor_inverses_are_numpys() -> None:
     """tensorinv and tensorsolve (with axes=) of tracked values have numpy's values."""
     t = np.reshape(T6, (6, 2, 3))
@@ -401,6 +417,8 @@ COMPLEX = {
         _c(6, 6) + 4 * np.eye(6),
     ),
     "einsum_sublist": (lambda a: np.einsum(a, [0, 1], ZT, [2, 3, 1], [2, 0, 3]), ZA),
+    "cond": (np.linalg.cond, ZSB),
+    "cond_inf": (lambda s: np.linalg.cond(s, np.inf), ZS),
 }
 
 
