@@ -189,7 +189,11 @@ def _einsum_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return ("ij,jk->ik", a, b), kwargs
 
 
-primitive(np.einsum, vjp=_einsum_vjp, domain=Domain(sample=_einsum_sample))
+@primitive(vjp=_einsum_vjp, domain=Domain(sample=_einsum_sample), of=np.einsum)
+def _einsum(*operands: Any, out: Any = None, **kwargs: Any) -> Any:
+    """np.einsum, refusing ``out=`` (a plain buffer holding a tracked result)."""
+    no_out("np.einsum", out)
+    return np.einsum(*operands, **kwargs)
 
 
 # ---- products built from matmul and tensordot ----

@@ -456,6 +456,8 @@ OUT_CALLS = {
     "outer": lambda a, buf: np.outer(a[0], a[1], out=buf),
     "trace": lambda a, buf: np.trace(a, out=buf),
     "multi_dot": lambda a, buf: np.linalg.multi_dot([a, a.T, a], out=buf),
+    "einsum": lambda a, buf: np.einsum("ij,kj->ik", a, a, out=buf),
+    "einsum_sublist": lambda a, buf: np.einsum(a, [0, 1], a, [2, 1], [0, 2], out=buf),
 }
 
 
