@@ -146,8 +146,8 @@ def _einsum_vjp(dy: Any, y: Any, *args: Any, **kwargs: Any) -> tuple:
         return (None, *_einsum_grads(dy, args[0], args[1:], kwargs.get("optimize", False)))
     subscripts, operands = _sublists(args)
     grads = iter(_einsum_grads(dy, subscripts, operands, kwargs.get("optimize", False)))
-    return tuple(next(grads) if k % 2 == 0 and k // 2 < len(operands) else None
-                 for k in range(len(args)))  # fmt: skip
+    at = range(0, 2 * len(operands), 2)  # the operands' positions
+    return tuple(next(grads) if k in at else None for k in range(len(args)))
 
 
 def _einsum_grads(dy: Any, subscripts: str, operands: tuple, optimize: Any) -> list:

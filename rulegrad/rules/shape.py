@@ -702,6 +702,12 @@ def _real_if_close(a: Any, tol: float = 100) -> Any:
     return np.real(a) if np.all(np.abs(np.imag(plain)) < tol) else a
 
 
+def _mask(cond: Any) -> Any:
+    """A condition as a plain boolean array (an array stays on its device)."""
+    c = value(cond)
+    return c.astype(bool) if hasattr(c, "astype") else np.asarray(c, dtype=bool)
+
+
 @implements(np.piecewise)
 def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> Any:
     """numpy's piecewise: each function runs on the elements its condition picks (and a
@@ -712,9 +718,7 @@ def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> A
         not isinstance(condlist[0], (list, np.ndarray)) and np.ndim(x) != 0
     ):
         condlist = [condlist]
-    conds = [value(c) for c in condlist]  # (arrays stay on their device)
-    conds = [np.broadcast_to(c.astype(bool) if hasattr(c, "astype") else np.asarray(c, bool), shape)
-             for c in conds]  # fmt: skip
+    conds = [np.broadcast_to(_mask(c), shape) for c in condlist]
     if len(conds) == len(funclist) - 1:
         conds.append(~np.any(np.stack(conds), axis=0) if conds else np.ones(shape, bool))
     elif len(conds) != len(funclist):
