@@ -76,6 +76,15 @@ Methods that backends add for their own array types (GPU kernels, say) are liste
   eigenvectors at repeated eigenvalues (eigenvalues alone are fine); svd's vectors at
   repeated or zero singular values, and `svd(full_matrices=True)` of a non-square matrix
   (use `full_matrices=False`); norms at 0.
+- **Gauges.** `eigh`'s eigenvectors are defined up to sign (a phase, if complex): use them
+  in ways the sign does not change (squared, `v v^H`). `eig`'s are scaled as numpy scales
+  them (unit norm, largest component real) and the rule differentiates that choice, so
+  their raw entries have gradients (as autograd's only for phase-free uses). `qr`'s R
+  keeps a real diagonal; `qr(mode="complete")` of a tall matrix has no gradient for the
+  extra columns of Q.
+- **Lists.** `np.mean([a, b])`, `np.std([a, b])`, `np.linalg.norm([a, b])` of tracked
+  values raise NoRuleError: numpy converts the list before its protocols see the
+  elements. `np.stack([a, b])` builds the array and is recorded.
 - **Building arrays.** `np.array([a, b])` of tracked values cannot be recorded (numpy
   converts each element first): `np.stack([a, b])` builds the same array, 0-d values too.
 - **Fourier transforms.** The gradient of each `np.fft` transform is its transpose, itself

@@ -5,6 +5,13 @@ does: ``np.max([1, 3, 3])`` sends half of ``dy`` to each 3. median, average, ptp
 nan* reductions are built from these (they need no rule of their own); var and std with
 numpy 2's ``mean=`` too. ``out=`` with tracked values raises InPlaceError in those built
 here. Not here: ``where=`` on anything but sum and mean.
+
+A Python list of tracked values (``np.mean([a, b])``, ``np.std([a, b])``,
+``np.linalg.norm([a, b])``) cannot be recorded: numpy dispatches these functions on the
+list itself, which has no ``__array_function__``, and converts it to a plain array before
+any protocol sees its elements, so rulegrad raises NoRuleError there. ``np.stack([a, b])``
+builds the same array and is recorded (``np.mean(np.stack([a, b]))``). Functions whose
+dispatch looks inside the list (concatenate, stack, select, block) take lists as they are.
 """
 
 from __future__ import annotations

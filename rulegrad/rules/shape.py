@@ -597,3 +597,149 @@ _NUMPY2 = {  # numpy >= 2.0 (unstack: 2.1)
 for _name, _f in _NUMPY2.items():
     if hasattr(np, _name):
         implements(getattr(np, _name))(_f)
+
+
+# ---- finite differences and choosing by condition: slices, where and scatters ----
+def _spacing(h: Any, f: Any) -> Any:
+    """One axis's spacing as np.gradient reads it: a scalar, or the differences of
+    coordinates (one number when they are equally spaced), in f's precision; tracked
+    spacings stay tracked (their differences are recorded)."""
+    real = np.finfo(dtype_of(f)).dtype
+    if isinstance(h, Tracked):
+        return np.diff(h) if np.ndim(h) else h
+    h = np.asarray(h)
+    if h.ndim == 0:
+        return float(h)
+    d = np.diff(h.astype(np.float64) if h.dtype.kind in "iub" else h)
+    return float(d[0]) if np.all(d == d[0]) else np.asarray(d, dtype=real, like=value(f))
+
+
+@implements(np.gradient)
+def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """numpy's second-order central differences (one-sided at the edges, to first or second
+    order), spacing by spacing, built from slices and concatenated along each axis."""
+    if dtype_of(f).kind not in "fc":
+        f = f.astype(np.float64)
+    nd = np.ndim(f)
+    axes = tuple(range(nd)) if axis is None else tuple(np.atleast_1d(axis) % nd)
+    if not varargs:
+        hs: list[Any] = [1.0] * len(axes)
+    elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        hs = list(varargs) * len(axes)
+    elif len(varargs) == len(axes):
+        hs = list(varargs)
+    else:
+        raise TypeError("invalid number of arguments")
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+    outs = [_gradient_along(f, int(ax), _spacing(h, f), edge_order) for ax, h in zip(axes, hs)]
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _gradient_along(f: Any, ax: int, h: Any, edge_order: int) -> Any:
+    """np.gradient along one axis with spacing ``h`` (a number or the coordinates' steps)."""
+    if np.shape(f)[ax] < edge_order + 1:
+        raise ValueError(
+            "Shape of array too small to calculate a numerical gradient, at least "
+            "(edge_order + 1) elements are required."
+        )
+    pre = (slice(None),) * ax
+
+    def at(lo: int | None, hi: int | None) -> Any:
+        return f[(*pre, slice(lo, hi))]
+
+    def along(c: Any) -> Any:  # step coefficients broadcast along the axis
+        return c if np.ndim(c) == 0 else np.reshape(c, (-1,) + (1,) * (np.ndim(f) - ax - 1))
+
+    if np.ndim(h) == 0:
+        inner = (at(2, None) - at(None, -2)) / (2.0 * h)
+        h0 = h1 = hn1 = hn = h
+    else:
+        d1, d2 = h[:-1], h[1:]
+        a, b, c = -d2 / (d1 * (d1 + d2)), (d2 - d1) / (d1 * d2), d1 / (d2 * (d1 + d2))
+        inner = along(a) * at(None, -2) + along(b) * at(1, -1) + along(c) * at(2, None)
+        h0, h1, hn1, hn = h[0], h[1], h[-2], h[-1]
+    if edge_order == 1:
+        first = (at(1, 2) - at(0, 1)) / h0
+        last = (at(-1, None) - at(-2, -1)) / hn
+    else:
+        first = (
+            -(2.0 * h0 + h1) / (h0 * (h0 + h1)) * at(0, 1)
+            + (h0 + h1) / (h0 * h1) * at(1, 2)
+            - h0 / (h1 * (h0 + h1)) * at(2, 3)
+        )
+        last = (
+            hn / (hn1 * (hn1 + hn)) * at(-3, -2)
+            - (hn + hn1) / (hn1 * hn) * at(-2, -1)
+            + (2.0 * hn + hn1) / (hn * (hn1 + hn)) * at(-1, None)
+        )
+    return concat(first, inner, last, axis=ax)
+
+
+@implements(np.select)
+def _select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
+    """The first choice whose condition holds, else ``default``: np.where from the last
+    condition to the first (conditions are constants)."""
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(condlist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    out = default
+    for cond, choice in reversed(list(zip(condlist, choicelist))):
+        out = np.where(value(cond), choice, out)
+    return out
+
+
+@implements(np.real_if_close)
+def _real_if_close(a: Any, tol: float = 100) -> Any:
+    """The real part when every imaginary part is within ``tol`` (machine epsilons when
+    ``tol > 1``) of zero, else ``a``: the choice is numpy's, made on the value."""
+    if dtype_of(a).kind != "c":
+        return a
+    plain = value(a)
+    if tol > 1:
+        tol = np.finfo(plain.dtype).eps * tol
+    return np.real(a) if np.all(np.abs(np.imag(plain)) < tol) else a
+
+
+def _mask(cond: Any) -> Any:
+    """A condition as a plain boolean array (an array stays on its device)."""
+    c = value(cond)
+    return c.astype(bool) if hasattr(c, "astype") else np.asarray(c, dtype=bool)
+
+
+@implements(np.piecewise)
+def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> Any:
+    """numpy's piecewise: each function runs on the elements its condition picks (and a
+    later condition wins), its values scattered back with `untake` and chosen by np.where;
+    the result has x's dtype. Conditions are constants; a function may close over Params."""
+    shape = np.shape(x)
+    if np.isscalar(condlist) or (
+        not isinstance(condlist[0], (list, np.ndarray)) and np.ndim(x) != 0
+    ):
+        condlist = [condlist]
+    conds = [np.broadcast_to(_mask(c), shape) for c in condlist]
+    if len(conds) == len(funclist) - 1:
+        conds.append(~np.any(np.stack(conds), axis=0) if conds else np.ones(shape, bool))
+    elif len(conds) != len(funclist):
+        raise ValueError(
+            f"with {len(conds)} condition(s), either {len(conds)} or {len(conds) + 1} "
+            "functions are expected"
+        )
+    if shape == ():  # (np.nonzero refuses 0-d arrays)
+        y = _piecewise(
+            np.reshape(x, (1,)), [np.reshape(c, (1,)) for c in conds], funclist, *args, **kw
+        )
+        return np.reshape(y, ())
+    out: Any = np.zeros_like(value(x), dtype=dtype_of(x))
+    for cond, func in zip(conds, funclist):
+        if not callable(func):
+            out = np.where(cond, func, out)
+        elif np.any(cond):
+            index = np.nonzero(cond)
+            picked = func(x[index], *args, **kw)
+            picked = (
+                np.broadcast_to(picked, (int(np.sum(cond)),)) if np.ndim(picked) == 0 else picked
+            )
+            out = np.where(cond, untake(picked, out, index), out)
+    return out if dtype_of(out) == dtype_of(x) else out.astype(dtype_of(x))

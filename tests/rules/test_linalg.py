@@ -24,6 +24,26 @@ def _svd_product(a, hermitian=False):
     return (u * s[..., None, :]) @ vh
 
 
+def _eig_matrix(block: list[list[float]]) -> np.ndarray:
+    """A real 4 x 4 matrix Q D Q^-1 with separated eigenvalues: D has 1 and 4 on its
+    diagonal around the 2 x 2 ``block`` (a complex pair when the block is a rotation)."""
+    q = np.eye(4) + 0.3 * rng.standard_normal((4, 4))
+    d = np.diag([1.0, 0.0, 0.0, 4.0])
+    d[1:3, 1:3] = block
+    return q @ d @ np.linalg.inv(q)
+
+
+EIG = _eig_matrix([[2.5, 1.5], [-1.5, 2.5]])  # eigenvalues 1, 2.5 +- 1.5i, 4
+EIGR = _eig_matrix([[2.0, 0.0], [0.0, 3.0]])  # eigenvalues 1, 2, 3, 4
+EIGB = np.stack([EIG, EIGR])
+T6 = np.reshape(rng.standard_normal((6, 6)) + 4 * np.eye(6), (2, 3, 6))
+
+
+def parts(z):
+    """A real function of every real and imaginary part of ``z``."""
+    return np.real(z) + 2 * np.imag(z)
+
+
 def sym(a):
     """The symmetric part: cholesky and eigh read one triangle, so checks go through this."""
     return (a + np.swapaxes(a, -1, -2)) / 2
@@ -68,6 +88,22 @@ CASES = {
     "einsum_broadcast_one": (lambda a, c: np.einsum("ij,ij->i", a, c), A, A[:, :1]),
     "einsum_three": (lambda a, b, v: np.einsum("ij,jk,j->ik", a, b, v), A, B, V),
     "einsum_outer_transpose": (lambda a, v: np.einsum("ij,k->kji", a, v), A, V),
+    "einsum_sublist": (lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2]), A, B),
+    "einsum_sublist_implicit": (lambda a, b: np.einsum(a, [0, 1], b, [1, 2]), A, B),
+    "einsum_sublist_ellipsis": (lambda t, b: np.einsum(t, [..., 1], b, [1, 2], [..., 2]), T, B),
+    "einsum_sublist_diagonal": (lambda s: np.einsum(s, [0, 0], [0]), S),
+    "einsum_optimize": (
+        lambda a, b, v: np.einsum("ij,jk,j->ik", a, b, v, optimize="optimal"),
+        A,
+        B,
+        V,
+    ),
+    "einsum_optimize_path": (
+        lambda a, b, v: np.einsum("ij,jk,j->ik", a, b, v, optimize=["einsum_path", (0, 2), (0, 1)]),
+        A,
+        B,
+        V,
+    ),
     # inverses and determinants
     "inv": (np.linalg.inv, S),
     "inv_batched": (np.linalg.inv, SB),
@@ -84,6 +120,32 @@ CASES = {
     "pinv": (np.linalg.pinv, A),
     "pinv_tall": (np.linalg.pinv, A.T),
     "multi_dot": (lambda a, b, v: np.linalg.multi_dot([v[:3], a, b]), A, B, V),
+    "multi_dot_four": (lambda a, b: np.linalg.multi_dot([a, b, b.T, a.T]), A, B),
+    "matrix_power_batched": (lambda s: np.linalg.matrix_power(s, 3), SB),
+    "matrix_power_batched_negative": (lambda s: np.linalg.matrix_power(s, -1), SB),
+    "lstsq": (lambda a, b: np.linalg.lstsq(a, b)[0], A.T, B),
+    "lstsq_vector": (lambda a, v: np.linalg.lstsq(a, v)[0], A.T, V),
+    "lstsq_residuals": (lambda a, b: np.linalg.lstsq(a, b)[1], A.T, B),
+    "lstsq_wide": (lambda a, b: np.linalg.lstsq(a, b)[0], A, A[:, :2]),
+    "lstsq_singular_values": (lambda a: np.linalg.lstsq(a, V)[3], A.T),
+    "cond": (np.linalg.cond, S),
+    "cond_batched_minus_2": (lambda s: np.linalg.cond(s, -2), SB),
+    "cond_1": (lambda s: np.linalg.cond(s, 1), SB),
+    "cond_fro": (lambda s: np.linalg.cond(s, "fro"), S),
+    "eigh_batched": (
+        lambda a: np.linalg.eigh(sym(a))[1] ** 2,
+        np.stack([SPD, SPD + np.diag([0, 1, 2])]),
+    ),
+    "svd_batched": (lambda t: _svd_product(t) + np.linalg.svd(t)[1][..., None], T),
+    "pinv_batched": (np.linalg.pinv, T),
+    "tensorinv": (lambda t: np.linalg.tensorinv(t, 1), np.reshape(T6, (6, 2, 3))),
+    "tensorinv_two": (np.linalg.tensorinv, np.reshape(T6, (2, 3, 3, 2))),
+    "tensorsolve": (np.linalg.tensorsolve, T6, A[:2, :3]),
+    "tensorsolve_axes": (
+        lambda t, b: np.linalg.tensorsolve(t, b, axes=(0,)),
+        np.moveaxis(T6, 2, 0),
+        A[:2, :3],
+    ),
     # factorizations
     "cholesky": (lambda a: np.linalg.cholesky(sym(a)), SPD),
     "cholesky_batched": (lambda a: np.linalg.cholesky(sym(a)), np.stack([SPD, SPD + np.eye(3)])),
@@ -97,6 +159,20 @@ CASES = {
         SPD,
     ),
     "eigvalsh": (np.linalg.eigvalsh, SPD),
+    "eig_values": (lambda a: parts(np.linalg.eig(a)[0]), EIG),
+    "eig_vectors": (lambda a: parts(np.linalg.eig(a)[1]), EIG),  # numpy's gauge, raw entries
+    "eig_real": (lambda a: np.linalg.eig(a).eigenvectors * np.linalg.eig(a).eigenvalues, EIGR),
+    "eig_batched": (lambda a: parts(np.linalg.eig(a)[1] * np.linalg.eig(a)[0][..., None]), EIGB),
+    "eigvals": (lambda a: parts(np.linalg.eigvals(a)), EIGB),
+    "qr_tall": (lambda a: np.linalg.qr(a)[0] * np.linalg.qr(a)[1][0], A.T),
+    "qr_square": (lambda s: np.linalg.qr(s).Q + np.linalg.qr(s).R, S),
+    "qr_wide": (lambda a: np.linalg.qr(a)[0] @ np.linalg.qr(a)[1] ** 2, A),
+    "qr_r": (lambda a: np.linalg.qr(a, mode="r"), A.T),
+    "qr_r_wide": (lambda a: np.linalg.qr(a, mode="r"), A),
+    "qr_complete_wide": (lambda a: np.linalg.qr(a, "complete")[0] * 2 + 1, A),
+    "qr_complete_tall_r": (lambda a: np.linalg.qr(a, "complete")[1], A.T),
+    "qr_batched": (lambda t: np.linalg.qr(t)[0] * np.linalg.qr(t)[1][..., :1, :1], T),
+    "qr_batched_tall": (lambda t: np.linalg.qr(t)[0] ** 3, np.swapaxes(T, 1, 2)),
     "svd_values": (lambda a: np.linalg.svd(a, compute_uv=False), A),
     "svd_u": (lambda a: np.linalg.svd(a, full_matrices=False)[0] ** 2, A),
     "svd_vh": (lambda a: np.linalg.svd(a, full_matrices=False).Vh ** 2, A),
@@ -163,10 +239,78 @@ def test_svd_full_matrices_of_non_square_has_no_rule() -> None:
         rg.grad(lambda a: np.sum(np.linalg.svd(a)[0]))(A)
 
 
-def test_einsum_sublist_form_has_no_rule() -> None:
-    """The operand-list form of einsum says which form works."""
-    with pytest.raises(rg.NoRuleError, match="subscripts"):
-        rg.grad(lambda a: np.sum(np.einsum(a, [0, 1], [1])))(A)
+def test_einsum_sublist_form_matches_the_string_form() -> None:
+    """The sublist form gives the string form's value and gradients, for every operand."""
+    u = rng.standard_normal((3, 2))
+
+    def loss(form):
+        return lambda a, b: np.sum(u * form(a, b))
+
+    sub = rg.grad(loss(lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2])), argnums=(0, 1))
+    text = rg.grad(loss(lambda a, b: np.einsum("ij,jk->ik", a, b)), argnums=(0, 1))
+    for g, h in zip(sub(A, B), text(A, B)):
+        np.testing.assert_allclose(g, h, rtol=1e-12)
+    out = rg.value(rg.diff(lambda a: np.einsum(a, [0, 1], [1]), rg.Param(A)))
+    np.testing.assert_allclose(out, np.einsum(A, [0, 1], [1]))
+
+
+def test_eig_vectors_are_numpys_gauge() -> None:
+    """eig's eigenvectors are numpy's (unit norm, largest component real) and the gradient
+    of a raw entry (not invariant under a phase) matches central differences."""
+    _, v = rg.value(rg.vjp(np.linalg.eig, EIG)[0])
+    np.testing.assert_allclose(np.linalg.norm(v, axis=0), 1.0)
+    big = np.abs(v).argmax(axis=0)
+    np.testing.assert_allclose(np.imag(v[big, range(4)]), 0.0, atol=1e-12)
+    k = np.flatnonzero(np.abs(np.imag(np.linalg.eig(EIG)[0])) > 0)[0]
+    entry = (int(big[k]) + 1) % 4
+    rg.checkgrad(lambda a: np.imag(np.linalg.eig(a)[1][entry, k]), EIG)
+
+
+def test_eig_values_at_repeated_eigenvalues() -> None:
+    """eigvals alone have finite gradients at repeated eigenvalues (the vectors' terms are
+    skipped): d tr(A) / dA is the identity."""
+    g = rg.grad(lambda a: np.real(np.sum(np.linalg.eigvals(a))))(np.eye(3))
+    np.testing.assert_allclose(g, np.eye(3), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda a: np.linalg.qr(a, "complete")[0], lambda a: np.linalg.qr(a, "raw")[0]],
+    ids=["complete_tall_q", "raw"],
+)
+def test_qr_without_a_gradient_says_which_mode_works(call) -> None:
+    """qr(mode="complete") of a tall matrix with its arbitrary columns of Q used, and
+    mode="raw", have no rule: the error names mode reduced."""
+    with pytest.raises(rg.NoRuleError, match="reduced"):
+        rg.grad(lambda a: np.sum(call(a)))(A.T)
+
+
+def test_lstsq_returns_numpys_outputs() -> None:
+    """lstsq of tracked values: numpy's x, residuals, rank (a plain int) and singular
+    values, for vector and matrix right-hand sides, tall and wide."""
+    for a, b in [(A.T, V), (A.T, B), (A, A[:, :2])]:
+        ours = rg.vjp(lambda a_, b_=b: np.linalg.lstsq(a_, b_), a)[0]
+        want = np.linalg.lstsq(a, b)
+        assert isinstance(ours[2], int) and ours[2] == want[2]
+        for x, y in zip(rg.value(ours[:2]) + (rg.value(ours[3]),), want[:2] + (want[3],)):
+            assert np.shape(x) == np.shape(y)
+            np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+
+
+def test_matrix_rank_has_no_gradient() -> None:
+    """matrix_rank of a tracked matrix is a constant integer: d(rank * sum(a)) = rank."""
+    g = rg.grad(lambda a: np.linalg.matrix_rank(a) * np.sum(a))(S)
+    np.testing.assert_array_equal(g, np.full((3, 3), 3.0))
+
+
+def test_tensor_inverses_are_numpys() -> None:
+    """tensorinv and tensorsolve (with axes=) of tracked values have numpy's values."""
+    t = np.reshape(T6, (6, 2, 3))
+    out = rg.value(rg.diff(lambda a: np.linalg.tensorinv(a, 1), rg.Param(t)))
+    np.testing.assert_allclose(out, np.linalg.tensorinv(t, 1))
+    moved = np.moveaxis(T6, 2, 0)
+    out = rg.value(rg.diff(lambda a: np.linalg.tensorsolve(a, A[:2, :3], (0,)), rg.Param(moved)))
+    np.testing.assert_allclose(out, np.linalg.tensorsolve(moved, A[:2, :3], (0,)))
 
 
 def test_matmul_of_vectors_is_a_dot_product() -> None:
@@ -253,6 +397,28 @@ COMPLEX = {
     "vecdot": (lambda a: np.vecdot(a, ZT), ZA),
     "vecdot_second": (lambda t: np.vecdot(ZA, t), ZT),
     "cross": (lambda a: np.cross(a, ZA[:, :3]), ZA[:, 1:].copy()),
+    "eig_values": (lambda a: np.linalg.eig(a)[0], ZS),
+    "eig_vectors": (lambda a: np.linalg.eig(a)[1], ZSB),  # numpy's gauge, raw entries
+    "eigvals": (np.linalg.eigvals, ZSB),
+    "qr_tall": (lambda a: np.linalg.qr(a)[0] * np.linalg.qr(a)[1][0], ZA.T.copy()),
+    "qr_wide": (lambda a: np.linalg.qr(a)[0] @ np.linalg.qr(a)[1], ZA),
+    "qr_batched": (lambda t: np.linalg.qr(t).Q * np.linalg.qr(t).R[..., :1, :1], ZT),
+    "qr_r": (lambda a: np.linalg.qr(a, "r"), ZA.T.copy()),
+    "qr_complete": (lambda a: np.linalg.qr(a, "complete")[0], ZA),
+    "lstsq": (lambda a: np.linalg.lstsq(a, ZA.T[:, :2])[0], ZA.T.copy()),
+    "lstsq_b": (lambda b: np.linalg.lstsq(ZA.T, b)[0], ZV),
+    "lstsq_residuals": (lambda a: np.linalg.lstsq(a, ZV)[1], ZA.T.copy()),
+    "tensorinv": (
+        lambda t: np.linalg.tensorinv(np.reshape(t, (3, 3, 3, 3))),
+        _c(9, 9) + 4 * np.eye(9),
+    ),
+    "tensorsolve": (
+        lambda t: np.linalg.tensorsolve(np.reshape(t, (2, 3, 6)), ZA[:2, :3]),
+        _c(6, 6) + 4 * np.eye(6),
+    ),
+    "einsum_sublist": (lambda a: np.einsum(a, [0, 1], ZT, [2, 3, 1], [2, 0, 3]), ZA),
+    "cond": (np.linalg.cond, ZSB),
+    "cond_inf": (lambda s: np.linalg.cond(s, np.inf), ZS),
 }
 
 
@@ -290,6 +456,8 @@ OUT_CALLS = {
     "outer": lambda a, buf: np.outer(a[0], a[1], out=buf),
     "trace": lambda a, buf: np.trace(a, out=buf),
     "multi_dot": lambda a, buf: np.linalg.multi_dot([a, a.T, a], out=buf),
+    "einsum": lambda a, buf: np.einsum("ij,kj->ik", a, a, out=buf),
+    "einsum_sublist": lambda a, buf: np.einsum(a, [0, 1], a, [2, 1], [0, 2], out=buf),
 }
 
 
