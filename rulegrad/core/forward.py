@@ -115,9 +115,17 @@ def _derived(method: Any, tangents: dict, y: Any, args: tuple, kwargs: dict) -> 
     the output's shape, which is what the transpose of a sum over broadcast axes does.
     """
     multi = isinstance(y, tuple)
+    ys = y if multi else (y,)
+    # The gradient is taken at u = ones (any u gives the gradient of a linear function, and
+    # rules may skip work for a zero dy, as eigh's does for unused eigenvectors); outputs
+    # that are not floating point (frexp's exponent) get a plain zero dy and no tangent.
+    floats = [k for k, v in enumerate(ys) if np.result_type(plain(v)).kind in "fc"]
 
     def pairing(*us: Any) -> Any:
-        dy = us if multi else us[0]
+        dys = [np.zeros_like(plain(v)) for v in ys]
+        for k, u in zip(floats, us):
+            dys[k] = u
+        dy = tuple(dys) if multi else dys[0]
         grads = None if method.vjp is None else method.vjp(dy, y, *args, **kwargs)
         total = None
         for argnum, t in tangents.items():
@@ -130,11 +138,9 @@ def _derived(method: Any, tangents: dict, y: Any, args: tuple, kwargs: dict) -> 
                 total = _add(total, np.sum(g * t))
         return 0.0 if total is None else total
 
-    ys = y if multi else (y,)
-    zeros = tuple(np.zeros_like(plain(v)) for v in ys)
-    s, back = vjp(pairing, *zeros)
-    out = back(np.ones_like(plain(s)))
-    return out if multi else out[0]
+    s, back = vjp(pairing, *(np.ones_like(plain(ys[k])) for k in floats))
+    got = dict(zip(floats, back(np.ones_like(plain(s)))))
+    return tuple(got.get(k) for k in range(len(ys))) if multi else got[0]
 
 
 def _fit(t: Any, y: Any, method: Any) -> Any:
