@@ -77,25 +77,26 @@ class ForwardTape(Tape):
 
 def _tangent(node: Node) -> Any:
     """The tangent of ``node``'s output from its tracked arguments' tangents (None: zero)."""
-    tangents = {}
+    method, args, kwargs, y = node.method, node.args, node.kwargs, node.y
+    forward, total, derived = method.forward, None, None
     for argnum, parent, index in node.parents:
         t = parent.tangent
         if t is not None and index >= 0:
             t = t[index]
-        if t is not None:
-            tangents[argnum] = t
-    if not tangents:
-        return None
-    method, args, kwargs, y = node.method, node.args, node.kwargs, node.y
-    forward, total, derived = method.forward, None, {}
-    for argnum, t in tangents.items():
+        if t is None:
+            continue
         if argnum >= len(forward):
+            derived = derived or {}
             derived[argnum] = t
         elif (rule := forward[argnum]) is not None:
-            total = _add(total, rule(t, y, *args, **kwargs))
+            part = rule(t, y, *args, **kwargs) if kwargs else rule(t, y, *args)
+            total = part if total is None else _add(total, part)
     if derived:
         total = _add(total, _derived(method, derived, y, args, kwargs))
-    return None if total is None else _fit(total, y, method)
+    if total is None:
+        return None
+    fits = total.__class__ is y.__class__ is np.ndarray and total.shape == y.shape
+    return total if fits and total.dtype == y.dtype else _fit(total, y, method)
 
 
 def _add(total: Any, t: Any) -> Any:
