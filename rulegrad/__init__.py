@@ -13,6 +13,7 @@ from __future__ import annotations
 
 # The engine (rulegrad.core)
 from .core import ELEMENTWISE as ELEMENTWISE
+from .core import LINEAR as LINEAR
 from .core import Box as Box
 from .core import Domain as Domain
 from .core import Param as Param
@@ -72,7 +73,7 @@ __all__ = [
     # engine
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
     "implements", "jit", "params", "passthrough", "primitive", "stop_gradient", "unbroadcast",
-    "value", "vjp", "zerograd", "ELEMENTWISE", "jvp",
+    "value", "vjp", "zerograd", "ELEMENTWISE", "LINEAR", "jvp",
     # the derivative toolbox (forward and reverse)
     "elementwise_grad", "hessian", "hvp", "jacobian", "value_and_grad",
     # errors

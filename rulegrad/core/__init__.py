@@ -17,6 +17,7 @@ from .errors import (
 from .forward import ForwardTape, jvp
 from .primitive import (
     ELEMENTWISE,
+    LINEAR,
     PRIMITIVES,
     Domain,
     Method,
@@ -33,7 +34,8 @@ __all__ = [
     "backward", "diff", "grad", "gradloss", "params", "vjp", "ForwardTape", "jvp",
     "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError", "NoRuleError",
     "RuleError", "RulegradError",
-    "ELEMENTWISE", "PRIMITIVES", "Domain", "Method", "Primitive", "implements", "primitive",
+    "ELEMENTWISE", "LINEAR", "PRIMITIVES", "Domain", "Method", "Primitive", "implements",
+    "primitive",
     "zerograd",
     "Node", "Tape", "active_tapes", "unbroadcast",
 ]  # fmt: skip

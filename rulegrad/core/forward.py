@@ -211,22 +211,21 @@ def _dual(tape: ForwardTape, x: Any, t: Any) -> Any:
         ts = dict.fromkeys(x) if t is None else t
         _same(x, ts, dict)
         return {k: _dual(tape, v, ts[k]) for k, v in x.items()}
-    if x is None or isinstance(x, (str, bytes)):
-        return x
+    if t is None or x is None or isinstance(x, (str, bytes)):
+        return x  # (no tangent: a constant, passed as it is: an int stays an int)
     if not (isinstance(x, Tracked) and x._live()):
         x = _as_leaf_value(x.value if isinstance(x, Param) else x, "primal")
-    if t is not None:
-        raw, want = plain(t), plain(x)
-        if np.shape(raw) != np.shape(want):
-            raise ArgumentError(
-                f"a tangent has shape {np.shape(raw)} but its primal has shape "
-                f"{np.shape(want)} ({describe(want)}): give each tangent its primal's shape"
-            )
-        if not isinstance(t, Tracked):  # (in the primal's dtype: float32 stays float32)
-            t = _as_leaf_value(t, "tangent")
-            dtype = getattr(want, "dtype", None)
-            if dtype is not None and np.result_type(t) != dtype:
-                t = np.asarray(t, dtype=dtype)
+    raw, want = plain(t), plain(x)
+    if np.shape(raw) != np.shape(want):
+        raise ArgumentError(
+            f"a tangent has shape {np.shape(raw)} but its primal has shape "
+            f"{np.shape(want)} ({describe(want)}): give each tangent its primal's shape"
+        )
+    if not isinstance(t, Tracked):  # (in the primal's dtype: float32 stays float32)
+        t = _as_leaf_value(t, "tangent")
+        dtype = getattr(want, "dtype", None)
+        if dtype is not None and np.result_type(t) != dtype:
+            t = np.asarray(t, dtype=dtype)
     node = Node(None, (), {}, x, ())
     node.tangent = t
     return Box(x, tape, node)

@@ -29,7 +29,7 @@ from .errors import ArgumentError, InPlaceError, NoRuleError, RuleConflictError
 from .tape import _ACTIVE, Node, Tape, _first, first_use
 
 __all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
-__all__ += ["passthrough", "ELEMENTWISE"]
+__all__ += ["passthrough", "ELEMENTWISE", "LINEAR"]
 
 #: Every primitive, keyed by the function it was made from (or module.qualname).
 PRIMITIVES: dict[Any, Primitive] = {}
@@ -40,6 +40,9 @@ _ANY = plum.Signature(varargs=object)
 #: matrix, its own transpose, and each reverse rule given a tangent in place of ``dy`` is
 #: that argument's forward rule (``dy * cos(x)`` is ``dx * cos(x)``).
 ELEMENTWISE = "elementwise"
+#: ``jvp=LINEAR``: the method is linear (over the reals) in its first argument, so its
+#: forward rule is the primitive itself applied to the tangent (``x[i]``, reshape, sum).
+LINEAR = "linear"
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ class Primitive:
             )
         self._fn.register(_inspectable(impl), signature)
         method = Method(self, impl, signature, tuple(rules), vjp, domain, origin)
-        method.forward = _forward_rules(jvp, method.rules)
+        method.forward = _forward_rules(jvp, method.rules, self)
         if old is not None:
             del self._methods[old.impl]
             method.replaces = old if old.origin != origin else old.replaces
@@ -610,15 +613,22 @@ def _inspectable(impl: Callable[..., Any]) -> Callable[..., Any]:
     return impl
 
 
-def _forward_rules(jvp: Any, rules: tuple) -> tuple:
+def _forward_rules(jvp: Any, rules: tuple, prim: Primitive) -> tuple:
     """A method's forward rules from ``jvp=``: none, one function (for argument 0), a
-    sequence of them, or `ELEMENTWISE` (the reverse rules themselves)."""
+    sequence of them, `ELEMENTWISE` (the reverse rules themselves) or `LINEAR`."""
     if jvp is None:
         return ()
     if isinstance(jvp, str):
-        if jvp != ELEMENTWISE:
-            raise ArgumentError(f"jvp={jvp!r}: pass forward rules, or rg.ELEMENTWISE")
-        return rules
+        if jvp == ELEMENTWISE:
+            return rules
+        if jvp != LINEAR:
+            raise ArgumentError(f"jvp={jvp!r}: pass forward rules, rg.ELEMENTWISE or rg.LINEAR")
+
+        def linear(dx: Any, y: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
+            return prim(dx, *args, **kwargs)
+
+        linear.__name__ = f"{prim.name}_linear"
+        return (linear,)
     return (jvp,) if callable(jvp) else tuple(jvp)
 
 
@@ -662,14 +672,15 @@ def primitive(
     gives forward rules instead, faster: one per positional argument, each called as
     ``rule(dx, y, *args, **kwargs)`` with that argument's tangent and returning its part
     of the output tangent (a single function is argument 0's rule, None means no
-    derivative, arguments past the end fall back to the derived jvp), or
+    derivative, arguments past the end fall back to the derived jvp),
     `rg.ELEMENTWISE` for an elementwise function, whose reverse rules are also its
-    forward rules.
+    forward rules, or `rg.LINEAR` for a function linear in its first argument, whose
+    forward rule is the function itself applied to the tangent.
 
     Args:
         *args: the function and its rules, or (decorator form) the rules only.
         vjp: a function ``(dy, y, *args, **kwargs) -> tuple`` replacing per-argument rules.
-        jvp: forward rules: a function, a sequence of them, or `rg.ELEMENTWISE`.
+        jvp: forward rules: a function, a sequence of them, `rg.ELEMENTWISE` or `rg.LINEAR`.
         domain: how to draw valid inputs for the automatic checks (`Domain`).
         of: the primitive (or function) a decorated method belongs to.
         override: replace a method of the same types that another module registered

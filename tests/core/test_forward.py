@@ -225,3 +225,17 @@ def test_jvp_string_other_than_elementwise_is_refused():
     """jvp='something' is an ArgumentError naming rg.ELEMENTWISE."""
     with pytest.raises(rg.ArgumentError, match="ELEMENTWISE"):
         rg.primitive(lambda dy, y, x: dy, jvp="diagonal")(lambda x: x)
+
+
+def test_linear_marker_applies_the_primitive_to_the_tangent():
+    """jvp=rg.LINEAR: the tangent is the primitive of the tangent, other arguments kept
+    (a primal with a None tangent is passed as it is: the int k stays an int)."""
+
+    @rg.primitive(lambda dy, y, x, k: dy[::k] * 0, None, jvp=rg.LINEAR)  # (reverse rule unused)
+    def every(x, k):
+        return x[::k]
+
+    x = np.arange(6.0)
+    out, t = rg.jvp(every, (x, 2), (np.ones(6) * 3, None))
+    np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(t, [3.0, 3.0, 3.0])
