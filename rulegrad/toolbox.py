@@ -14,7 +14,7 @@ import numpy as np
 
 from .core import gradloss, jvp, plain, vjp
 from .core.box import _as_leaf_value
-from .core.errors import ArgumentError
+from .core.errors import ArgumentError, OutputError
 
 __all__ = ["jacobian", "hessian", "hvp", "elementwise_grad", "value_and_grad"]
 
@@ -36,8 +36,10 @@ def jacobian(
     ``mode="fwd"`` pushes one tangent per input element (`rg.jvp`: cheap for few inputs
     and many outputs), ``"rev"`` pulls one output gradient per output element (`rg.vjp`:
     cheap for many inputs and few outputs), ``"auto"`` takes forward mode when there are
-    fewer input than output elements. Arguments and the output are arrays or numbers; a
-    tuple of argnums gives a tuple of Jacobians.
+    fewer input than output elements. Arguments may be structures (lists, tuples, dicts
+    of arrays, as for `grad`), and so may the output (``"rev"``: an array or a tuple):
+    each output array holds, in the argument's structure, its Jacobian by each argument
+    array (JAX's layout). A tuple of argnums gives a tuple per output array.
 
     Examples:
         >>> import rulegrad as rg
@@ -46,6 +48,8 @@ def jacobian(
         array([[ 2.,  4.],
                [ 4.,  8.],
                [ 6., 12.]])
+        >>> rg.jacobian(lambda p: p["a"] * p["b"])({"a": 2.0, "b": 3.0})
+        {'a': array(3.), 'b': array(2.)}
     """
     nums = _nums(argnums)
     if mode not in _MODES:
@@ -56,7 +60,6 @@ def jacobian(
         for i in nums:
             if i >= len(args):
                 raise ArgumentError(f"argnums {i} is out of range for {len(args)} arguments")
-            args[i] = _as_leaf_value(args[i], "argument")
 
         def at(*xs: Any) -> Any:
             full = list(args)
@@ -64,17 +67,45 @@ def jacobian(
                 full[i] = x
             return f(*full, **kwargs)
 
-        xs = tuple(args[i] for i in nums)
-        inputs = sum(int(np.size(plain(x))) for x in xs)
+        leaves, rebuild = _flatten(tuple(args[i] for i in nums))
+        leaves = [_as_leaf_value(x, "argument") for x in leaves]
+        xs = rebuild(leaves)
         use = mode
         if use == "auto":
-            out = at(*xs)  # (plain values: numpy speed)
-            use = "fwd" if inputs < np.size(plain(out)) else "rev"
-        jacs = _forward(at, xs) if use == "fwd" else _reverse(at, xs)
-        return jacs if isinstance(argnums, tuple) else jacs[0]
+            outs, _ = _flatten(at(*xs))  # (plain values: numpy speed)
+            inputs = sum(int(np.size(x)) for x in leaves)
+            use = "fwd" if inputs < sum(int(np.size(plain(o))) for o in outs) else "rev"
+        blocks, out_rebuild = (_forward if use == "fwd" else _reverse)(at, xs, leaves, rebuild)
+        # blocks[o][j]: the Jacobian of output array o by input array j
+        per_output = []
+        for row in blocks:
+            by_arg = rebuild(row)
+            per_output.append(by_arg if isinstance(argnums, tuple) else by_arg[0])
+        return out_rebuild(per_output)
 
     jacobian_of.__name__ = f"jacobian_{getattr(f, '__name__', 'f')}"
     return jacobian_of
+
+
+def _flatten(x: Any) -> tuple[list, Callable[[list], Any]]:
+    """The arrays (leaves) of structure ``x`` and a function rebuilding it from new leaves."""
+    if isinstance(x, (list, tuple)):
+        parts = [_flatten(v) for v in x]
+        sizes = [len(leaves) for leaves, _ in parts]
+
+        def rebuild_seq(new: list) -> Any:
+            got, at = [], 0
+            for (_, build), n in zip(parts, sizes):
+                got.append(build(new[at : at + n]))
+                at += n
+            return type(x)(*got) if hasattr(type(x), "_fields") else type(x)(got)
+
+        return [leaf for leaves, _ in parts for leaf in leaves], rebuild_seq
+    if isinstance(x, dict):
+        keys = list(x)
+        leaves, build = _flatten([x[k] for k in keys])
+        return leaves, lambda new: dict(zip(keys, build(new)))
+    return [x], lambda new: new[0]
 
 
 def _basis(x: Any, k: int) -> Any:
@@ -84,30 +115,56 @@ def _basis(x: Any, k: int) -> Any:
     return e
 
 
-def _forward(at: Callable[..., Any], xs: tuple) -> tuple:
-    """Jacobians one column per input element, by `jvp`."""
-    jacs = []
-    for j, x in enumerate(xs):
+def _forward(at: Callable[..., Any], xs: Any, leaves: list, rebuild: Callable) -> tuple:
+    """Jacobian blocks one column per input element, by `jvp`."""
+    columns: list[list] = []  # per input array: per element, the output tangents' arrays
+    out_leaves, out_rebuild = None, None
+    for j, x in enumerate(leaves):
         cols = []
-        for k in range(int(np.size(plain(x)))):
-            ts = tuple(_basis(x, k) if i == j else None for i in range(len(xs)))
-            cols.append(jvp(at, xs, ts)[1])
-        out_shape = np.shape(plain(cols[0])) if cols else ()
-        jac = np.stack(cols, axis=-1) if cols else np.zeros(out_shape + (0,))
-        jacs.append(np.reshape(jac, out_shape + np.shape(plain(x))))
-    return tuple(jacs)
+        for k in range(int(np.size(x))):
+            ts = rebuild([_basis(x, k) if i == j else None for i in range(len(leaves))])
+            out, tout = jvp(at, tuple(xs), tuple(ts))
+            if out_rebuild is None:
+                out_leaves, out_rebuild = _flatten(out)
+            cols.append(_flatten(tout)[0])
+        columns.append(cols)
+    if out_rebuild is None:  # no input elements: the output's shape from one call
+        out_leaves, out_rebuild = _flatten(at(*xs))
+    blocks = [
+        [_stack([c[o] for c in cols], out, x, axis=-1) for cols, x in zip(columns, leaves)]
+        for o, out in enumerate(out_leaves)
+    ]
+    return blocks, out_rebuild
 
 
-def _reverse(at: Callable[..., Any], xs: tuple) -> tuple:
-    """Jacobians one row per output element, by one `vjp` and a pullback call per row."""
-    out, back = vjp(at, *xs)
-    rows = [back(_basis(out, k)) for k in range(int(np.size(plain(out))))]
-    jacs = []
-    for j, x in enumerate(xs):
-        shape = np.shape(plain(out)) + np.shape(plain(x))
-        jac = np.stack([r[j] for r in rows]) if rows else np.zeros(shape)
-        jacs.append(np.reshape(jac, shape))
-    return tuple(jacs)
+def _reverse(at: Callable[..., Any], xs: Any, leaves: list, rebuild: Callable) -> tuple:
+    """Jacobian blocks one row per output element, by one `vjp` and a pullback per row."""
+    try:
+        out, back = vjp(at, *xs)
+    except OutputError as e:
+        raise ArgumentError(
+            f"jacobian(mode='rev') takes a function returning an array or a tuple of them ({e}): "
+            "use mode='fwd' for other output structures"
+        ) from e
+    out_leaves, out_rebuild = _flatten(out)
+    blocks = []
+    for o, y in enumerate(out_leaves):
+        rows = []
+        for k in range(int(np.size(plain(y)))):
+            seed = _basis(y, k)
+            grads = back(*(seed if i == o else None for i in range(len(out_leaves))))
+            rows.append(_flatten(grads)[0])  # (grads: one per argnum)
+        blocks.append([_stack([r[j] for r in rows], y, x, axis=0) for j, x in enumerate(leaves)])
+    return blocks, out_rebuild
+
+
+def _stack(parts: list, out: Any, x: Any, axis: int) -> Any:
+    """Jacobian columns (``axis=-1``) or rows (``axis=0``) as one ``out.shape + x.shape``
+    array."""
+    shape = np.shape(plain(out)) + np.shape(x)
+    if not parts:
+        return np.zeros(shape, dtype=np.result_type(plain(out), x))
+    return np.reshape(np.stack([np.asarray(p) for p in parts], axis=axis), shape)
 
 
 def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:

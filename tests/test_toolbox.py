@@ -128,3 +128,38 @@ def test_hvp_takes_structures():
     hv = rg.hvp(f, p, v)
     np.testing.assert_allclose(hv["a"], [2 * 3.0 * 1.0, 2 * 2.0 * 1.0])  # 2 b va + 2 a vb
     np.testing.assert_allclose(hv["b"], [2 * 1.0 * 1.0, 0.0])  # 2 a va
+
+
+@pytest.mark.parametrize("mode", ["fwd", "rev"])
+def test_jacobian_of_structures_in_and_out(mode):
+    """A dict argument and a tuple output give, per output array, a dict of blocks."""
+
+    def f(p):
+        return p["w"] @ p["x"], np.sum(p["x"] ** 2)
+
+    w, x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([0.5, -1.0])
+    (jy, js) = rg.jacobian(f, mode=mode)({"w": w, "x": x})
+    np.testing.assert_allclose(jy["x"], w)
+    assert jy["w"].shape == (3, 3, 2)
+    np.testing.assert_allclose(jy["w"][1], [[0.0, 0.0], [0.5, -1.0], [0.0, 0.0]])
+    np.testing.assert_allclose(js["x"], 2 * x)
+    np.testing.assert_allclose(js["w"], np.zeros((3, 2)))
+
+
+def test_jacobian_rev_refuses_a_dict_output_and_fwd_takes_it():
+    """mode='rev' says to use 'fwd' for a dict output; 'fwd' gives it in that structure."""
+    f = lambda x: {"double": 2 * x, "square": x**2}  # noqa: E731
+    with pytest.raises(rg.ArgumentError, match="mode='fwd'"):
+        rg.jacobian(f, mode="rev")(np.ones(2))
+    J = rg.jacobian(f, mode="fwd")(np.array([1.0, 3.0]))
+    np.testing.assert_allclose(J["square"], np.diag([2.0, 6.0]))
+
+
+def test_hessian_of_a_function_of_a_dict():
+    """hessian takes structures: blocks H[a][b] of d2f / da db."""
+    f = lambda p: np.sum(p["a"] ** 2 * p["b"])  # noqa: E731
+    p = {"a": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])}
+    H = rg.hessian(f)(p)
+    np.testing.assert_allclose(H["a"]["a"], np.diag(2 * p["b"]))
+    np.testing.assert_allclose(H["a"]["b"], np.diag(2 * p["a"]))
+    np.testing.assert_allclose(H["b"]["b"], np.zeros((2, 2)))
