@@ -5,7 +5,8 @@ Prints, in one run and on one thread:
 1. forward+backward cost per primitive for a chain of 100 elementwise ops on 3-element
    arrays (rulegrad recording with ``rg.diff`` on every call, rulegrad replaying with
    ``rg.jit``, hand-written numpy forward+backward, and, when installed, HIPS autograd and
-   PyTorch's eager autograd on one thread);
+   PyTorch's eager autograd on one thread), and a forward-mode step (``rg.jvp``, and HIPS
+   autograd's ``make_jvp``) on the same chain;
 2. one MLP training step (784-64-10, batch 100, float32) for the same columns, with ratios
    to the same step written by hand from the same targets: first with the softmax
    cross-entropy in plain numpy ops on one-hot targets (a dozen primitives, each with its
@@ -160,6 +161,7 @@ def main() -> None:
         "hand-written numpy": (partial(chain_by_hand, x3), 200),
         "rulegrad": (partial(rg.grad(chain), x3), 100),
         "rulegrad jit": (lambda: rg.grad(chain_step(), p3), 100),
+        "rulegrad jvp": (partial(rg.jvp, chain, (x3,), (np.ones(3),)), 100),  # forward mode
     }
     if autograd is not None:
 
@@ -169,6 +171,7 @@ def main() -> None:
             return anp.sum(x)
 
         columns["HIPS autograd"] = (partial(autograd.grad(achain), x3), 50)
+        columns["HIPS autograd jvp"] = (partial(autograd.make_jvp(achain)(x3), np.ones(3)), 50)
     if torch is not None:
         columns["PyTorch eager"] = (partial(torch_chain, torch, x3), 50)
     times = median_times(columns, args.repeat)

@@ -12,6 +12,8 @@ Examples:
 from __future__ import annotations
 
 # The engine (rulegrad.core)
+from .core import ELEMENTWISE as ELEMENTWISE
+from .core import LINEAR as LINEAR
 from .core import Box as Box
 from .core import Domain as Domain
 from .core import Param as Param
@@ -21,6 +23,7 @@ from .core import diff as diff
 from .core import grad as grad
 from .core import gradloss as gradloss
 from .core import implements as implements
+from .core import jvp as jvp
 from .core import params as params
 from .core import primitive as primitive
 from .core import unbroadcast as unbroadcast
@@ -58,6 +61,11 @@ from .plugins import hookimpl as hookimpl  # noqa: E402  isort: skip
 from .jit import jit as jit  # noqa: E402  isort: skip
 from .profile import profile as profile  # noqa: E402  isort: skip
 from .transfer import to as to  # noqa: E402  isort: skip
+from .toolbox import elementwise_grad as elementwise_grad  # noqa: E402  isort: skip
+from .toolbox import hessian as hessian  # noqa: E402  isort: skip
+from .toolbox import hvp as hvp  # noqa: E402  isort: skip
+from .toolbox import jacobian as jacobian  # noqa: E402  isort: skip
+from .toolbox import value_and_grad as value_and_grad  # noqa: E402  isort: skip
 from .checkpoint import load as load  # noqa: E402  isort: skip
 from .checkpoint import save as save  # noqa: E402  isort: skip
 
@@ -65,7 +73,9 @@ __all__ = [
     # engine
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
     "implements", "jit", "params", "passthrough", "primitive", "stop_gradient", "unbroadcast",
-    "value", "vjp", "zerograd",
+    "value", "vjp", "zerograd", "ELEMENTWISE", "LINEAR", "jvp",
+    # the derivative toolbox (forward and reverse)
+    "elementwise_grad", "hessian", "hvp", "jacobian", "value_and_grad",
     # errors
     "ArgumentError", "ConstantWarning", "DTypeError", "GradCheckError", "InPlaceError",
     "NonScalarError", "NoRuleError", "OutputError", "RuleError", "RulegradError",

@@ -1,4 +1,7 @@
-"""The engine: tracked values, tapes, primitives and reverse mode. Knows no rules or backends."""
+"""The engine: tracked values, tapes, primitives, reverse and forward mode.
+
+Knows no rules or backends.
+"""
 
 from .box import FUNCTIONS, Box, Param, Result, Tracked, plain, value
 from .diff import backward, diff, grad, gradloss, params, vjp
@@ -11,15 +14,28 @@ from .errors import (
     RuleError,
     RulegradError,
 )
-from .primitive import PRIMITIVES, Domain, Method, Primitive, implements, primitive, zerograd
+from .forward import ForwardTape, jvp
+from .primitive import (
+    ELEMENTWISE,
+    LINEAR,
+    PRIMITIVES,
+    Domain,
+    Method,
+    Primitive,
+    implements,
+    primitive,
+    zerograd,
+)
 from .tape import Node, Tape, active_tapes
 from .unbroadcast import unbroadcast
 
 __all__ = [
     "FUNCTIONS", "Box", "Param", "Result", "Tracked", "plain", "value",
-    "backward", "diff", "grad", "gradloss", "params", "vjp",
+    "backward", "diff", "grad", "gradloss", "params", "vjp", "ForwardTape", "jvp",
     "DTypeError", "GradCheckError", "InPlaceError", "NonScalarError", "NoRuleError",
     "RuleError", "RulegradError",
-    "PRIMITIVES", "Domain", "Method", "Primitive", "implements", "primitive", "zerograd",
+    "ELEMENTWISE", "LINEAR", "PRIMITIVES", "Domain", "Method", "Primitive", "implements",
+    "primitive",
+    "zerograd",
     "Node", "Tape", "active_tapes", "unbroadcast",
 ]  # fmt: skip

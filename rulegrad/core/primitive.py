@@ -25,16 +25,24 @@ import numpy as np
 import plum
 
 from .box import FUNCTIONS, Box, Param, Tracked, _name, describe, plain, value
-from .errors import InPlaceError, NoRuleError, RuleConflictError
+from .errors import ArgumentError, InPlaceError, NoRuleError, RuleConflictError
 from .tape import _ACTIVE, Node, Tape, _first, first_use
 
 __all__ = ["Domain", "Method", "Primitive", "primitive", "zerograd", "implements", "PRIMITIVES"]
-__all__ += ["passthrough"]
+__all__ += ["passthrough", "ELEMENTWISE", "LINEAR"]
 
 #: Every primitive, keyed by the function it was made from (or module.qualname).
 PRIMITIVES: dict[Any, Primitive] = {}
 
 _ANY = plum.Signature(varargs=object)
+
+#: ``jvp=ELEMENTWISE``: the method works elementwise, so its derivative is a diagonal
+#: matrix, its own transpose, and each reverse rule given a tangent in place of ``dy`` is
+#: that argument's forward rule (``dy * cos(x)`` is ``dx * cos(x)``).
+ELEMENTWISE = "elementwise"
+#: ``jvp=LINEAR``: the method is linear (over the reals) in its first argument, so its
+#: forward rule is the primitive itself applied to the tangent (``x[i]``, reshape, sum).
+LINEAR = "linear"
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,7 @@ class Method:
 
     __slots__ = (
         "primitive", "impl", "signature", "rules", "vjp", "domain", "origin", "replaces", "_shown",
+        "forward",
     )  # fmt: skip
 
     def __init__(
@@ -83,6 +92,7 @@ class Method:
         vjp: Callable[..., Any] | None,
         domain: Domain | None,
         origin: str = "",
+        forward: tuple[Callable[..., Any] | None, ...] = (),
     ) -> None:
         self.primitive = primitive
         self.impl = impl
@@ -94,6 +104,10 @@ class Method:
         #: The method of another module this one replaced (``override=True``), if any.
         self.replaces: Method | None = None
         self._shown = _required(impl, len(signature.types))
+        #: Forward rules, one per positional argument, each ``rule(dx, y, *args, **kwargs)``
+        #: giving that argument's part of the output tangent (None: no derivative through
+        #: it); an argument past the end gets its jvp derived from its reverse rule.
+        self.forward = forward
 
     @property
     def name(self) -> str:
@@ -149,6 +163,7 @@ class Primitive:
         rules: Sequence[Callable[..., Any] | None] = (),
         *,
         vjp: Callable[..., Any] | None = None,
+        jvp: Any = None,
         domain: Domain | None = None,
         signature: plum.Signature | None = None,
         origin: str | None = None,
@@ -156,7 +171,8 @@ class Primitive:
     ) -> Method:
         """Add a method; its signature comes from ``impl``'s annotations unless given.
 
-        ``origin`` names the module registering it (default: the caller's module). A
+        ``jvp`` gives its forward rules (see `primitive`). ``origin`` names the module
+        registering it (default: the caller's module). A
         method with the signature of one another module registered replaces it only with
         ``override=True`` (the module registering it again replaces it freely).
 
@@ -179,6 +195,7 @@ class Primitive:
             )
         self._fn.register(_inspectable(impl), signature)
         method = Method(self, impl, signature, tuple(rules), vjp, domain, origin)
+        method.forward = _forward_rules(jvp, method.rules, self)
         if old is not None:
             del self._methods[old.impl]
             method.replaces = old if old.origin != origin else old.replaces
@@ -474,7 +491,7 @@ def _record(prim: Primitive, tape: Tape, args: tuple, kwargs: dict) -> Any:
         else:
             y = method.impl(*raw)
     node = Node(method, raw, kwargs, y, parents)
-    tape.nodes.append(node)
+    tape.nodes.append(node)  # (a forward tape's nodes compute the tangent here: forward.py)
     if not isinstance(y, tuple):
         return Box(y, tape, node)
     out = tuple(Box(v, tape, node, k) for k, v in enumerate(y))
@@ -599,6 +616,25 @@ def _inspectable(impl: Callable[..., Any]) -> Callable[..., Any]:
     return impl
 
 
+def _forward_rules(jvp: Any, rules: tuple, prim: Primitive) -> tuple:
+    """A method's forward rules from ``jvp=``: none, one function (for argument 0), a
+    sequence of them, `ELEMENTWISE` (the reverse rules themselves) or `LINEAR`."""
+    if jvp is None:
+        return ()
+    if isinstance(jvp, str):
+        if jvp == ELEMENTWISE:
+            return rules
+        if jvp != LINEAR:
+            raise ArgumentError(f"jvp={jvp!r}: pass forward rules, rg.ELEMENTWISE or rg.LINEAR")
+
+        def linear(dx: Any, y: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
+            return prim(dx, *args, **kwargs)
+
+        linear.__name__ = f"{prim.name}_linear"
+        return (linear,)
+    return (jvp,) if callable(jvp) else tuple(jvp)
+
+
 def _is_rule(x: Any) -> bool:
     """Rules take ``dy`` first; the functions they differentiate do not."""
     if x is None:
@@ -613,6 +649,7 @@ def _is_rule(x: Any) -> bool:
 def primitive(
     *args: Any,
     vjp: Callable[..., Any] | None = None,
+    jvp: Any = None,
     domain: Domain | None = None,
     of: Any = None,
     override: bool = False,
@@ -634,9 +671,19 @@ def primitive(
     ``vjp=`` instead gives one function returning a tuple with a gradient per argument
     (for functions of any number of arguments, such as ``concatenate``).
 
+    Forward mode (`rg.jvp`) derives each method's jvp from its reverse rules. ``jvp=``
+    gives forward rules instead, faster: one per positional argument, each called as
+    ``rule(dx, y, *args, **kwargs)`` with that argument's tangent and returning its part
+    of the output tangent (a single function is argument 0's rule, None means no
+    derivative, arguments past the end fall back to the derived jvp),
+    `rg.ELEMENTWISE` for an elementwise function, whose reverse rules are also its
+    forward rules, or `rg.LINEAR` for a function linear in its first argument, whose
+    forward rule is the function itself applied to the tangent.
+
     Args:
         *args: the function and its rules, or (decorator form) the rules only.
         vjp: a function ``(dy, y, *args, **kwargs) -> tuple`` replacing per-argument rules.
+        jvp: forward rules: a function, a sequence of them, `rg.ELEMENTWISE` or `rg.LINEAR`.
         domain: how to draw valid inputs for the automatic checks (`Domain`).
         of: the primitive (or function) a decorated method belongs to.
         override: replace a method of the same types that another module registered
@@ -664,8 +711,9 @@ def primitive(
         origin = _caller()
         prim = _claim(func, origin, override)
         prim.register(
-            func, rules, vjp=vjp, domain=domain, signature=_ANY, origin=origin, override=override
-        )
+            func, rules, vjp=vjp, jvp=jvp, domain=domain, signature=_ANY, origin=origin,
+            override=override,
+        )  # fmt: skip
         if override:
             prim.zero = False  # rules replacing a zerograd
         return prim
@@ -678,7 +726,7 @@ def primitive(
             prim = PRIMITIVES.get(key) or PRIMITIVES.setdefault(
                 key, Primitive(impl, getattr(impl, "__name__", key))
             )
-        prim.register(impl, args, vjp=vjp, domain=domain, origin=origin, override=override)
+        prim.register(impl, args, vjp=vjp, jvp=jvp, domain=domain, origin=origin, override=override)
         return prim
 
     origin = _caller()

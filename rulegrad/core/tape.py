@@ -75,10 +75,11 @@ class Node:
 
     ``args`` and ``y`` are the arguments and output with one level of boxing removed;
     ``parents`` lists ``(argnum, node, output index)`` for each tracked argument; ``grad``
-    accumulates the gradient of the output during the backward walk.
+    accumulates the gradient of the output during the backward walk. On a forward tape
+    (`rulegrad.core.forward`) ``tangent`` holds the output's tangent (None: zero).
     """
 
-    __slots__ = ("method", "args", "kwargs", "y", "parents", "grad")
+    __slots__ = ("method", "args", "kwargs", "y", "parents", "grad", "tangent")
 
     def __init__(self, method: Any, args: tuple, kwargs: dict, y: Any, parents: Any) -> None:
         self.method = method

@@ -4,6 +4,10 @@ Broadcasting is the core's job. Ties in maximum/minimum/fmax/fmin split the grad
 half between the two arguments (HIPS autograd does the same). Not here: floor_divide,
 heaviside, nextafter (piecewise constant: nondiff.py), and the bitwise, logical, gcd and
 lcm ufuncs (integers and booleans have no gradient).
+
+Forward mode: the ufuncs' rules are elementwise, so each is also its argument's forward
+rule (``jvp=ELEMENTWISE``); matmul has its own (``dx1 @ x2`` and ``x1 @ dx2``), divmod's
+(two outputs) is derived from its rules.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, implements, primitive
+from ..core import ELEMENTWISE, Domain, implements, primitive
 from ..core.primitive import passthrough
 from ._util import any_set, cast_like, zero
 
@@ -22,13 +26,20 @@ DIVISOR = Domain(args=("real", "nonzero"))
 TIES = Domain(args=("real", "real"), ties=True)  # checked at deliberate ties too
 
 # ---- sums and products ----
-primitive(np.add, passthrough, passthrough, domain=REAL2)
-primitive(np.subtract, passthrough, lambda dy, y, x1, x2: -dy, domain=REAL2)
-primitive(np.multiply, lambda dy, y, x1, x2: dy * x2, lambda dy, y, x1, x2: dy * x1, domain=REAL2)
+primitive(np.add, passthrough, passthrough, jvp=ELEMENTWISE, domain=REAL2)
+primitive(np.subtract, passthrough, lambda dy, y, x1, x2: -dy, jvp=ELEMENTWISE, domain=REAL2)
+primitive(
+    np.multiply,
+    lambda dy, y, x1, x2: dy * x2,
+    lambda dy, y, x1, x2: dy * x1,
+    jvp=ELEMENTWISE,
+    domain=REAL2,
+)
 primitive(
     np.true_divide,
     lambda dy, y, x1, x2: dy / x2,
     lambda dy, y, x1, x2: -dy * y / x2,
+    jvp=ELEMENTWISE,
     domain=DIVISOR,
 )  # np.divide is np.true_divide
 
@@ -50,7 +61,9 @@ def _power_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     return dy * y * np.log(np.where(x1 > 0, x1, 1))
 
 
-primitive(np.power, _power_dx1, _power_dx2, domain=Domain(args=("positive", "real")))
+primitive(
+    np.power, _power_dx1, _power_dx2, jvp=ELEMENTWISE, domain=Domain(args=("positive", "real"))
+)
 
 
 def _in_dtype_of(rule: Any, argnum: int) -> Any:
@@ -67,6 +80,7 @@ primitive(
     np.float_power,
     _in_dtype_of(_power_dx1, 0),
     _in_dtype_of(_power_dx2, 1),
+    jvp=ELEMENTWISE,
     domain=Domain(args=("positive", "real")),
 )
 
@@ -84,12 +98,14 @@ primitive(
     np.remainder,
     passthrough,
     lambda dy, y, x1, x2: -dy * np.floor_divide(x1, x2),
+    jvp=ELEMENTWISE,
     domain=REMAINDER,
 )
 primitive(
     np.fmod,
     passthrough,
     lambda dy, y, x1, x2: -dy * np.trunc(x1 / x2),
+    jvp=ELEMENTWISE,
     domain=REMAINDER,
 )
 primitive(
@@ -119,15 +135,26 @@ def _less_or_nan(a: Any, b: Any) -> Any:
     return (a < b) | np.isnan(b)
 
 
-primitive(np.maximum, _selection(np.greater, 0), _selection(np.greater, 1), domain=TIES)
-primitive(np.minimum, _selection(np.less, 0), _selection(np.less, 1), domain=TIES)
-primitive(np.fmax, _selection(_greater_or_nan, 0), _selection(_greater_or_nan, 1), domain=TIES)
-primitive(np.fmin, _selection(_less_or_nan, 0), _selection(_less_or_nan, 1), domain=TIES)
+primitive(
+    np.maximum, _selection(np.greater, 0), _selection(np.greater, 1), jvp=ELEMENTWISE, domain=TIES
+)
+primitive(np.minimum, _selection(np.less, 0), _selection(np.less, 1), jvp=ELEMENTWISE, domain=TIES)
+primitive(
+    np.fmax,
+    _selection(_greater_or_nan, 0),
+    _selection(_greater_or_nan, 1),
+    jvp=ELEMENTWISE,
+    domain=TIES,
+)
+primitive(
+    np.fmin, _selection(_less_or_nan, 0), _selection(_less_or_nan, 1), jvp=ELEMENTWISE, domain=TIES
+)
 primitive(
     np.where,
     None,
     lambda dy, y, condition, x, y_: np.where(condition, dy, np.zeros_like(dy)),
     lambda dy, y, condition, x, y_: np.where(condition, np.zeros_like(dy), dy),
+    jvp=ELEMENTWISE,
     domain=Domain(args=("bool", "real", "real")),
 )
 
@@ -154,33 +181,47 @@ def _arctan2_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
     return -dy * x1 / (x1 * x1 + x2 * x2)
 
 
-primitive(np.arctan2, _arctan2_dx1, _arctan2_dx2, domain=Domain(args=("nonzero", "nonzero")))
+primitive(
+    np.arctan2,
+    _arctan2_dx1,
+    _arctan2_dx2,
+    jvp=ELEMENTWISE,
+    domain=Domain(args=("nonzero", "nonzero")),
+)
 primitive(
     np.hypot,
     lambda dy, y, x1, x2: dy * x1 / y,
     lambda dy, y, x1, x2: dy * x2 / y,
+    jvp=ELEMENTWISE,
     domain=Domain(args=("nonzero", "nonzero")),
 )
 primitive(
     np.logaddexp,
     lambda dy, y, x1, x2: dy * np.exp(x1 - y),
     lambda dy, y, x1, x2: dy * np.exp(x2 - y),
+    jvp=ELEMENTWISE,
     domain=REAL2,
 )
 primitive(
     np.logaddexp2,
     lambda dy, y, x1, x2: dy * np.exp2(x1 - y),
     lambda dy, y, x1, x2: dy * np.exp2(x2 - y),
+    jvp=ELEMENTWISE,
     domain=REAL2,
 )
 primitive(
     np.copysign,
     lambda dy, y, x1, x2: dy * np.sign(x1) * np.sign(y),
     zero,
+    jvp=ELEMENTWISE,
     domain=Domain(args=("nonzero", "nonzero")),
 )
 primitive(
-    np.ldexp, lambda dy, y, x1, x2: np.ldexp(dy, x2), None, domain=Domain(args=("real", "int"))
+    np.ldexp,
+    lambda dy, y, x1, x2: np.ldexp(dy, x2),
+    None,
+    jvp=ELEMENTWISE,
+    domain=Domain(args=("real", "int")),
 )
 
 
@@ -212,7 +253,11 @@ def _matmul_dx2(dy: Any, y: Any, x1: Any, x2: Any) -> Any:
 
 
 primitive(
-    np.matmul, _matmul_dx1, _matmul_dx2, domain=Domain(args=("real", "real"), shapes="matmul")
+    np.matmul,
+    _matmul_dx1,
+    _matmul_dx2,
+    jvp=(lambda dx1, y, x1, x2: dx1 @ x2, lambda dx2, y, x1, x2: x1 @ dx2),
+    domain=Domain(args=("real", "real"), shapes="matmul"),
 )
 
 

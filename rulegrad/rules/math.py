@@ -1,5 +1,10 @@
 """Elementwise math: numpy's unary float ufuncs, plus sinc. Complex inputs: complex.py.
 
+Forward mode: ``jvp=ELEMENTWISE`` says a rule is its own forward rule (an elementwise
+derivative is diagonal: ``dy * cos(x)`` is ``dx * cos(x)``). Not for np.absolute (on
+complex numbers its rule is not complex-linear) nor the two-output functions: their jvps
+are derived from the rules.
+
 Every differentiable unary ufunc is here (35 of them, counting aliases such as
 np.abs/np.absolute and np.degrees/np.rad2deg once each). Not here: sign, floor, ceil,
 rint, trunc, spacing, signbit (piecewise constant: nondiff.py); frexp and modf (two
@@ -13,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, primitive
+from ..core import ELEMENTWISE, Domain, primitive
 from ..core.primitive import passthrough
 from ._util import is_complex
 
@@ -38,51 +43,54 @@ def _absolute_dx(dy: Any, y: Any, x: Any) -> Any:
     return dy * np.sign(x)
 
 
-primitive(np.negative, lambda dy, y, x: -dy, domain=REAL)
-primitive(np.positive, passthrough, domain=REAL)
+primitive(np.negative, lambda dy, y, x: -dy, jvp=ELEMENTWISE, domain=REAL)
+primitive(np.positive, passthrough, jvp=ELEMENTWISE, domain=REAL)
 primitive(np.absolute, _absolute_dx, domain=KINKED)  # np.abs is np.absolute
-primitive(np.fabs, lambda dy, y, x: dy * np.sign(x), domain=KINKED)
+primitive(np.fabs, lambda dy, y, x: dy * np.sign(x), jvp=ELEMENTWISE, domain=KINKED)
 
 # ---- powers and roots ----
-primitive(np.square, lambda dy, y, x: dy * 2 * x, domain=REAL)
-primitive(np.sqrt, lambda dy, y, x: dy / (2 * y), domain=POSITIVE)
-primitive(np.cbrt, lambda dy, y, x: dy / (3 * y * y), domain=NONZERO)
-primitive(np.reciprocal, lambda dy, y, x: -dy * y * y, domain=NONZERO)
+primitive(np.square, lambda dy, y, x: dy * 2 * x, jvp=ELEMENTWISE, domain=REAL)
+primitive(np.sqrt, lambda dy, y, x: dy / (2 * y), jvp=ELEMENTWISE, domain=POSITIVE)
+primitive(np.cbrt, lambda dy, y, x: dy / (3 * y * y), jvp=ELEMENTWISE, domain=NONZERO)
+primitive(np.reciprocal, lambda dy, y, x: -dy * y * y, jvp=ELEMENTWISE, domain=NONZERO)
 
 # ---- exponentials and logarithms ----
-primitive(np.exp, lambda dy, y, x: dy * y, domain=REAL)
-primitive(np.exp2, lambda dy, y, x: dy * y * LN2, domain=REAL)
-primitive(np.expm1, lambda dy, y, x: dy * (y + 1), domain=REAL)
-primitive(np.log, lambda dy, y, x: dy / x, domain=POSITIVE)
-primitive(np.log2, lambda dy, y, x: dy / (x * LN2), domain=POSITIVE)
-primitive(np.log10, lambda dy, y, x: dy / (x * LN10), domain=POSITIVE)
-primitive(np.log1p, lambda dy, y, x: dy / (1 + x), domain=POSITIVE)
+primitive(np.exp, lambda dy, y, x: dy * y, jvp=ELEMENTWISE, domain=REAL)
+primitive(np.exp2, lambda dy, y, x: dy * y * LN2, jvp=ELEMENTWISE, domain=REAL)
+primitive(np.expm1, lambda dy, y, x: dy * (y + 1), jvp=ELEMENTWISE, domain=REAL)
+primitive(np.log, lambda dy, y, x: dy / x, jvp=ELEMENTWISE, domain=POSITIVE)
+primitive(np.log2, lambda dy, y, x: dy / (x * LN2), jvp=ELEMENTWISE, domain=POSITIVE)
+primitive(np.log10, lambda dy, y, x: dy / (x * LN10), jvp=ELEMENTWISE, domain=POSITIVE)
+primitive(np.log1p, lambda dy, y, x: dy / (1 + x), jvp=ELEMENTWISE, domain=POSITIVE)
 
 # ---- trigonometric ----
-primitive(np.sin, lambda dy, y, x: dy * np.cos(x), domain=REAL)
-primitive(np.cos, lambda dy, y, x: -dy * np.sin(x), domain=REAL)
-primitive(np.tan, lambda dy, y, x: dy * (1 + y * y), domain=UNIT)  # poles at pi/2 + k pi
-primitive(np.arcsin, lambda dy, y, x: dy / np.sqrt(1 - x * x), domain=UNIT)
-primitive(np.arccos, lambda dy, y, x: -dy / np.sqrt(1 - x * x), domain=UNIT)
-primitive(np.arctan, lambda dy, y, x: dy / (1 + x * x), domain=REAL)
+primitive(np.sin, lambda dy, y, x: dy * np.cos(x), jvp=ELEMENTWISE, domain=REAL)
+primitive(np.cos, lambda dy, y, x: -dy * np.sin(x), jvp=ELEMENTWISE, domain=REAL)
+primitive(
+    np.tan, lambda dy, y, x: dy * (1 + y * y), jvp=ELEMENTWISE, domain=UNIT
+)  # poles at pi/2 + k pi
+primitive(np.arcsin, lambda dy, y, x: dy / np.sqrt(1 - x * x), jvp=ELEMENTWISE, domain=UNIT)
+primitive(np.arccos, lambda dy, y, x: -dy / np.sqrt(1 - x * x), jvp=ELEMENTWISE, domain=UNIT)
+primitive(np.arctan, lambda dy, y, x: dy / (1 + x * x), jvp=ELEMENTWISE, domain=REAL)
 
 # ---- hyperbolic ----
-primitive(np.sinh, lambda dy, y, x: dy * np.cosh(x), domain=REAL)
-primitive(np.cosh, lambda dy, y, x: dy * np.sinh(x), domain=REAL)
-primitive(np.tanh, lambda dy, y, x: dy * (1 - y * y), domain=REAL)
-primitive(np.arcsinh, lambda dy, y, x: dy / np.sqrt(x * x + 1), domain=REAL)
+primitive(np.sinh, lambda dy, y, x: dy * np.cosh(x), jvp=ELEMENTWISE, domain=REAL)
+primitive(np.cosh, lambda dy, y, x: dy * np.sinh(x), jvp=ELEMENTWISE, domain=REAL)
+primitive(np.tanh, lambda dy, y, x: dy * (1 - y * y), jvp=ELEMENTWISE, domain=REAL)
+primitive(np.arcsinh, lambda dy, y, x: dy / np.sqrt(x * x + 1), jvp=ELEMENTWISE, domain=REAL)
 primitive(
     np.arccosh,
     lambda dy, y, x: dy / np.sqrt(x * x - 1),
+    jvp=ELEMENTWISE,
     domain=Domain(args=("positive",), sample=_above_one),
 )
-primitive(np.arctanh, lambda dy, y, x: dy / (1 - x * x), domain=UNIT)
+primitive(np.arctanh, lambda dy, y, x: dy / (1 - x * x), jvp=ELEMENTWISE, domain=UNIT)
 
 # ---- angles ----
-primitive(np.deg2rad, lambda dy, y, x: dy * DEGREE, domain=REAL)
-primitive(np.radians, lambda dy, y, x: dy * DEGREE, domain=REAL)
-primitive(np.rad2deg, lambda dy, y, x: dy / DEGREE, domain=REAL)
-primitive(np.degrees, lambda dy, y, x: dy / DEGREE, domain=REAL)
+primitive(np.deg2rad, lambda dy, y, x: dy * DEGREE, jvp=ELEMENTWISE, domain=REAL)
+primitive(np.radians, lambda dy, y, x: dy * DEGREE, jvp=ELEMENTWISE, domain=REAL)
+primitive(np.rad2deg, lambda dy, y, x: dy / DEGREE, jvp=ELEMENTWISE, domain=REAL)
+primitive(np.degrees, lambda dy, y, x: dy / DEGREE, jvp=ELEMENTWISE, domain=REAL)
 
 
 def _sinc_dx(dy: Any, y: Any, x: Any) -> Any:
@@ -95,7 +103,9 @@ def _sinc_dx(dy: Any, y: Any, x: Any) -> Any:
     return dy * np.where(near, series, (np.cos(np.pi * x) - y) / np.where(near, 1, x))
 
 
-primitive(np.sinc, _sinc_dx, domain=KINKED)  # the rule's own derivative is not exact at 0
+primitive(
+    np.sinc, _sinc_dx, jvp=ELEMENTWISE, domain=KINKED
+)  # the rule's own derivative is not exact at 0
 
 
 # ---- two outputs ----

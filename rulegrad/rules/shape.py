@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, Tracked, implements, primitive, unbroadcast, value
+from ..core import LINEAR, Domain, Tracked, implements, primitive, unbroadcast, value
 from ..core.errors import NoRuleError
 from ..core.primitive import passthrough
 from ._util import cast_like, cast_to, dtype_of, no_out
@@ -76,22 +76,27 @@ primitive(
     np.reshape,
     _reshape_dx,
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), (2, 6)), {})),
 )
-primitive(np.ravel, _ravel_dx, domain=REAL)
-primitive(np.expand_dims, _back, None, domain=Domain(args=("real",), kwargs={"axis": (0, -1)}))
+primitive(np.ravel, _ravel_dx, jvp=LINEAR, domain=REAL)
+primitive(
+    np.expand_dims, _back, None, jvp=LINEAR, domain=Domain(args=("real",), kwargs={"axis": (0, -1)})
+)
 primitive(
     np.squeeze,
     _back,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng, 3, 1, 4),), {})),
 )
 primitive(
     np.broadcast_to,
     lambda dy, y, array, shape, **kw: unbroadcast(dy, array),
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng, 3, 1), (2, 3, 4)), {})),
 )
-primitive(np.copy, passthrough, domain=REAL)
+primitive(np.copy, passthrough, jvp=LINEAR, domain=REAL)
 
 
 def _astype_rule(dy: Any, y: Any, x: Any, dtype: Any, **kwargs: Any) -> Any:
@@ -160,12 +165,13 @@ def _transpose_dx(dy: Any, y: Any, a: Any, axes: Any = None) -> Any:
     return np.transpose(dy, tuple(np.argsort([int(ax) % n for ax in axes]).tolist()))
 
 
-primitive(np.transpose, _transpose_dx, None, domain=REAL)
+primitive(np.transpose, _transpose_dx, None, jvp=LINEAR, domain=REAL)
 primitive(
     np.swapaxes,
     lambda dy, y, a, axis1, axis2: np.swapaxes(dy, axis1, axis2),
     None,
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), 0, -1), {})),
 )
 primitive(
@@ -173,6 +179,7 @@ primitive(
     lambda dy, y, a, source, destination: np.moveaxis(dy, destination, source),
     None,
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng, 2, 3, 4), 0, -1), {})),
 )
 
@@ -191,11 +198,12 @@ def _roll_dx(dy: Any, y: Any, a: Any, shift: Any, axis: Any = None) -> Any:
     return np.roll(dy, back, axis)
 
 
-primitive(np.flip, lambda dy, y, m, axis=None: np.flip(dy, axis), domain=REAL)
+primitive(np.flip, lambda dy, y, m, axis=None: np.flip(dy, axis), jvp=LINEAR, domain=REAL)
 primitive(
     np.roll,
     _roll_dx,
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), 2), {"axis": 1})),
 )
 implements(np.fliplr)(lambda m: np.flip(m, 1))
@@ -263,12 +271,14 @@ primitive(
     np.repeat,
     _repeat_dx,
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), 2), {"axis": 1})),
 )
 primitive(
     np.tile,
     _tile_dx,
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), (2, 1, 3)), {})),
 )
 
@@ -288,10 +298,10 @@ def _diag_dx(dy: Any, y: Any, v: Any, k: int = 0) -> Any:
     return np.diagonal(dy, k) if np.ndim(v) == 1 else _diagonal_dx(dy, y, v, k)
 
 
-primitive(np.triu, lambda dy, y, m, k=0: np.triu(dy, k), domain=REAL)
-primitive(np.tril, lambda dy, y, m, k=0: np.tril(dy, k), domain=REAL)
-primitive(np.diagonal, _diagonal_dx, domain=REAL)
-primitive(np.diag, _diag_dx, domain=REAL)
+primitive(np.triu, lambda dy, y, m, k=0: np.triu(dy, k), jvp=LINEAR, domain=REAL)
+primitive(np.tril, lambda dy, y, m, k=0: np.tril(dy, k), jvp=LINEAR, domain=REAL)
+primitive(np.diagonal, _diagonal_dx, jvp=LINEAR, domain=REAL)
+primitive(np.diag, _diag_dx, jvp=LINEAR, domain=REAL)
 implements(np.diagflat)(lambda v, k=0: np.diag(np.ravel(v), k))
 
 
@@ -413,6 +423,7 @@ primitive(
     operator.getitem,
     lambda dy, y, x, index: untake(dy, x, index),
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real",), sample=_index_sample),
 )
 
@@ -446,6 +457,7 @@ primitive(
     np.take_along_axis,
     _take_along_axis_dx,
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real", "int"), sample=_along_sample),
 )
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Param, diff, grad, params, value
+from ..core import Param, diff, grad, jvp, params, value
 from ..core.box import Tracked, describe
 from ..core.errors import GradCheckError
 from .vspace import VSpace, vspace_of
@@ -409,6 +409,7 @@ def checkgrad(
     eps: float | None = None,
     rtol: float | None = None,
     seed: int = 0,
+    modes: Sequence[str] = ("rev",),
 ) -> float:
     """Check rulegrad's gradient of ``f`` against central differences in float64.
 
@@ -426,6 +427,8 @@ def checkgrad(
         eps: finite-difference step (default `STEPS` by order).
         rtol: relative tolerance (default `TOLERANCES` for float64).
         seed: seed of the random directions and weights.
+        modes: ``"rev"`` checks reverse mode (`grad`), ``"fwd"`` forward mode (`jvp`, to
+            first order, along random tangents): ``modes=("rev", "fwd")`` checks both.
 
     Returns:
         The largest relative error seen.
@@ -469,10 +472,15 @@ def checkgrad(
         return list(grad(lambda *x: S(list(x)), argnums=tuple(range(len(xs))))(*xs))
 
     name = getattr(f, "__name__", None) or getattr(f, "name", "f")  # a Primitive has a name
-    worst = numeric_check(
+    worst = 0.0
+    if "fwd" in modes:
+        worst = _forward_check(S, x0, rng, directions, eps or STEPS[1], rtol or 1e-5, name)
+    if "rev" not in modes:
+        return worst
+    worst = max(worst, numeric_check(
         S, G, x0, rng=rng, directions=directions, eps=eps or STEPS[1],
         rtol=rtol or tolerance(np.float64, 1), what=name,
-    )  # fmt: skip
+    ))  # fmt: skip
     if order >= 2:
         w = [_weights(rng, x) for x in x0]
 
@@ -486,4 +494,26 @@ def checkgrad(
             S2, G2, x0, rng=rng, directions=directions, eps=eps or STEPS[2],
             rtol=rtol or tolerance(np.float64, 2), what=f"the gradient of {name}",
         ))  # fmt: skip
+    return worst
+
+
+def _forward_check(
+    S: Callable[[list], Any], x0: list, rng: Any, directions: int, eps: float, rtol: float,
+    name: str,
+) -> float:  # fmt: skip
+    """The forward-mode derivative (`jvp`) of ``S`` along random tangents against central
+    differences; the largest relative error."""
+    worst = 0.0
+    for _ in range(directions):
+        ds = [_weights(rng, x) for x in x0]
+        t = value(jvp(lambda *xs: S(list(xs)), tuple(x0), tuple(ds))[1])
+        plus = value(S([x + eps * d for x, d in zip(x0, ds)]))
+        num = (plus - value(S([x - eps * d for x, d in zip(x0, ds)]))) / (2 * eps)
+        err = float(abs(t - num) / max(1.0, abs(num)))
+        if not err <= rtol:
+            raise GradCheckError(
+                f"forward mode (rg.jvp) of {name} along a random tangent gives {t:.10g}, "
+                f"central differences give {num:.10g} (relative error {err:.2g} > {rtol:g})"
+            )
+        worst = max(worst, err)
     return worst

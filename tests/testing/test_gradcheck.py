@@ -105,3 +105,24 @@ def test_checkgrad_catches_second_order_error(scratch: None) -> None:
     assert rg.checkgrad(sin_, x) < 1e-6
     with pytest.raises(rg.GradCheckError, match="gradient of sin_"):
         rg.checkgrad(sin_, x, order=2)
+
+
+def test_checkgrad_checks_forward_mode_too() -> None:
+    """checkgrad(..., modes=("rev", "fwd")) checks jvp along random tangents, Params too."""
+    rosenbrock = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)  # noqa: E731
+    assert rg.checkgrad(rosenbrock, np.array([0.5, -0.3, 1.2]), modes=("rev", "fwd")) < 1e-6
+    w = rg.Param(np.array([1.0, 2.0]))
+    assert rg.checkgrad(lambda: np.sum(np.tanh(w) * w), modes=("fwd",)) < 1e-6
+
+
+def test_checkgrad_rejects_a_wrong_forward_rule() -> None:
+    """A forward rule off by 1% fails checkgrad in forward mode (and passes in reverse)."""
+
+    @rg.primitive(lambda dy, y, x: dy * np.cos(x), jvp=lambda dx, y, x: dx * np.cos(x) * 1.01)
+    def off_sin(x):
+        return np.sin(x)
+
+    x = np.array([0.3, 0.5])
+    assert rg.checkgrad(off_sin, x) < 1e-6
+    with pytest.raises(rg.GradCheckError, match="forward mode"):
+        rg.checkgrad(off_sin, x, modes=("fwd",))
