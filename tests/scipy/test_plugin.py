@@ -84,3 +84,14 @@ def test_generated_check_skips_an_argument_with_no_derivative() -> None:
     assert getattr(method.rules[0], "nondiff", False)
     autotests.method_test(method, max_examples=5)()
     assert autotests.STATS[method].examples == 5
+
+
+def test_info_says_scipy_not_installed() -> None:
+    """`rulegrad info` lists the plugin as loaded, with 0 methods and why, when scipy is absent."""
+    code = (
+        "import sys; sys.modules['scipy'] = None; "
+        "from rulegrad.plugins.info import report; print(report(('plugins',)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = next(ln for ln in out.stdout.splitlines() if "rulegrad.scipy" in ln)
+    assert "0 methods (scipy not installed)" in line and "FAILED" not in line
