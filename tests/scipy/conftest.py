@@ -1,5 +1,6 @@
-"""tests/scipy: rulegrad's own scipy rules (rulegrad/scipy; files test_scipy_*.py, as tests/rules has
-test_linalg.py); skipped without scipy."""
+"""tests/scipy: rulegrad's own scipy rules (rulegrad/scipy), skipped without scipy.
+
+The files are test_scipy_*.py: tests/rules has a test_linalg.py and a test_catalog.py."""
 
 from __future__ import annotations
 
