@@ -36,7 +36,7 @@ def report(sections: tuple[str, ...] = SECTIONS) -> str:
     import rulegrad
     from rulegrad.core.primitive import PRIMITIVES
 
-    from .manager import load
+    from .manager import load, manager
 
     registry = load()
     registry.credit()
@@ -62,6 +62,9 @@ def report(sections: tuple[str, ...] = SECTIONS) -> str:
             if p.ok:
                 n = len(p.methods)
                 status = f"{n} method{'s' * (n != 1)}"
+                note = getattr(manager().get_plugin(p.name), "STATUS", "")  # "scipy not installed"
+                if note and isinstance(note, str):
+                    status += f" ({note})"
                 if p.backends:
                     status += f", backends: {', '.join(p.backends)}"
                 replaced = [f"{m!r} of {m.replaces.origin}" for m in p.methods if m.replaces]

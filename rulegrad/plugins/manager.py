@@ -41,7 +41,11 @@ STRICT_ENV = "RULEGRAD_PLUGINS_STRICT"
 #: rulegrad's own plugins, declared in its pyproject.toml like any other; loaded from
 #: here only when its installed metadata lacks them (an editable install made before
 #: they were added), and marked so in ``rulegrad info``.
-BUILTIN = {"cpu": "rulegrad.backends.cpu", "gpu": "rulegrad.backends.gpu"}
+BUILTIN = {
+    "cpu": "rulegrad.backends.cpu",
+    "gpu": "rulegrad.backends.gpu",
+    "scipy": "rulegrad.scipy",
+}
 
 _lock = FIRST_USE_LOCK  # the core runs `load` under it before the first tape
 _state: dict[str, Any] = {"pm": None, "loaded": False}

@@ -58,7 +58,7 @@ functions routed to compositions of primitives: they need no rule of their own.
 Functions with **no gradient** return plain values even for tracked inputs.
 
 Methods that backends add for their own array types (GPU kernels, say) are listed by
-`rulegrad info`.
+`rulegrad info`; rulegrad's scipy rules (its built-in plugin) by [scipy.md](scipy.md).
 
 ## Conventions
 

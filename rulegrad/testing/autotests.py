@@ -298,6 +298,8 @@ def _differentiable(method: Method, kinds: Sequence[str | None], args: Sequence[
         rule = method.rules[i] if i < len(method.rules) else None
         arg = args[i] if i < len(args) else None
         smooth = _smooth(kind, arg)
+        if getattr(rule, "nondiff", False):
+            continue  # a rule that raises: no derivative w.r.t. this argument (jv's order)
         if smooth and (method.vjp is not None or rule is not None):
             diff.append(i)
         elif not smooth and rule is not None:
@@ -616,7 +618,9 @@ def _raw_gradients(method: Method, case: Case, y: Any, us: list) -> list:
         return list(method.vjp(dy, y, *case.args, **case.kwargs))
     rules = method.rules
     return [
-        None if i >= len(rules) or rules[i] is None else rules[i](dy, y, *case.args, **case.kwargs)
+        None
+        if i >= len(rules) or rules[i] is None or getattr(rules[i], "nondiff", False)
+        else rules[i](dy, y, *case.args, **case.kwargs)
         for i in range(len(case.args))
     ]
 

@@ -1,0 +1,376 @@
+"""scipy.linalg: solve_triangular, cholesky, cho_solve, solve_banded, solve_sylvester, inv, det,
+eigh, expm, logm, sqrtm.
+
+scipy.linalg's functions are Python code that converts its arguments with ``np.asarray``;
+while the plugin is loaded, each function listed is replaced on ``scipy.linalg`` by a
+wrapper that calls a primitive here when an argument is tracked (see
+`rulegrad.scipy._intercept`), scipy's function otherwise. The primitives' forwards are
+scipy's functions on plain values, in the arguments' float dtype (real inputs).
+
+Conventions, as for numpy's rules (docs/primitives.md):
+
+* **One triangle.** ``cholesky``, ``cho_solve``'s factor, ``solve_triangular`` and ``eigh``
+  read one triangle of their matrix (``lower=``), which gets the whole gradient; the other
+  gets none. ``cholesky`` and ``eigh`` use rulegrad's numpy rules for
+  ``np.linalg.cholesky``/``np.linalg.eigh`` (``upper``/``UPLO`` from ``lower``).
+* **Matrix functions.** ``expm``, ``logm`` and ``sqrtm`` have real power series, so the
+  gradient is the Fréchet derivative at ``a.T`` applied to the output gradient, computed
+  as the upper-right block of ``f([[a.T, dy], [0, a.T]])``: itself a call of the same
+  primitive, so they differentiate again.
+* ``eigh`` with ``b`` (the generalized problem) is not differentiable here: a tracked
+  ``b`` raises `RuleError`. With a tracked argument (and no ``b``) its forward is
+  ``np.linalg.eigh`` (LAPACK's syevd), the decomposition numpy's rule is for: the
+  eigenvectors' signs (their gauge) may differ from those of scipy's default driver.
+
+Examples:
+    >>> import numpy as np, scipy.linalg, rulegrad as rg
+    >>> a = np.array([[1.0, 0.5], [0.0, 2.0]])
+    >>> rg.grad(lambda a: np.trace(scipy.linalg.expm(a)))(a).round(4)  # expm(a).T
+    array([[2.7183, 0.    ],
+           [2.3354, 7.3891]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.linalg as la
+
+from ..core import PRIMITIVES, Domain, RuleError, primitive
+from ._intercept import intercept
+from ._util import float_dtype, no_derivative
+
+__all__ = [
+    "cho_solve", "cholesky", "det", "eigh", "expm", "inv", "logm", "solve_banded",
+    "solve_sylvester", "solve_triangular", "sqrtm",
+]  # fmt: skip
+
+#: scipy.linalg's functions, as they were before the plugin intercepted them.
+ORIGINAL = {name: getattr(la, name) for name in __all__}
+
+
+def _cast(y: Any, *xs: Any) -> Any:
+    return np.asarray(y).astype(float_dtype(*xs), copy=False)
+
+
+def _t(a: Any) -> Any:
+    return np.swapaxes(a, -1, -2)
+
+
+def _numpy_rule(func: Any) -> Callable[..., Any]:
+    """rulegrad's rule for numpy's ``func`` (its first argument), from the registry."""
+    return PRIMITIVES[func].methods[0].rules[0]
+
+
+# ---- samples for the checks: 2-d matrices, n = 1..3 ----
+def _n(rng: np.random.Generator) -> int:
+    return int(rng.integers(1, 4))
+
+
+def _well(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Eigenvalues near 3/2: invertible, with real logarithm and square root."""
+    return 1.5 * np.eye(n) + rng.uniform(-1.0, 1.0, (n, n)) / (2 * n)
+
+
+def _spd(rng: np.random.Generator, n: int) -> np.ndarray:
+    m = rng.uniform(-1.0, 1.0, (n, n))
+    return m @ m.T / n + np.eye(n)
+
+
+def _sample_square(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (_well(rng, _n(rng)),), {}
+
+
+def _sample_real_square(rng: np.random.Generator) -> tuple[tuple, dict]:
+    n = _n(rng)
+    return (rng.uniform(-1.0, 1.0, (n, n)),), {}
+
+
+def _rhs(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.uniform(-1.0, 1.0, (n,) if rng.integers(0, 2) else (n, 2))
+
+
+# ---- inverse and determinant (numpy's rules) ----
+@primitive(lambda dy, y, a, *rest: -_t(y) @ dy @ _t(y), domain=Domain(sample=_sample_square))
+def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
+    """scipy.linalg.inv."""
+    return _cast(ORIGINAL["inv"](a, overwrite_a, check_finite), a)
+
+
+@primitive(
+    lambda dy, y, a, *rest: _numpy_rule(np.linalg.det)(dy, y, a),
+    domain=Domain(sample=_sample_square),
+)
+def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
+    """scipy.linalg.det."""
+    return _cast(ORIGINAL["det"](a, overwrite_a, check_finite), a)[()]
+
+
+# ---- Cholesky ----
+def _sample_spd(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (_spd(rng, _n(rng)), bool(rng.integers(0, 2))), {}
+
+
+@primitive(
+    lambda dy, y, a, lower=False, *rest: _numpy_rule(np.linalg.cholesky)(dy, y, a, upper=not lower),
+    None,
+    domain=Domain(sample=_sample_spd),
+)
+def cholesky(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> Any:
+    """scipy.linalg.cholesky: the upper factor unless ``lower``, reading that triangle."""
+    return _cast(ORIGINAL["cholesky"](a, lower, overwrite_a, check_finite), a)
+
+
+def _sample_cho(rng: np.random.Generator) -> tuple[tuple, dict]:
+    n, lower = _n(rng), bool(rng.integers(0, 2))
+    return (la.cholesky(_spd(rng, n), lower=lower), lower, _rhs(rng, n)), {}
+
+
+def _cho_dc(dy: Any, y: Any, c: Any, lower: bool, b: Any, *rest: Any) -> Any:
+    """A = C C^T (lower) or U^T U: abar = -bbar x^T, and the factor's gradient from abar's
+    symmetric part, on the triangle scipy reads."""
+    bbar = cho_solve_unpacked(c, lower, dy)
+    x2, b2 = (y[:, None], bbar[:, None]) if np.ndim(y) == 1 else (y, bbar)
+    s = -(b2 @ _t(x2))
+    s = s + _t(s)
+    return np.tril(s @ c) if lower else np.triu(c @ s)
+
+
+@primitive(
+    _cho_dc,
+    None,
+    lambda dy, y, c, lower, b, *rest: cho_solve_unpacked(c, lower, dy),  # A is symmetric
+    domain=Domain(sample=_sample_cho),
+)
+def cho_solve_unpacked(
+    c: Any, lower: bool, b: Any, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
+    """``scipy.linalg.cho_solve((c, lower), b)`` with the factor's tuple unpacked, so that a
+    tracked factor is an argument of its own (what ``scipy.linalg.cho_solve`` calls)."""
+    return _cast(ORIGINAL["cho_solve"]((c, lower), b, overwrite_b, check_finite), c, b)
+
+
+def cho_solve(
+    c_and_lower: tuple, b: Any, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
+    """scipy.linalg.cho_solve: solve ``A x = b`` given A's Cholesky factor ``(c, lower)``.
+
+    Examples:
+        >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+        >>> cho_solve(la.cho_factor(a), np.array([1.0, 2.0])).round(4)
+        array([-0.125,  0.75 ])
+    """
+    c, lower = c_and_lower
+    return cho_solve_unpacked(c, lower, b, overwrite_b, check_finite)
+
+
+# ---- triangular and banded solves ----
+TRANS = {0: 0, 1: 1, "N": 0, "T": 1}
+
+
+def _sample_tri(rng: np.random.Generator) -> tuple[tuple, dict]:
+    n = _n(rng)
+    a = _well(rng, n) + rng.uniform(-1.0, 1.0, (n, n))
+    np.fill_diagonal(a, 1.5 + rng.uniform(0.0, 1.0, n))
+    kw = {"trans": int(rng.integers(0, 2)), "lower": bool(rng.integers(0, 2))}
+    kw["unit_diagonal"] = bool(rng.integers(0, 2))
+    return (a, _rhs(rng, n)), kw
+
+
+def _tri_db(dy: Any, y: Any, a: Any, b: Any, trans: Any = 0, lower: bool = False,
+            unit_diagonal: bool = False, *rest: Any) -> Any:  # fmt: skip
+    t = TRANS[trans]
+    return solve_triangular(a, dy, trans=1 - t, lower=lower, unit_diagonal=unit_diagonal)
+
+
+def _tri_da(dy: Any, y: Any, a: Any, b: Any, trans: Any = 0, lower: bool = False,
+            unit_diagonal: bool = False, *rest: Any) -> Any:  # fmt: skip
+    bbar = _tri_db(dy, y, a, b, trans, lower, unit_diagonal)
+    x2, b2 = (y[:, None], bbar[:, None]) if np.ndim(y) == 1 else (y, bbar)
+    g = -(b2 @ _t(x2)) if TRANS[trans] == 0 else -(x2 @ _t(b2))
+    g = np.tril(g, -1 if unit_diagonal else 0) if lower else np.triu(g, 1 if unit_diagonal else 0)
+    return g
+
+
+@primitive(_tri_da, _tri_db, domain=Domain(sample=_sample_tri))
+def solve_triangular(
+    a: Any, b: Any, trans: Any = 0, lower: bool = False, unit_diagonal: bool = False,
+    overwrite_b: bool = False, check_finite: bool = True,
+) -> Any:  # fmt: skip
+    """scipy.linalg.solve_triangular (real; ``trans`` 0/"N" or 1/"T")."""
+    if trans not in TRANS:
+        raise RuleError(
+            f"scipy.linalg.solve_triangular: trans={trans!r} is not differentiable here; "
+            "use 0 ('N') or 1 ('T') (real matrices)"
+        )
+    y = ORIGINAL["solve_triangular"](a, b, trans, lower, unit_diagonal, overwrite_b,
+                                     check_finite=check_finite)  # fmt: skip
+    return _cast(y, a, b)
+
+
+def _band_index(lo: int, up: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the dense (n, n) matrix: the row of ``ab`` holding each entry and the band mask;
+    for ``ab``: the dense row of each entry (``ab[up + i - j, j] = a[i, j]``)."""
+    i, j = np.indices((n, n))
+    rows = up + i - j
+    in_band = (rows >= 0) & (rows <= lo + up)
+    r, jj = np.indices((lo + up + 1, n))
+    dense_rows = r - up + jj
+    return np.clip(rows, 0, lo + up), in_band, dense_rows
+
+
+def _dense(ab: Any, lo: int, up: int) -> Any:
+    n = np.shape(ab)[-1]
+    rows, in_band, _ = _band_index(lo, up, n)
+    return np.where(in_band, ab[rows, np.indices((n, n))[1]], 0.0)
+
+
+def _banded(g: Any, lo: int, up: int) -> Any:
+    """The entries of a dense (n, n) gradient at the band, in ``ab``'s layout (0 outside)."""
+    n = np.shape(g)[-1]
+    _, _, dense_rows = _band_index(lo, up, n)
+    valid = (dense_rows >= 0) & (dense_rows < n)
+    cols = np.indices((lo + up + 1, n))[1]
+    return np.where(valid, g[np.clip(dense_rows, 0, n - 1), cols], 0.0)
+
+
+def _sample_banded(rng: np.random.Generator) -> tuple[tuple, dict]:
+    n, lo, up = int(rng.integers(2, 5)), int(rng.integers(0, 2)), int(rng.integers(0, 3))
+    ab = rng.uniform(-0.5, 0.5, (lo + up + 1, n))
+    ab[up] = 2.0 + rng.uniform(0.0, 1.0, n)  # a dominant diagonal
+    return ((lo, up), ab, _rhs(rng, n)), {}
+
+
+def _banded_db(dy: Any, y: Any, lu: tuple, ab: Any, b: Any, *rest: Any) -> Any:
+    lo, up = lu
+    return np.linalg.solve(_t(_dense(ab, lo, up)), dy)
+
+
+def _banded_dab(dy: Any, y: Any, lu: tuple, ab: Any, b: Any, *rest: Any) -> Any:
+    bbar = _banded_db(dy, y, lu, ab, b)
+    x2, b2 = (y[:, None], bbar[:, None]) if np.ndim(y) == 1 else (y, bbar)
+    return _banded(-(b2 @ _t(x2)), *lu)
+
+
+@primitive(None, _banded_dab, _banded_db, domain=Domain(sample=_sample_banded))
+def solve_banded(
+    l_and_u: tuple, ab: Any, b: Any, overwrite_ab: bool = False, overwrite_b: bool = False,
+    check_finite: bool = True,
+) -> Any:  # fmt: skip
+    """scipy.linalg.solve_banded; the entries of ``ab`` outside the band get no gradient."""
+    y = ORIGINAL["solve_banded"](l_and_u, ab, b, overwrite_ab, overwrite_b, check_finite)
+    return _cast(y, ab, b)
+
+
+# ---- Sylvester equations ----
+def _sample_sylvester(rng: np.random.Generator) -> tuple[tuple, dict]:
+    n, m = _n(rng), _n(rng)
+    return (_well(rng, n), _well(rng, m), rng.uniform(-1.0, 1.0, (n, m))), {}
+
+
+def _syl_dq(dy: Any, y: Any, a: Any, b: Any, q: Any) -> Any:
+    """A^T Qbar + Qbar B^T = Xbar."""
+    return solve_sylvester(_t(a), _t(b), dy)
+
+
+@primitive(
+    lambda dy, y, a, b, q: -(_syl_dq(dy, y, a, b, q) @ _t(y)),
+    lambda dy, y, a, b, q: -(_t(y) @ _syl_dq(dy, y, a, b, q)),
+    _syl_dq,
+    domain=Domain(sample=_sample_sylvester),
+)
+def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
+    """scipy.linalg.solve_sylvester: X with ``a X + X b = q``."""
+    return _cast(ORIGINAL["solve_sylvester"](a, b, q), a, b, q)
+
+
+# ---- symmetric eigendecomposition (numpy's rule) ----
+def _sample_eigh(rng: np.random.Generator) -> tuple[tuple, dict]:
+    n = _n(rng)
+    a = np.diag(np.arange(1.0, n + 1)) + rng.uniform(-0.2, 0.2, (n, n))  # spread eigenvalues
+    return (a, None), {"lower": bool(rng.integers(0, 2)), "eigvals_only": bool(rng.integers(0, 2))}
+
+
+def _eigh_da(
+    dy: Any, y: Any, a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False
+) -> Any:
+    uplo = "L" if lower else "U"
+    if eigvals_only:  # A V = V W: d w_k = v_k^T dA v_k, on the triangle read
+        v = np.linalg.eigh(a, uplo)[1]
+        g = (v * np.expand_dims(dy, -2)) @ _t(v)
+        return np.tril(g) + np.tril(g, -1) if lower else np.triu(g) + np.triu(g, 1)
+    return _numpy_rule(np.linalg.eigh)(dy, y, a, UPLO=uplo)
+
+
+_NO_B = no_derivative("scipy.linalg.eigh", "b", "the generalized problem's second matrix")
+
+
+@primitive(_eigh_da, _NO_B, domain=Domain(sample=_sample_eigh))
+def eigh(a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False) -> Any:
+    """scipy.linalg.eigh of a real symmetric matrix: ``(w, v)``, or ``w`` if ``eigvals_only``
+    (scipy's other options are not taken with tracked arguments)."""
+    if b is not None:
+        out = ORIGINAL["eigh"](a, b, lower=lower, eigvals_only=eigvals_only)
+        return _cast(out, a, b) if eigvals_only else (_cast(out[0], a, b), _cast(out[1], a, b))
+    w, v = np.linalg.eigh(a, "L" if lower else "U")  # the decomposition numpy's rule is for
+    return w if eigvals_only else (w, v)
+
+
+# ---- matrix functions: the Frechet derivative by the block-triangular trick ----
+def _frechet(f: Any, a: Any, e: Any) -> Any:
+    """The upper-right block of ``f([[a, e], [0, a]])``: the Fréchet derivative of f at a, in e."""
+    n = np.shape(a)[-1]
+    zero = np.zeros_like(a)
+    big = np.concatenate([np.concatenate([a, e], -1), np.concatenate([zero, a], -1)], -2)
+    return f(big)[..., :n, n:]
+
+
+@primitive(lambda dy, y, a: _frechet(expm, _t(a), dy), domain=Domain(sample=_sample_real_square))
+def expm(a: Any) -> Any:
+    """scipy.linalg.expm."""
+    return _cast(ORIGINAL["expm"](a), a)
+
+
+#: order 1: scipy's logm takes ~0.1 s a call at any size, and the second-order check's
+#: calls took 45 s of `rulegrad check`; tests/scipy/test_linalg.py checks second order once.
+LOGM = Domain(sample=_sample_square, order=1)
+
+
+@primitive(lambda dy, y, a, *rest: _frechet(logm, _t(a), dy), domain=LOGM)
+def logm(a: Any, disp: bool = True) -> Any:
+    """scipy.linalg.logm of a matrix with a real logarithm (a complex result is refused)."""
+    y = ORIGINAL["logm"](np.asarray(a, np.float64))  # float32 input: complex roundoff
+    y = y[0] if isinstance(y, tuple) else y
+    if np.iscomplexobj(y):
+        raise RuleError(
+            "scipy.linalg.logm: the logarithm of this matrix is complex; rulegrad "
+            "differentiates real results only (a matrix with no eigenvalue <= 0)"
+        )
+    return _cast(y, a)
+
+
+@primitive(lambda dy, y, a, *rest: _frechet(sqrtm, _t(a), dy), domain=Domain(sample=_sample_square))
+def sqrtm(a: Any, disp: bool = True, blocksize: int = 64) -> Any:
+    """scipy.linalg.sqrtm of a matrix with a real square root (a complex result is refused)."""
+    y = ORIGINAL["sqrtm"](np.asarray(a, np.float64))
+    y = y[0] if isinstance(y, tuple) else y
+    if np.iscomplexobj(y):
+        raise RuleError(
+            "scipy.linalg.sqrtm: the square root of this matrix is complex; "
+            "rulegrad differentiates real results only"
+        )
+    return _cast(y, a)
+
+
+def _intercept_all() -> None:
+    for name in __all__:
+        func = globals()[name]
+        impl = func if name == "cho_solve" else func.methods[0].impl
+        intercept(la, name, func, impl)
+
+
+_intercept_all()

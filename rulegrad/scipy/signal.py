@@ -1,0 +1,101 @@
+"""scipy.signal: convolve and correlate, n-d, modes "full", "same" and "valid", real arrays.
+
+Both are intercepted on ``scipy.signal`` while the plugin is loaded (see
+`rulegrad.scipy._intercept`). A "same" or "valid" result is the "full" result cropped
+(centred, as scipy crops it), so the gradient pads the output gradient back to the full
+shape first. Then, for ``y = convolve(a, b, "full")``, ``abar = correlate(ybar, b, "valid")``
+and ``bbar = correlate(ybar, a, "valid")``; ``correlate(a, b)`` is ``convolve(a, flip(b))``.
+The rules call these primitives again, so they differentiate to any order; ``method``
+("auto", "direct", "fft") is passed on to scipy.
+
+Examples:
+    >>> import numpy as np, scipy.signal, rulegrad as rg
+    >>> b = np.array([1.0, 2.0])
+    >>> rg.grad(lambda a: np.sum(scipy.signal.convolve(a, b, mode="valid")))(np.ones(3))
+    array([2., 3., 1.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.signal as sg
+
+from ..core import Domain, RuleError, primitive
+from ._intercept import intercept
+from ._util import float_dtype
+
+__all__ = ["convolve", "correlate"]
+
+ORIGINAL = {name: getattr(sg, name) for name in __all__}
+MODES = ("full", "same", "valid")
+
+
+def _check(name: str, a: Any, b: Any, mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"scipy.signal.{name}: mode must be one of {MODES}, not {mode!r}")
+    if np.iscomplexobj(a) or np.iscomplexobj(b):
+        raise RuleError(f"scipy.signal.{name}: rulegrad differentiates real arrays only")
+
+
+def _full_grad(dy: Any, a: Any, b: Any) -> Any:
+    """The output gradient padded to the "full" shape (scipy crops it centred)."""
+    full = [n + m - 1 for n, m in zip(np.shape(a), np.shape(b))]
+    widths = []
+    for f, o in zip(full, np.shape(dy)):
+        start = (f - o) // 2
+        widths.append((start, f - o - start))
+    return np.pad(dy, widths) if any(w != (0, 0) for w in widths) else dy
+
+
+def _conv_da(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
+    return correlate(_full_grad(dy, a, b), b, "valid", method)
+
+
+def _conv_db(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
+    return correlate(_full_grad(dy, a, b), a, "valid", method)
+
+
+def _corr_da(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
+    return correlate(_full_grad(dy, a, b), np.flip(b), "valid", method)
+
+
+def _corr_db(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
+    return np.flip(correlate(_full_grad(dy, a, b), a, "valid", method))
+
+
+def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """Two arrays of the same rank 1..3; for "valid", one at least as large on every axis."""
+    ndim, mode = int(rng.integers(1, 4)), MODES[int(rng.integers(0, 3))]
+    big = tuple(int(n) for n in rng.integers(2, 5, ndim))
+    small = tuple(int(rng.integers(1, n + 1)) for n in big)
+    shapes = [big, small] if rng.integers(0, 2) else [small, big]
+    if mode != "valid" and rng.integers(0, 2):
+        shapes[1] = tuple(int(n) for n in rng.integers(1, 5, ndim))  # any sizes
+    a, b = (rng.uniform(-1.0, 1.0, s) for s in shapes)
+    return (a, b, mode), {}
+
+
+DOMAIN = Domain(args=("real", "real", "plain"), sample=_sample)
+
+
+@primitive(_conv_da, _conv_db, None, domain=DOMAIN)
+def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
+    """scipy.signal.convolve of real arrays, in their float dtype."""
+    _check("convolve", in1, in2, mode)
+    y = ORIGINAL["convolve"](in1, in2, mode, method)
+    return np.asarray(y).astype(float_dtype(in1, in2), copy=False)
+
+
+@primitive(_corr_da, _corr_db, None, domain=DOMAIN)
+def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
+    """scipy.signal.correlate of real arrays, in their float dtype."""
+    _check("correlate", in1, in2, mode)
+    y = ORIGINAL["correlate"](in1, in2, mode, method)
+    return np.asarray(y).astype(float_dtype(in1, in2), copy=False)
+
+
+for _name in __all__:
+    _prim = globals()[_name]
+    intercept(sg, _name, _prim, _prim.methods[0].impl)

@@ -1,0 +1,400 @@
+"""scipy.special: the gamma and beta families, incomplete gamma and beta functions, error
+functions, the logistic, the normal cdf, Bessel functions, entropies, logsumexp and softmax.
+
+scipy's ufuncs get a generic method with one rule per argument, written with scipy and
+numpy calls so they differentiate again (``gammaln -> digamma -> polygamma``); they work
+on tracked values as they are (``scipy.special.erf(w)``). The functions scipy writes in
+Python (``polygamma``, ``multigammaln``, ``logsumexp``, ``softmax``, ``log_softmax``) are
+primitives here and are intercepted on ``scipy.special`` (see `rulegrad.scipy._intercept`).
+
+Derivatives with no closed form, with respect to a Bessel function's order ``v`` or an
+incomplete gamma or beta function's shape parameters ``a``, ``b``, raise `RuleError` when a
+tracked value reaches them. Constants are Python floats, so float32 stays float32.
+
+Examples:
+    >>> import numpy as np, scipy.special, rulegrad as rg
+    >>> rg.grad(lambda w: np.sum(scipy.special.gammaln(w)))(np.array([1.0, 2.0])).round(4)
+    array([-0.5772,  0.4228])
+    >>> rg.grad(lambda x: scipy.special.jv(1.5, x))(2.0).round(6)
+    np.float64(0.144546)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.special as sc
+
+from ..core import Domain, primitive, zerograd
+from ..rules._util import expand
+from ._intercept import intercept
+from ._util import float_dtype, no_derivative
+
+REAL = Domain(args=("real",))
+POSITIVE = Domain(args=("positive",))
+NONZERO = Domain(args=("nonzero",))
+UNIT = Domain(args=("unit",))  # the open interval (0, 1)
+TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
+SQRT_2PI = math.sqrt(2 * math.pi)
+LN2, LN10 = math.log(2), math.log(10)
+
+
+def _cast(y: Any, *xs: Any) -> Any:
+    """scipy's result in the float dtype of the arguments (a 0-d result as a scalar)."""
+    return np.asarray(y).astype(float_dtype(*xs), copy=False)[()]
+
+
+# ---- gamma family ----
+def _sample_polygamma(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (int(rng.integers(0, 3)), rng.uniform(0.5, 3.0, size=(3,))), {}
+
+
+@primitive(
+    None,  # the order n is an integer
+    lambda dy, y, n, x: dy * polygamma(n + 1, x),
+    domain=Domain(sample=_sample_polygamma),
+)
+def polygamma(n: Any, x: Any) -> Any:
+    """The n-th derivative of digamma (scipy's, in ``x``'s dtype).
+
+    Examples:
+        >>> polygamma(1, np.float32(1.0)).dtype
+        dtype('float32')
+    """
+    return _cast(sc.polygamma(n, x), x)
+
+
+def _sample_multigammaln(rng: np.random.Generator) -> tuple[tuple, dict]:
+    d = int(rng.integers(1, 4))
+    return (rng.uniform(d / 2 + 0.2, d / 2 + 3.0, size=(3,)), d), {}
+
+
+def _multigammaln_da(dy: Any, y: Any, a: Any, d: int) -> Any:
+    """d/da sum_j gammaln(a - j/2) = sum_j digamma(a - j/2)."""
+    return dy * sum(sc.digamma(a - j / 2) for j in range(int(d)))
+
+
+@primitive(_multigammaln_da, None, domain=Domain(sample=_sample_multigammaln))
+def multigammaln(a: Any, d: int) -> Any:
+    """The log of the multivariate gamma function of dimension ``d`` (scipy's)."""
+    return _cast(sc.multigammaln(a, d), a)
+
+
+gamma = primitive(sc.gamma, lambda dy, y, x: dy * y * sc.digamma(x), domain=POSITIVE)
+gammaln = primitive(sc.gammaln, lambda dy, y, x: dy * sc.digamma(x), domain=POSITIVE)
+loggamma = primitive(sc.loggamma, lambda dy, y, x: dy * sc.digamma(x), domain=POSITIVE)
+digamma = primitive(sc.digamma, lambda dy, y, x: dy * polygamma(1, x), domain=POSITIVE)
+rgamma = primitive(sc.rgamma, lambda dy, y, x: -dy * y * sc.digamma(x), domain=POSITIVE)
+zerograd(sc.gammasgn)  # piecewise constant
+POSITIVE_2 = Domain(args=("positive", "positive"))
+beta = primitive(
+    sc.beta,
+    lambda dy, y, a, b: dy * y * (sc.digamma(a) - sc.digamma(a + b)),
+    lambda dy, y, a, b: dy * y * (sc.digamma(b) - sc.digamma(a + b)),
+    domain=POSITIVE_2,
+)
+betaln = primitive(
+    sc.betaln,
+    lambda dy, y, a, b: dy * (sc.digamma(a) - sc.digamma(a + b)),
+    lambda dy, y, a, b: dy * (sc.digamma(b) - sc.digamma(a + b)),
+    domain=POSITIVE_2,
+)
+poch = primitive(
+    sc.poch,
+    lambda dy, y, z, m: dy * y * (sc.digamma(z + m) - sc.digamma(z)),
+    lambda dy, y, z, m: dy * y * sc.digamma(z + m),
+    domain=POSITIVE_2,
+)
+
+
+# ---- incomplete gamma and beta functions (derivatives in x only) ----
+def _gamma_density(a: Any, x: Any) -> Any:
+    """d/dx gammainc(a, x) = x^(a-1) e^-x / Gamma(a)."""
+    return np.exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a))
+
+
+def _beta_density(a: Any, b: Any, x: Any) -> Any:
+    """d/dx betainc(a, b, x) = x^(a-1) (1-x)^(b-1) / B(a, b)."""
+    return np.exp(sc.xlogy(a - 1, x) + sc.xlog1py(b - 1, -x) - sc.betaln(a, b))
+
+
+def _sample_shape_x(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """A plain shape parameter (no derivative) and a positive x."""
+    return (rng.uniform(0.5, 3.0, size=(3,)).round(1), rng.uniform(0.3, 3.0, size=(3,))), {}
+
+
+def _sample_ab_x(rng: np.random.Generator) -> tuple[tuple, dict]:
+    a, b = rng.uniform(0.5, 3.0, size=(2, 3)).round(1)
+    return (a, b, rng.uniform(0.1, 0.9, size=(3,))), {}
+
+
+def _sample_shape_p(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (rng.uniform(0.5, 3.0, size=(3,)).round(1), rng.uniform(0.1, 0.9, size=(3,))), {}
+
+
+SHAPE_X = Domain(args=("plain", "real"), sample=_sample_shape_x)
+_A = no_derivative("scipy.special.gammainc", "a", "the shape parameter")
+gammainc = primitive(sc.gammainc, _A, lambda dy, y, a, x: dy * _gamma_density(a, x), domain=SHAPE_X)
+gammaincc = primitive(
+    sc.gammaincc,
+    no_derivative("scipy.special.gammaincc", "a", "the shape parameter"),
+    lambda dy, y, a, x: -dy * _gamma_density(a, x),
+    domain=SHAPE_X,
+)
+gammaincinv = primitive(
+    sc.gammaincinv,
+    no_derivative("scipy.special.gammaincinv", "a", "the shape parameter"),
+    lambda dy, y, a, p: dy / _gamma_density(a, y),
+    domain=Domain(args=("plain", "real"), sample=_sample_shape_p),
+)
+_AB = ("a", "b")
+AB_X = Domain(args=("plain", "plain", "real"), sample=_sample_ab_x)
+betainc = primitive(
+    sc.betainc,
+    *(no_derivative("scipy.special.betainc", n, "a shape parameter") for n in _AB),
+    lambda dy, y, a, b, x: dy * _beta_density(a, b, x),
+    domain=AB_X,
+)
+if hasattr(sc, "betaincc"):  # scipy >= 1.11
+    betaincc = primitive(
+        sc.betaincc,
+        *(no_derivative("scipy.special.betaincc", n, "a shape parameter") for n in _AB),
+        lambda dy, y, a, b, x: -dy * _beta_density(a, b, x),
+        domain=AB_X,
+    )
+betaincinv = primitive(
+    sc.betaincinv,
+    *(no_derivative("scipy.special.betaincinv", n, "a shape parameter") for n in _AB),
+    lambda dy, y, a, b, p: dy / _beta_density(a, b, y),
+    domain=AB_X,
+)
+
+
+# ---- error functions ----
+def _sample_erfcinv(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (rng.uniform(0.2, 1.8, size=(3,)),), {}
+
+
+erf = primitive(sc.erf, lambda dy, y, x: dy * TWO_OVER_SQRT_PI * np.exp(-x * x), domain=REAL)
+erfc = primitive(sc.erfc, lambda dy, y, x: -dy * TWO_OVER_SQRT_PI * np.exp(-x * x), domain=REAL)
+erfcx = primitive(sc.erfcx, lambda dy, y, x: dy * (2 * x * y - TWO_OVER_SQRT_PI), domain=REAL)
+erfinv = primitive(sc.erfinv, lambda dy, y, x: dy * SQRT_PI_OVER_2 * np.exp(y * y), domain=UNIT)
+erfcinv = primitive(
+    sc.erfcinv,
+    lambda dy, y, x: -dy * SQRT_PI_OVER_2 * np.exp(y * y),
+    domain=Domain(sample=_sample_erfcinv),
+)
+dawsn = primitive(sc.dawsn, lambda dy, y, x: dy * (1 - 2 * x * y), domain=REAL)
+
+# ---- the logistic, the normal distribution ----
+expit = primitive(sc.expit, lambda dy, y, x: dy * y * (1 - y), domain=REAL)
+log_expit = primitive(sc.log_expit, lambda dy, y, x: dy * sc.expit(-x), domain=REAL)
+logit = primitive(sc.logit, lambda dy, y, x: dy / (x * (1 - x)), domain=UNIT)
+ndtr = primitive(sc.ndtr, lambda dy, y, x: dy * np.exp(-x * x / 2) / SQRT_2PI, domain=REAL)
+log_ndtr = primitive(
+    sc.log_ndtr, lambda dy, y, x: dy * np.exp(-x * x / 2 - y) / SQRT_2PI, domain=REAL
+)
+ndtri = primitive(sc.ndtri, lambda dy, y, x: dy * SQRT_2PI * np.exp(y * y / 2), domain=UNIT)
+
+# ---- exponentials and logarithms ----
+exp1 = primitive(sc.exp1, lambda dy, y, x: -dy * np.exp(-x) / x, domain=POSITIVE)
+expi = primitive(sc.expi, lambda dy, y, x: dy * np.exp(x) / x, domain=POSITIVE)
+exp2 = primitive(sc.exp2, lambda dy, y, x: dy * y * LN2, domain=REAL)
+exp10 = primitive(sc.exp10, lambda dy, y, x: dy * y * LN10, domain=REAL)
+expm1 = primitive(sc.expm1, lambda dy, y, x: dy * (y + 1), domain=REAL)
+log1p = primitive(sc.log1p, lambda dy, y, x: dy / (1 + x), domain=POSITIVE)
+cbrt = primitive(sc.cbrt, lambda dy, y, x: dy / (3 * y * y), domain=NONZERO)
+
+# ---- x log y, entropies, divergences ----
+REAL_POSITIVE = Domain(args=("real", "positive"))
+xlogy = primitive(
+    sc.xlogy,
+    lambda dy, y, x1, x2: dy * np.log(x2),
+    lambda dy, y, x1, x2: dy * x1 / x2,
+    domain=REAL_POSITIVE,
+)
+xlog1py = primitive(
+    sc.xlog1py,
+    lambda dy, y, x1, x2: dy * np.log1p(x2),
+    lambda dy, y, x1, x2: dy * x1 / (1 + x2),
+    domain=REAL_POSITIVE,
+)
+entr = primitive(sc.entr, lambda dy, y, x: -dy * (np.log(x) + 1), domain=POSITIVE)
+rel_entr = primitive(
+    sc.rel_entr,
+    lambda dy, y, x1, x2: dy * (np.log(x1 / x2) + 1),
+    lambda dy, y, x1, x2: -dy * x1 / x2,
+    domain=POSITIVE_2,
+)
+kl_div = primitive(
+    sc.kl_div,
+    lambda dy, y, x1, x2: dy * np.log(x1 / x2),
+    lambda dy, y, x1, x2: dy * (1 - x1 / x2),
+    domain=POSITIVE_2,
+)
+
+
+# ---- Bessel functions ----
+def _sample_order(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """A plain real order (no derivative) and a positive x."""
+    return (rng.uniform(-2.0, 2.0, size=(3,)).round(1), rng.uniform(0.3, 3.0, size=(3,))), {}
+
+
+def _sample_int_order(rng: np.random.Generator) -> tuple[tuple, dict]:
+    return (rng.integers(0, 4, size=(3,)), rng.uniform(0.3, 3.0, size=(3,))), {}
+
+
+#: "plain": drawn as a plain value, not differentiated (its rule is `no_derivative`)
+ORDER_X = Domain(args=("plain", "real"), sample=_sample_order)
+
+
+def _v(name: str) -> Any:
+    return no_derivative(f"scipy.special.{name}", "v", "the order")
+
+
+jv = primitive(
+    sc.jv,
+    _v("jv"),
+    lambda dy, y, v, x: dy * (sc.jv(v - 1, x) - sc.jv(v + 1, x)) / 2,
+    domain=ORDER_X,
+)
+yv = primitive(
+    sc.yv,
+    _v("yv"),
+    lambda dy, y, v, x: dy * (sc.yv(v - 1, x) - sc.yv(v + 1, x)) / 2,
+    domain=ORDER_X,
+)
+iv = primitive(
+    sc.iv,
+    _v("iv"),
+    lambda dy, y, v, x: dy * (sc.iv(v - 1, x) + sc.iv(v + 1, x)) / 2,
+    domain=ORDER_X,
+)
+kv = primitive(
+    sc.kv,
+    _v("kv"),
+    lambda dy, y, v, x: -dy * (sc.kv(v - 1, x) + sc.kv(v + 1, x)) / 2,
+    domain=ORDER_X,
+)
+ive = primitive(  # iv(v, x) exp(-|x|)
+    sc.ive,
+    _v("ive"),
+    lambda dy, y, v, x: dy * ((sc.ive(v - 1, x) + sc.ive(v + 1, x)) / 2 - np.sign(x) * y),
+    domain=ORDER_X,
+)
+kve = primitive(  # kv(v, x) exp(x)
+    sc.kve,
+    _v("kve"),
+    lambda dy, y, v, x: dy * (y - (sc.kve(v - 1, x) + sc.kve(v + 1, x)) / 2),
+    domain=ORDER_X,
+)
+
+
+@primitive(
+    None,  # an integer order
+    lambda dy, y, n, x: dy * (_yn(n - 1, x) - _yn(n + 1, x)) / 2,
+    of=sc.yn,
+    domain=Domain(sample=_sample_int_order),
+)
+def _yn(n: object, x: object) -> Any:
+    """scipy's yn in ``x``'s dtype (scipy computes an int64 order with float32 x in float64)."""
+    return _cast(sc.yn(n, x), x)
+
+
+yn = _yn
+j0 = primitive(sc.j0, lambda dy, y, x: -dy * sc.j1(x), domain=REAL)
+j1 = primitive(sc.j1, lambda dy, y, x: dy * (sc.j0(x) - sc.jv(2, x)) / 2, domain=REAL)
+y0 = primitive(sc.y0, lambda dy, y, x: -dy * sc.y1(x), domain=POSITIVE)
+y1 = primitive(sc.y1, lambda dy, y, x: dy * (sc.y0(x) - sc.yv(2, x)) / 2, domain=POSITIVE)
+i0 = primitive(sc.i0, lambda dy, y, x: dy * sc.i1(x), domain=REAL)
+i1 = primitive(sc.i1, lambda dy, y, x: dy * (sc.i0(x) + sc.iv(2, x)) / 2, domain=REAL)
+i0e = primitive(sc.i0e, lambda dy, y, x: dy * (sc.i1e(x) - np.sign(x) * y), domain=NONZERO)
+i1e = primitive(
+    sc.i1e,
+    lambda dy, y, x: dy * ((sc.i0e(x) + sc.ive(2, x)) / 2 - np.sign(x) * y),
+    domain=NONZERO,
+)
+k0 = primitive(sc.k0, lambda dy, y, x: -dy * sc.k1(x), domain=POSITIVE)
+k1 = primitive(sc.k1, lambda dy, y, x: -dy * (sc.k0(x) + sc.kv(2, x)) / 2, domain=POSITIVE)
+k0e = primitive(sc.k0e, lambda dy, y, x: dy * (y - sc.k1e(x)), domain=POSITIVE)
+k1e = primitive(sc.k1e, lambda dy, y, x: dy * (y - (sc.k0e(x) + sc.kve(2, x)) / 2), domain=POSITIVE)
+
+
+# ---- logsumexp, softmax, log_softmax ----
+def _sample_reduce(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """An array, an axis (None, 0, -1) and positive weights b; keepdims either way."""
+    shape = [(3,), (2, 3), (3, 2)][int(rng.integers(0, 3))]
+    axis = [None, 0, -1][int(rng.integers(0, 3))]
+    a = rng.uniform(-2.0, 2.0, size=shape)
+    b = rng.uniform(0.5, 2.0, size=shape)
+    return (a, axis, b), {"keepdims": bool(rng.integers(0, 2))}
+
+
+def _lse_weights(dy: Any, y: Any, a: Any, axis: Any, b: Any, keepdims: bool) -> Any:
+    """exp(a - logsumexp) with dy spread back over the reduced axes."""
+    return expand(dy, a, axis, keepdims) * np.exp(a - expand(y, a, axis, keepdims))
+
+
+@primitive(
+    lambda dy, y, a, axis=None, b=None, keepdims=False: (
+        _lse_weights(dy, y, a, axis, b, keepdims) * (1 if b is None else b)
+    ),
+    None,  # axis
+    lambda dy, y, a, axis=None, b=None, keepdims=False: _lse_weights(dy, y, a, axis, b, keepdims),
+    domain=Domain(sample=_sample_reduce),
+)
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -> Any:
+    """``log(sum(b * exp(a), axis))``, computed stably (scipy's; no ``return_sign``).
+
+    Examples:
+        >>> float(logsumexp(np.array([0.0, 0.0])))  # log 2
+        0.6931471805599453
+    """
+    return _cast(sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims), a, b)
+
+
+def _sample_softmax(rng: np.random.Generator) -> tuple[tuple, dict]:
+    shape = [(3,), (2, 3), (3, 2)][int(rng.integers(0, 3))]
+    return (rng.uniform(-2.0, 2.0, size=shape), [None, 0, -1][int(rng.integers(0, 3))]), {}
+
+
+def _sum(g: Any, axis: Any) -> Any:
+    return np.sum(g, axis=axis, keepdims=True)
+
+
+@primitive(
+    lambda dy, y, x, axis=None: y * (dy - _sum(dy * y, axis)),
+    None,
+    domain=Domain(sample=_sample_softmax),
+)
+def softmax(x: Any, axis: Any = None) -> Any:
+    """``exp(x) / sum(exp(x), axis)`` (scipy's)."""
+    return _cast(sc.softmax(x, axis=axis), x)
+
+
+@primitive(
+    lambda dy, y, x, axis=None: dy - np.exp(y) * _sum(dy, axis),
+    None,
+    domain=Domain(sample=_sample_softmax),
+)
+def log_softmax(x: Any, axis: Any = None) -> Any:
+    """``x - logsumexp(x, axis)`` (scipy's)."""
+    return _cast(sc.log_softmax(x, axis=axis), x)
+
+
+def _intercept_python_functions() -> None:
+    """Route scipy.special's Python functions with tracked arguments to the primitives."""
+    for prim, impl in (
+        (polygamma, polygamma.methods[0].impl),
+        (multigammaln, multigammaln.methods[0].impl),
+        (logsumexp, logsumexp.methods[0].impl),
+        (softmax, softmax.methods[0].impl),
+        (log_softmax, log_softmax.methods[0].impl),
+    ):
+        intercept(sc, impl.__name__, prim, impl)
+
+
+_intercept_python_functions()

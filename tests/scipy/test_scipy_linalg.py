@@ -1,0 +1,99 @@
+"""rulegrad/scipy/linalg.py: scipy.linalg functions against central differences and autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as la
+
+import rulegrad as rg
+from rulegrad import plugins
+
+plugins.load()  # intercepts scipy.linalg's functions
+ag = pytest.importorskip("autograd")
+asl = pytest.importorskip("autograd.scipy.linalg")
+
+rng = np.random.default_rng(5)
+M = rng.uniform(-1.0, 1.0, (3, 3))
+SPD = M @ M.T / 3 + np.eye(3)
+WELL = 1.5 * np.eye(3) + M / 6  # eigenvalues near 3/2
+B = rng.uniform(-1.0, 1.0, (3, 2))
+TRI = np.tril(M) + 2 * np.eye(3)
+
+CASES = {
+    "inv": (lambda a: la.inv(a), (WELL,)),
+    "det": (lambda a: la.det(a), (WELL,)),
+    "cholesky_upper": (lambda a: la.cholesky(a), (SPD,)),
+    "cholesky_lower": (lambda a: la.cholesky(a, lower=True), (SPD,)),
+    "cho_solve": (lambda c, b: la.cho_solve((c, True), b), (la.cholesky(SPD, lower=True), B)),
+    "cho_solve_upper_vec": (lambda c, b: la.cho_solve((c, False), b), (la.cholesky(SPD), B[:, 0])),
+    "solve_triangular": (lambda a, b: la.solve_triangular(a, b, lower=True), (TRI, B)),
+    "solve_triangular_T": (lambda a, b: la.solve_triangular(a.T, b, trans="T"), (TRI.T, B)),
+    "solve_triangular_unit": (
+        lambda a, b: la.solve_triangular(a, b, lower=True, unit_diagonal=True),
+        (TRI, B[:, 1]),
+    ),
+    "solve_banded": (
+        lambda ab, b: la.solve_banded((1, 1), ab, b),
+        (np.array([[0.0, 0.3, -0.2], [2.0, 2.5, 3.0], [0.4, -0.1, 0.0]]), B),
+    ),
+    "solve_sylvester": (lambda a, b, q: la.solve_sylvester(a, b, q), (WELL, WELL.T + 0.5, M)),
+    "eigvalsh": (lambda a: la.eigh(a, eigvals_only=True), (SPD,)),
+    "eigh_vectors_squared": (lambda a: la.eigh(a, lower=False)[1] ** 2, (SPD,)),
+    "expm": (lambda a: la.expm(a), (M,)),
+    "logm": (lambda a: la.logm(a), (WELL,)),
+    "sqrtm": (lambda a: la.sqrtm(a), (WELL,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_central_differences(name: str) -> None:
+    """Every argument's gradient agrees with central differences, first and second order."""
+    f, args = CASES[name]
+    assert rg.checkgrad(f, *args, order=2) < 1e-4
+
+
+@pytest.mark.parametrize("name", ["inv", "expm", "solve_triangular", "cholesky_lower"])
+def test_float32_in_float32_out(name: str) -> None:
+    """float32 arguments give a float32 result and float32 gradients."""
+    f, args = CASES[name]
+    args32 = [a.astype(np.float32) for a in args]
+    gs = rg.grad(lambda *xs: np.sum(f(*xs)), argnums=tuple(range(len(args32))))(*args32)
+    assert all(g.dtype == np.float32 for g in gs)
+
+
+# autograd has no rules for scipy.linalg.expm, inv, det, cholesky, cho_solve, logm, eigh
+AUTOGRAD = {
+    "solve_triangular": (lambda L, a, b: L.solve_triangular(a, b, lower=True), (TRI, B)),
+    "solve_sylvester": (lambda L, a, b, q: L.solve_sylvester(a, b, q), (WELL, WELL.T + 0.5, M)),
+    "sqrtm": (lambda L, a: L.sqrtm(a), (WELL,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTOGRAD))
+def test_matches_autograd(name: str) -> None:
+    """Where HIPS autograd differentiates the function, both give the same gradients."""
+    f, args = AUTOGRAD[name]
+    n = tuple(range(len(args)))
+    ours = rg.grad(lambda *xs: np.sum(np.sin(f(la, *xs))), argnums=n)(*args)
+    theirs = ag.grad(lambda *xs: ag.numpy.sum(ag.numpy.sin(f(asl, *xs))), argnum=n)(*args)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-6, atol=1e-10)
+
+
+def test_one_triangle_gets_the_gradient() -> None:
+    """cholesky(lower=False) reads the upper triangle: the lower one gets no gradient."""
+    g = rg.grad(lambda a: np.sum(la.cholesky(a)))(SPD)
+    assert np.all(np.tril(g, -1) == 0) and np.any(np.triu(g, 1) != 0)
+
+
+def test_eigh_generalized_b_has_no_derivative() -> None:
+    """A tracked b of eigh is a RuleError naming it."""
+    with pytest.raises(rg.RuleError, match="eigh: no derivative w.r.t. b"):
+        rg.grad(lambda b: np.sum(la.eigh(SPD, b, eigvals_only=True)))(SPD + np.eye(3))
+
+
+def test_complex_logm_is_refused() -> None:
+    """logm of a matrix with a negative eigenvalue (a complex logarithm) raises."""
+    with pytest.raises(rg.RuleError, match="complex"):
+        rg.grad(lambda a: np.sum(la.logm(a)))(np.diag([1.0, -2.0]))

@@ -1,0 +1,97 @@
+"""rulegrad/scipy/__init__.py: the plugin, its entry point, lazy loading, interception."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rulegrad as rg
+from rulegrad import plugins
+
+
+def test_registered_through_rulegrads_entry_point() -> None:
+    """Loading plugins imports rulegrad.scipy under the name 'scipy' and credits its methods."""
+    record = plugins.load().plugins["scipy"]
+    assert record.ok, record.error
+    assert record.value == "rulegrad.scipy"
+    assert len(record.methods) >= 60
+
+
+def test_import_rulegrad_does_not_import_scipy() -> None:
+    """`import rulegrad` imports neither scipy nor rulegrad.scipy; the first tape does."""
+    code = (
+        "import sys, numpy as np, rulegrad as rg; "
+        "print('scipy' in sys.modules, 'rulegrad.scipy' in sys.modules); "
+        "rg.grad(lambda x: np.sum(x * x))(np.ones(2)); "
+        "print('rulegrad.scipy.special' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_without_scipy_it_registers_nothing_quietly() -> None:
+    """With scipy hidden, the plugin loads (no failure) with no methods, and says why."""
+    code = (
+        "import sys; sys.modules['scipy'] = None; "
+        "import rulegrad.scipy as s; from rulegrad import plugins; "
+        "r = plugins.load().plugins['scipy']; print(r.ok, len(r.methods), repr(s.STATUS))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True 0 'scipy not installed'"
+
+
+def test_intercepted_function_runs_scipys_own_for_plain_values() -> None:
+    """scipy.special.logsumexp with plain arguments is scipy's function, with its options."""
+    import scipy.special as sc
+
+    plugins.load()
+    assert sc.logsumexp.__wrapped__ is not None
+    value, sign = sc.logsumexp(np.array([0.0, 0.0]), b=np.array([1.0, -2.0]), return_sign=True)
+    assert sign == -1.0 and np.isclose(value, 0.0)
+
+
+def test_tracked_keyword_argument_is_recorded() -> None:
+    """A tracked value given by keyword (logsumexp's b=) gets its gradient."""
+    import scipy.special as sc
+
+    a = np.array([0.5, -1.0, 2.0])
+    g = rg.grad(lambda b: sc.logsumexp(a, b=b))(np.array([1.0, 2.0, 0.5]))
+    w = np.exp(a) / np.sum(np.array([1.0, 2.0, 0.5]) * np.exp(a))
+    np.testing.assert_allclose(g, w)
+
+
+def test_no_derivative_argument_raises() -> None:
+    """A tracked order of jv, or shape of gammainc, is a RuleError naming the argument."""
+    import scipy.special as sc
+
+    with pytest.raises(rg.RuleError, match="jv: no derivative w.r.t. v"):
+        rg.grad(lambda v: np.sum(sc.jv(v, 2.0)))(np.array([1.5]))
+    with pytest.raises(rg.RuleError, match="gammainc: no derivative w.r.t. a"):
+        rg.grad(lambda a: np.sum(sc.gammainc(a, 2.0)))(np.array([1.5]))
+
+
+def test_generated_check_skips_an_argument_with_no_derivative() -> None:
+    """jv's check draws its order as a plain value and never calls the raising rule."""
+    import scipy.special as sc
+
+    from rulegrad.testing import autotests
+
+    plugins.load()
+    method = rg.core.PRIMITIVES[sc.jv].methods[0]
+    assert getattr(method.rules[0], "nondiff", False)
+    autotests.method_test(method, max_examples=5)()
+    assert autotests.STATS[method].examples == 5
+
+
+def test_info_says_scipy_not_installed() -> None:
+    """`rulegrad info` lists the plugin as loaded, with 0 methods and why, when scipy is absent."""
+    code = (
+        "import sys; sys.modules['scipy'] = None; "
+        "from rulegrad.plugins.info import report; print(report(('plugins',)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = next(ln for ln in out.stdout.splitlines() if "rulegrad.scipy" in ln)
+    assert "0 methods (scipy not installed)" in line and "FAILED" not in line
