@@ -48,7 +48,7 @@ import scipy.integrate as _si
 
 from ..core.box import Box, Param, Tracked, describe, plain, value
 from ..core.diff import diff, grad, params
-from ..core.errors import ArgumentError, RuleError
+from ..core.errors import ArgumentError, RuleError, RulegradError
 from ..core.primitive import Domain, primitive
 from ..core.tape import _ACTIVE
 
@@ -399,14 +399,13 @@ def solve_ivp(
                 g, (ts[0], span_end), y, method, ts[1:], args=a or None, **options
             )  # fmt: skip
             problem.info = sol
-        if sol.status < 0 or sol.y.shape[1] != len(ts) - (not back):
-            raise RuleError(
+        got = np.shape(sol.y)[1] if np.ndim(sol.y) == 2 else 0  # (a list when none)
+        if sol.status < 0 or got != len(ts) - (not back):
+            raise RulegradError(
                 f"solve_ivp stopped before the last time point while rulegrad differentiated "
                 f"it ({sol.message}); a terminal event or a failed step cannot be "
                 "differentiated: give t_eval inside the interval the solver reaches"
             )
-        if False:
-            raise RuleError(f"solve_ivp failed while rulegrad differentiated it: {sol.message}")
         ys = sol.y.T
         return ys if back else np.concatenate([np.reshape(y, (1, -1)), ys])
 

@@ -235,3 +235,22 @@ def test_automatic_check_of_the_primitive() -> None:
 
     (method,) = rgi._integrate.methods
     method_test(method, max_examples=2)()
+
+
+def test_solve_ivp_refusals() -> None:
+    """vectorized=True is an ArgumentError; a terminal event before t_eval's end a
+    RulegradError naming the event: neither gives a partial gradient."""
+    k = rg.Param(0.5)
+
+    def decay(t: float, y: np.ndarray) -> np.ndarray:
+        return -k * y
+
+    with pytest.raises(rg.ArgumentError, match="vectorized"):
+        rg.diff(lambda: np.sum(rgi.solve_ivp(decay, (0, 1), [1.0], vectorized=True).y))
+
+    def low(t: float, y: np.ndarray) -> float:
+        return y[0] - 0.9
+
+    low.terminal = True
+    with pytest.raises(rg.RulegradError, match="terminal event"):
+        rg.diff(lambda: np.sum(rgi.solve_ivp(decay, (0, 1), [1.0], t_eval=[0.5, 1], events=low).y))
