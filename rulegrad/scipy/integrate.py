@@ -118,7 +118,7 @@ class _Problem:
         ys = Param(np.array(y, dtype=np.float64))
         ts = Param(np.float64(t))
         slots = [Param(np.array(v, dtype=np.float64)) for v in slotted]
-        f = diff(self.func, ys, ts, *self.fill(tuple(slots)))
+        f = diff(lambda *a: _vector(self.func(*a)), ys, ts, *self.fill(tuple(slots)))
         own = {id(p) for p in (ys, ts, *slots, *self.params)}
         late = [p for p in params(f) if id(p) not in own]
         if late:
@@ -135,6 +135,15 @@ class _Problem:
             g = grad(f, x, w)
             gs.append(np.zeros(np.size(plain(x))) if g is None else np.ravel(g))
         return out, gs
+
+
+def _vector(out: Any) -> Any:
+    """The dynamics' output as one array: a list such as ``[y[1], -y[0]]`` stacked."""
+    return (
+        np.stack([np.asarray(v) if not isinstance(v, Tracked) else v for v in out])
+        if isinstance(out, (list, tuple))
+        else out
+    )
 
 
 def _check_first_order(values: tuple, name: str) -> None:
@@ -254,8 +263,8 @@ def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
     plain_args = tuple(None if i in slots else a for i, a in enumerate(args))
     with _alone():
         probe = diff(
-            lambda: func(np.array(value(y0), dtype=np.float64), float(value(t0)),
-                         *[value(a) if i in slots else a for i, a in enumerate(args)])
+            lambda: _vector(func(np.array(value(y0), dtype=np.float64), float(value(t0)),
+                                 *[value(a) if i in slots else a for i, a in enumerate(args)]))
         )  # fmt: skip
         found = tuple(params(probe))
     if isinstance(probe.value, Tracked):

@@ -254,3 +254,26 @@ def test_solve_ivp_refusals() -> None:
     low.terminal = True
     with pytest.raises(rg.RulegradError, match="terminal event"):
         rg.diff(lambda: np.sum(rgi.solve_ivp(decay, (0, 1), [1.0], t_eval=[0.5, 1], events=low).y))
+
+
+def test_odeint_backwards_in_time() -> None:
+    """Decreasing time points (integrating backwards) get the right gradients too."""
+    t_back = T[::-1] + 0.0
+    y0, t = rg.Param(Y0.copy()), rg.Param(t_back.copy())
+    J = rg.diff(lambda: np.sum(W * rgi.odeint(forced, y0, t, args=(A, B), **TIGHT)))
+    g_y0 = central(lambda v: loss_plain(v, t_back, A, B), Y0)
+    np.testing.assert_allclose(rg.grad(J, y0), g_y0, rtol=1e-6, atol=1e-7)
+    g_t = central(lambda v: loss_plain(Y0, v, A, B), t_back)
+    np.testing.assert_allclose(rg.grad(J, t), g_t, rtol=1e-6, atol=1e-7)
+
+
+def test_dynamics_may_return_a_list() -> None:
+    """A dynamics function returning a list of entries, as scipy allows, is differentiated."""
+    a = rg.Param(A.copy())
+
+    def as_list(y: np.ndarray, t: float) -> list:
+        return [y[1], -a[0] * y[0] - a[1] * y[1] ** 3 + B * np.sin(2.0 * t)]
+
+    J = rg.diff(lambda: np.sum(W * rgi.odeint(as_list, Y0, T, **TIGHT)))
+    g = central(lambda v: loss_plain(Y0, T, v, B), A)
+    np.testing.assert_allclose(rg.grad(J, a), g, rtol=1e-6, atol=1e-7)
