@@ -16,7 +16,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_a_short_fit_lowers_the_loss_and_moves_the_rates_toward_truth() -> None:
-    """Eight Adam steps cut the loss at least in half and shrink the largest rate error by 5 points."""
+    """Eight Adam steps halve the loss and cut the largest rate error by 5 points or more."""
     sys.path.insert(0, str(EXAMPLES))  # the example imports _common
     spec = importlib.util.spec_from_file_location("example_ode_fit", EXAMPLES / "ode_fit.py")
     assert spec is not None and spec.loader is not None
