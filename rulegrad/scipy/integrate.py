@@ -219,7 +219,7 @@ def _decay(y: Any, t: Any, k: Any) -> Any:
 
 
 def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
-    """A small decay problem for the automatic gradient check of `_integrate`."""
+    """A small decay problem for the automatic gradient check of `ode_solution`."""
     solve = functools.partial(_odeint_solve, options={"rtol": 1e-10, "atol": 1e-10})
     problem = _Problem(_decay, (None,), (0,), (), solve, "odeint")
     y0 = rng.standard_normal(2)
@@ -229,7 +229,7 @@ def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
 
 # Order 1: the adjoint rule calls the solver on plain arrays, so it has no gradient itself.
 @primitive(vjp=_adjoint, domain=Domain(sample=_sample, order=1))
-def _integrate(y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
+def ode_solution(y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
     """The solution of an ODE at the times ``t``, (len(t), len(y0)), by the adjoint method.
 
     ``theta`` are the computed arguments of the dynamics, then the Params it reads;
@@ -331,7 +331,7 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, args: Any = (), **options:
         return ys
 
     problem.solve = solve
-    ys = _integrate(y0, t, *values, *found, problem=problem)
+    ys = ode_solution(y0, t, *values, *found, problem=problem)
     return (ys, problem.info) if full else ys
 
 
@@ -420,7 +420,7 @@ def solve_ivp(
 
     problem.solve = solve
     times = np.concatenate([np.reshape(t0, (1,)), np.reshape(t_eval, (-1,))])
-    ys = _integrate(y0, times, *values, *found, problem=problem)
+    ys = ode_solution(y0, times, *values, *found, problem=problem)
     sol = problem.info
     sol.y = np.transpose(ys[1:])
     sol.t = t_eval

@@ -233,7 +233,7 @@ def test_automatic_check_of_the_primitive() -> None:
     """The registered primitive passes rulegrad's generated gradient check (first order)."""
     from rulegrad.testing.autotests import method_test
 
-    (method,) = rgi._integrate.methods
+    (method,) = rgi.ode_solution.methods
     method_test(method, max_examples=2)()
 
 
@@ -277,3 +277,13 @@ def test_dynamics_may_return_a_list() -> None:
     J = rg.diff(lambda: np.sum(W * rgi.odeint(as_list, Y0, T, **TIGHT)))
     g = central(lambda v: loss_plain(Y0, T, v, B), A)
     np.testing.assert_allclose(rg.grad(J, a), g, rtol=1e-6, atol=1e-7)
+
+
+def test_outside_diff_it_is_scipys_result() -> None:
+    """Outside rg.diff, odeint and solve_ivp take Params as their arrays and return scipy's
+    plain results."""
+    ys = rgi.odeint(forced, rg.Param(Y0), T, args=(rg.Param(A), B), **TIGHT)
+    assert type(ys) is np.ndarray
+    np.testing.assert_array_equal(ys, scipy_integrate.odeint(forced, Y0, T, (A, B), **TIGHT))
+    sol = rgi.solve_ivp(forced_t, (0, 1), rg.Param(Y0), t_eval=[0.5, 1.0], args=(rg.Param(A), B))
+    assert type(sol.y) is np.ndarray and sol.y.shape == (2, 2)
