@@ -139,14 +139,13 @@ class _Problem:
 
 def _vector(out: Any) -> Any:
     """The dynamics' output as one array: a list such as ``[y[1], -y[0]]`` stacked."""
-    return (
-        np.stack([np.asarray(v) if not isinstance(v, Tracked) else v for v in out])
-        if isinstance(out, (list, tuple))
-        else out
-    )
+    if not isinstance(out, (list, tuple)):
+        return out
+    return np.stack([v if isinstance(v, Tracked) else np.asarray(v) for v in out])
 
 
 def _check_first_order(values: tuple, name: str) -> None:
+    """Raise `RuleError` when a backward pass of the adjoint is being recorded (second order)."""
     if any(isinstance(v, Tracked) for v in values):
         raise RuleError(
             f"the gradient of {name} was itself differentiated (a gradient of a gradient): "
