@@ -1,0 +1,464 @@
+"""``scipy.integrate.odeint`` and ``solve_ivp``, differentiable by the adjoint method.
+
+The solution of an ODE ``dy/dt = f(y, t, *args)`` at times ``t`` is differentiable with
+respect to the initial state ``y0``, the time points, the arguments in ``args`` and every
+`Param` the dynamics function reads (a closure over a model's Params, say). The gradient
+comes from integrating the augmented system backwards in time, from one time point to the
+one before (Chen et al. 2018, "Neural ordinary differential equations"; HIPS autograd's
+``odeint`` rule; Froehlich et al. 2017, Sec. 2.4.2): the adjoint ``a = dL/dy`` obeys
+``da/dt = -a . df/dy``, and the gradients of ``args``, of the Params and of the first time
+point integrate ``-a . df/dargs``, ``-a . df/dp`` and ``-a . df/dt`` along the way. Each of
+those vector-Jacobian products is one `rulegrad.diff` of ``f`` at one point, so ``f`` is
+plain numpy code as anywhere else. A later time ``t[i]`` gets ``dL/dy(t[i]) . f(y(t[i]))``.
+
+The whole solve is one `Primitive` on the tape; the solver's steps are not recorded, so the
+memory does not grow with the number of steps, and the gradient is as accurate as the
+solver's ``rtol``/``atol`` (pass tight ones, such as ``rtol=1e-10``, for precise gradients).
+
+Use `odeint` and `solve_ivp` from here, with scipy's signatures, or call scipy's own once
+`install` has wrapped them (the scipy plugin does so when it loads): the wrappers hand a call
+to rulegrad only while a `rulegrad.diff` records, and otherwise call scipy directly.
+
+Limits: the gradient is first order (differentiating it again raises `RuleError`); the
+Params the dynamics function reads must be read at its first call, at ``(y0, t[0])``
+(a Param read only later raises `RuleError` in the backward pass, never a silent zero);
+tracked values inside lists or dicts in ``args`` must be Params, not computed values.
+
+Examples:
+    >>> import numpy as np
+    >>> import rulegrad as rg
+    >>> from rulegrad.scipy.integrate import odeint
+    >>> k = rg.Param(0.5)
+    >>> t = np.array([0.0, 1.0, 2.0])
+    >>> J = rg.diff(lambda: odeint(lambda y, t: -k * y, np.array([1.0]), t, rtol=1e-10)[-1, 0])
+    >>> round(float(rg.value(J)), 6), round(float(rg.grad(J, k)), 6)   # exp(-2k), -2 exp(-2k)
+    (0.367879, -0.735759)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.integrate as _si
+
+from ..core.box import Box, Param, Tracked, describe, plain, value
+from ..core.diff import diff, grad, params
+from ..core.errors import ArgumentError, RuleError, RulegradError
+from ..core.primitive import Domain, primitive
+from ..core.tape import _ACTIVE
+
+__all__ = ["odeint", "solve_ivp", "install", "uninstall"]
+
+
+def _scipy(name: str) -> Callable[..., Any]:
+    """scipy's own function ``name`` (unwrapped, should `install` have run already)."""
+    f = getattr(_si, name)
+    return getattr(f, "__rulegrad_original__", f)
+
+
+_ODEINT = _scipy("odeint")
+_SOLVE_IVP = _scipy("solve_ivp")
+
+#: The solver options the backward (adjoint) integration reuses; the others (a Jacobian
+#: of the forward system, full output, events) do not apply to the augmented system.
+_ODEINT_BACK = ("rtol", "atol", "hmax", "hmin", "mxstep")
+_IVP_BACK = ("method", "rtol", "atol", "max_step")
+
+
+def _recording() -> bool:
+    """Whether some `rulegrad.diff` records in this context."""
+    return any(tape.recording for tape in _ACTIVE.get())
+
+
+@contextmanager
+def _alone() -> Iterator[None]:
+    """No tape records inside: the solver sees Params as plain arrays, and a `diff` made
+    inside records on its own tape only, not on the caller's."""
+    token = _ACTIVE.set(())
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+@dataclass(eq=False)
+class _Problem:
+    """One differentiable solve: what the primitive's forward and its adjoint share.
+
+    ``func`` is the dynamics in odeint's order, ``func(y, t, *args)``. ``args`` holds the
+    arguments with ``None`` at ``slots``, where the computed (boxed) ones go; ``params`` are
+    the Params ``func`` reads (its closure's, or Params inside ``args``). ``solve`` is
+    ``(func, y0, times, args, back) -> array (len(times), D)``; ``info`` keeps what the last
+    forward solve returned besides the solution (odeint's infodict, solve_ivp's result).
+    """
+
+    func: Callable[..., Any]
+    args: tuple
+    slots: tuple[int, ...]
+    params: tuple[Param, ...]
+    solve: Callable[..., Any]
+    name: str
+    info: Any = field(default=None, repr=False)
+
+    def fill(self, values: tuple) -> tuple:
+        """``args`` with ``values`` at the slots."""
+        args = list(self.args)
+        for i, v in zip(self.slots, values):
+            args[i] = v
+        return tuple(args)
+
+    def pullback(self, y: Any, t: float, slotted: tuple, w: Any) -> tuple[Any, list[Any]]:
+        """``f(y, t)`` and ``w . df/dx`` for x = y, t, each slotted argument and each Param,
+        flattened; one `diff` of ``func`` on fresh Params for y, t and the slots."""
+        ys = Param(np.array(y, dtype=np.float64))
+        ts = Param(np.float64(t))
+        slots = [Param(np.array(v, dtype=np.float64)) for v in slotted]
+        f = diff(lambda *a: _vector(self.func(*a)), ys, ts, *self.fill(tuple(slots)))
+        own = {id(p) for p in (ys, ts, *slots, *self.params)}
+        late = [p for p in params(f) if id(p) not in own]
+        if late:
+            raise RuleError(
+                f"the dynamics function given to {self.name} read {describe(late[0])} at "
+                f"t = {t:g} but not at its first call (y0, t[0]), where rulegrad looks for the "
+                "Params it reads, so that Param's gradient would be lost. Read every Param on "
+                "each call (outside any branch), or pass it in args=."
+            )
+        out = np.asarray(value(f), dtype=np.float64).ravel()
+        w = np.reshape(w, np.shape(value(f)))
+        gs = []
+        for x in (ys, ts, *slots, *self.params):
+            g = grad(f, x, w)
+            gs.append(np.zeros(np.size(plain(x))) if g is None else np.ravel(g))
+        return out, gs
+
+
+def _vector(out: Any) -> Any:
+    """The dynamics' output as one array: a list such as ``[y[1], -y[0]]`` stacked."""
+    if not isinstance(out, (list, tuple)):
+        return out
+    return np.stack([v if isinstance(v, Tracked) else np.asarray(v) for v in out])
+
+
+def _check_first_order(values: tuple, name: str) -> None:
+    """Raise `RuleError` when a backward pass of the adjoint is being recorded (second order)."""
+    if any(isinstance(v, Tracked) for v in values):
+        raise RuleError(
+            f"the gradient of {name} was itself differentiated (a gradient of a gradient): "
+            "the adjoint rule is first order only; take second derivatives by finite "
+            "differences of the first, or write the solver's steps in numpy."
+        )
+
+
+def _forward(y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
+    """The solution at the times ``t``, shape (len(t), len(y0))."""
+    _check_first_order((y0, t, *theta), problem.name)
+    with _alone():
+        args = problem.fill(theta[: len(problem.slots)])
+        ys = problem.solve(problem.func, y0, t, args, False)
+    return np.asarray(ys, dtype=_float(y0))
+
+
+def _adjoint(dy: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) -> tuple:
+    """Gradients for ``y0``, ``t`` and each of ``theta`` by backward integration."""
+    _check_first_order((dy, ys, y0, t, *theta), problem.name)
+    n = len(problem.slots)
+    slotted = theta[:n]
+    g = np.asarray(dy, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    times = np.asarray(t, dtype=np.float64)
+    count, dim = ys.shape
+    sizes = [np.size(v) for v in theta]
+
+    def augmented(state: Any, tau: float) -> Any:
+        f, (gy, gt, *gth) = problem.pullback(state[:dim], tau, slotted, -state[dim : 2 * dim])
+        return np.concatenate([f, gy, gt, *gth])
+
+    with _alone():
+        a = g[-1].copy()
+        a_t0 = 0.0
+        a_theta = np.zeros(sum(sizes))
+        t_grads = np.zeros(count)
+        for i in range(count - 1, 0, -1):
+            f = np.ravel(problem.func(ys[i], times[i], *problem.fill(slotted)))
+            t_grads[i] = f @ g[i]  # moving t[i] moves where y is read
+            a_t0 -= t_grads[i]
+            if times[i] != times[i - 1]:
+                state = np.concatenate([ys[i], a, [a_t0], a_theta])
+                back = problem.solve(augmented, state, times[i - 1 : i + 1][::-1], (), True)[-1]
+                a = back[dim : 2 * dim]
+                a_t0 = back[2 * dim]
+                a_theta = back[2 * dim + 1 :]
+            a = a + g[i - 1]
+        t_grads[0] = a_t0
+    parts = np.split(a_theta, np.cumsum(sizes)[:-1]) if sizes else []
+    grads = [_like(a, y0), _like(t_grads, t)]
+    grads += [_like(p, v) for p, v in zip(parts, theta)]
+    return tuple(grads)
+
+
+def _like(g: Any, x: Any) -> Any:
+    """``g`` with the shape of ``x``, and its dtype when that is floating."""
+    return np.reshape(np.asarray(g, dtype=_float(x)), np.shape(x))
+
+
+def _float(x: Any) -> Any:
+    """The dtype of ``x`` when floating (float32 stays float32), else float64."""
+    dtype = np.asarray(x).dtype
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def _decay(y: Any, t: Any, k: Any) -> Any:
+    """The sample dynamics of the automatic check: ``dy/dt = -k y + sin(t)``."""
+    return -k * y + np.sin(t)
+
+
+def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """A small decay problem for the automatic gradient check of `ode_solution`."""
+    solve = functools.partial(_odeint_solve, options={"rtol": 1e-10, "atol": 1e-10})
+    problem = _Problem(_decay, (None,), (0,), (), solve, "odeint")
+    y0 = rng.standard_normal(2)
+    t = np.cumsum(0.2 + 0.3 * rng.random(3))
+    return (y0, t, 0.5 + rng.random(2)), {"problem": problem}
+
+
+# Order 1: the adjoint rule calls the solver on plain arrays, so it has no gradient itself.
+@primitive(vjp=_adjoint, domain=Domain(sample=_sample, order=1))
+def ode_solution(y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
+    """The solution of an ODE at the times ``t``, (len(t), len(y0)), by the adjoint method.
+
+    ``theta`` are the computed arguments of the dynamics, then the Params it reads;
+    ``problem`` (a ``_Problem``) says how to solve. `odeint` and `solve_ivp` call it.
+    """
+    return _forward(y0, t, *theta, problem=problem)
+
+
+def _odeint_solve(func: Any, y0: Any, t: Any, args: tuple, back: bool, *, options: dict) -> Any:
+    """odeint's solve for `_Problem` (the backward one with ``_ODEINT_BACK`` options only)."""
+    if back:
+        kept = {k: v for k, v in options.items() if k in _ODEINT_BACK}
+        return _ODEINT(func, y0, t, args=args, **kept)
+    return _ODEINT(func, y0, t, args=args, **options)
+
+
+def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
+    """The slots (computed arguments) and Params of a call: ``(args, slots, values, params)``.
+
+    The Params come from one call of ``func`` at ``(y0, t0)`` on a tape of its own."""
+    args = args if isinstance(args, tuple) else (args,)
+    slots = tuple(i for i, a in enumerate(args) if isinstance(a, Box))
+    for a in args:
+        if isinstance(a, (list, tuple, dict)) and any(isinstance(v, Box) for v in _items(a)):
+            raise ArgumentError(
+                f"{name}: args holds a container with a computed tracked value in it "
+                f"({describe(a)}); pass such values as args entries of their own (Params "
+                "inside containers are fine)"
+            )
+    values = tuple(args[i] for i in slots)
+    plain_args = tuple(None if i in slots else a for i, a in enumerate(args))
+    with _alone():
+        probe = diff(
+            lambda: _vector(func(np.array(value(y0), dtype=np.float64), float(value(t0)),
+                                 *[value(a) if i in slots else a for i, a in enumerate(args)]))
+        )  # fmt: skip
+        found = tuple(params(probe))
+    if isinstance(probe.value, Tracked):
+        raise ArgumentError(
+            f"the dynamics function given to {name} returned {describe(probe.value)}, a value "
+            "tracked through something it closes over other than a Param (a value computed "
+            "inside rg.diff, or an argument of a function rg.grad differentiates): the "
+            "adjoint cannot see it. Pass that value in args= instead."
+        )
+    return plain_args, slots, values, found
+
+
+def _items(x: Any) -> list:
+    return list(x.values()) if isinstance(x, dict) else list(x)
+
+
+def _tracked(*xs: Any) -> bool:
+    """Whether any of ``xs`` (or an entry of a tuple among them) is tracked."""
+    for x in xs:
+        if isinstance(x, Tracked):
+            return True
+        if isinstance(x, (tuple, list)) and _tracked(*x):
+            return True
+    return False
+
+
+def odeint(func: Callable[..., Any], y0: Any, t: Any, args: Any = (), **options: Any) -> Any:
+    """`scipy.integrate.odeint`, differentiable in ``y0``, ``t``, ``args`` and the Params
+    ``func`` reads.
+
+    Takes scipy's arguments (``rtol``, ``atol``, ``tfirst``, ``Dfun``, ``full_output``, ...);
+    ``func(y, t, *args)`` is plain numpy code. Outside `rulegrad.diff` this is scipy's
+    function. With ``full_output=True`` it returns ``(solution, infodict)``; only the
+    solution is tracked. The backward integration reuses ``rtol``, ``atol``, ``hmax``,
+    ``hmin`` and ``mxstep``.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> y0 = rg.Param(np.array([1.0, 0.0]))
+        >>> def spin(y, t):
+        ...     return np.stack([-y[1], y[0]])
+        >>> J = rg.diff(lambda: odeint(spin, y0, np.linspace(0, np.pi, 3), rtol=1e-10)[-1, 0])
+        >>> rg.grad(J, y0).round(6)   # a half turn: y(pi) = -y0
+        array([-1., -0.])
+    """
+    if not _recording():
+        return _ODEINT(func, value(y0), value(t), args=_values(args), **options)
+    tfirst = options.pop("tfirst", False)
+    full = options.pop("full_output", False)
+    dfun = options.pop("Dfun", None)
+    ode = _swapped(func) if tfirst else func
+    if dfun is not None:
+        options["Dfun"] = _swapped(dfun) if tfirst else dfun
+    args, slots, values, found = _prepare(ode, args, y0, np.ravel(plain(t))[0], "odeint")
+    if not (found or slots or _tracked(y0, t)):
+        out = _ODEINT(ode, y0, t, args=args, full_output=full, **options)
+        return out
+    problem = _Problem(ode, args, slots, found, None, "odeint")  # type: ignore[arg-type]
+
+    def solve(f: Any, y: Any, ts: Any, a: tuple, back: bool) -> Any:
+        if back:
+            return _odeint_solve(f, y, ts, a, True, options=options)
+        ys, problem.info = _ODEINT(f, y, ts, args=a, full_output=True, **options)
+        return ys
+
+    problem.solve = solve
+    ys = ode_solution(y0, t, *values, *found, problem=problem)
+    return (ys, problem.info) if full else ys
+
+
+def _swapped(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f(t, y, *args)`` as ``g(y, t, *args)``."""
+
+    def g(y: Any, t: Any, *args: Any) -> Any:
+        return f(t, y, *args)
+
+    return g
+
+
+def _values(args: Any) -> Any:
+    return tuple(value(a) for a in args) if isinstance(args, tuple) else value(args)
+
+
+def solve_ivp(
+    fun: Callable[..., Any],
+    t_span: Any,
+    y0: Any,
+    method: Any = "RK45",
+    t_eval: Any = None,
+    args: Any = None,
+    **options: Any,
+) -> Any:
+    """`scipy.integrate.solve_ivp`, with ``sol.y`` differentiable in ``y0``, ``t_eval``,
+    ``t_span[0]``, ``args`` and the Params ``fun`` reads.
+
+    ``fun(t, y, *args)`` as in scipy. Without ``t_eval`` the solution is at the times the
+    solver chose, which are then constants. Only ``sol.y`` is tracked (``sol.t`` is
+    ``t_eval`` as given); ``dense_output`` and events work as in scipy but are not
+    differentiated. The backward integration uses the same ``method``, ``rtol``, ``atol``
+    and ``max_step``. Outside `rulegrad.diff` this is scipy's function.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> k = rg.Param(1.0)
+        >>> def decay(t, y):
+        ...     return -k * y
+        >>> sol_y = lambda: solve_ivp(decay, (0, 1), [2.0], t_eval=[1.0], rtol=1e-10, atol=1e-12).y
+        >>> J = rg.diff(lambda: sol_y()[0, 0])   # 2 exp(-k); d/dk = -2 exp(-k)
+        >>> round(float(rg.grad(J, k)), 6)
+        -0.735759
+    """
+    if not _recording():
+        a = None if args is None else _values(args)
+        tv = None if t_eval is None else value(t_eval)
+        return _SOLVE_IVP(fun, _values(tuple(t_span)), value(y0), method, tv, args=a, **options)
+    if options.get("vectorized"):
+        raise ArgumentError(
+            "solve_ivp(vectorized=True) is not differentiable by rulegrad: the adjoint "
+            "calls fun on one state at a time; leave vectorized out"
+        )
+    t0 = t_span[0]
+    keep = {"rtol", "atol", "max_step"}
+    back_options = {"method": method, **{k: v for k, v in options.items() if k in keep}}
+    if t_eval is None:
+        with _alone():
+            t_eval = _SOLVE_IVP(
+                fun, _values(tuple(t_span)), value(y0), method, args=_values(args or ()) or None,
+                **options
+            ).t  # fmt: skip
+    ode = _swapped(fun)
+    args, slots, values, found = _prepare(ode, () if args is None else args, y0, t0, "solve_ivp")
+    problem = _Problem(ode, args, slots, found, None, "solve_ivp")  # type: ignore[arg-type]
+    span_end = value(t_span[1])
+
+    def solve(f: Any, y: Any, ts: Any, a: tuple, back: bool) -> Any:
+        g = _swapped_back(f)
+        if back:
+            sol = _SOLVE_IVP(g, (ts[0], ts[-1]), y, t_eval=ts, args=a or None, **back_options)
+        else:
+            sol = _SOLVE_IVP(
+                g, (ts[0], span_end), y, method, ts[1:], args=a or None, **options
+            )  # fmt: skip
+            problem.info = sol
+        got = np.shape(sol.y)[1] if np.ndim(sol.y) == 2 else 0  # (a list when none)
+        if sol.status < 0 or got != len(ts) - (not back):
+            raise RulegradError(
+                f"solve_ivp stopped before the last time point while rulegrad differentiated "
+                f"it ({sol.message}); a terminal event or a failed step cannot be "
+                "differentiated: give t_eval inside the interval the solver reaches"
+            )
+        ys = sol.y.T
+        return ys if back else np.concatenate([np.reshape(y, (1, -1)), ys])
+
+    problem.solve = solve
+    times = np.concatenate([np.reshape(t0, (1,)), np.reshape(t_eval, (-1,))])
+    ys = ode_solution(y0, times, *values, *found, problem=problem)
+    sol = problem.info
+    sol.y = np.transpose(ys[1:])
+    sol.t = t_eval
+    return sol
+
+
+def _swapped_back(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``g(y, t, *args)`` as ``f(t, y, *args)`` (solve_ivp's order)."""
+
+    def h(t: Any, y: Any, *args: Any) -> Any:
+        return f(y, t, *args)
+
+    return h
+
+
+def install() -> None:
+    """Wrap ``scipy.integrate.odeint`` and ``solve_ivp`` so they are differentiable.
+
+    The wrappers call rulegrad's `odeint` / `solve_ivp` while a `rulegrad.diff` records,
+    and scipy's own functions otherwise (one context-variable read more per call). Code
+    that did ``from scipy.integrate import odeint`` before keeps scipy's; `uninstall`
+    puts them back.
+    """
+    for name, mine in (("odeint", odeint), ("solve_ivp", solve_ivp)):
+        original = _scipy(name)
+        if getattr(_si, name) is not original:
+            continue
+
+        @functools.wraps(original)
+        def wrapper(*args: Any, _mine: Any = mine, _original: Any = original, **kw: Any) -> Any:
+            if _recording():
+                return _mine(*args, **kw)
+            return _original(*args, **kw)
+
+        wrapper.__rulegrad_original__ = original  # type: ignore[attr-defined]
+        setattr(_si, name, wrapper)
+
+
+def uninstall() -> None:
+    """Put scipy's own ``odeint`` and ``solve_ivp`` back on ``scipy.integrate``."""
+    for name in ("odeint", "solve_ivp"):
+        setattr(_si, name, _scipy(name))
