@@ -462,3 +462,7 @@ def uninstall() -> None:
     """Put scipy's own ``odeint`` and ``solve_ivp`` back on ``scipy.integrate``."""
     for name in ("odeint", "solve_ivp"):
         setattr(_si, name, _scipy(name))
+
+
+# Loaded by the scipy plugin, as the other scipy rule modules intercept theirs on import.
+install()

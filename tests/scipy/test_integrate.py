@@ -168,24 +168,22 @@ def forced_t(t: float, y: np.ndarray, a: np.ndarray, b: float) -> np.ndarray:
 
 
 def test_install_wraps_scipy_and_falls_through_outside_diff() -> None:
-    """After install(), scipy.integrate.odeint is differentiable inside diff, scipy's own
-    outside it; uninstall() restores scipy's function."""
-    original = scipy_integrate.odeint
-    rgi.install()
-    try:
-        assert scipy_integrate.odeint is not original
-        k = rg.Param(0.5)
-        J = rg.diff(
-            lambda: scipy_integrate.odeint(lambda y, t: -k * y, [1.0], [0, 2], **TIGHT)[-1, 0]
-        )
-        assert np.isclose(rg.grad(J, k), -2 * np.exp(-1.0), rtol=1e-8)
-        ys = scipy_integrate.odeint(lambda y, t: -k * y, [1.0], [0, 2], **TIGHT)
-        assert type(ys) is np.ndarray and np.isclose(ys[-1, 0], np.exp(-1.0), rtol=1e-8)
-        sol = scipy_integrate.solve_ivp(lambda t, y: -k * y, (0, 2), [1.0], t_eval=[2.0], **TIGHT)
-        assert np.isclose(sol.y[0, 0], np.exp(-1.0), rtol=1e-8)
-    finally:
-        rgi.uninstall()
+    """Once the scipy plugin has loaded the module, scipy.integrate.odeint is differentiable
+    inside diff and scipy's own outside it; uninstall() restores scipy's, install() wraps it
+    again."""
+    original = rgi._scipy("odeint")
+    assert scipy_integrate.odeint is not original  # (the plugin imported rgi: installed)
+    rgi.uninstall()
     assert scipy_integrate.odeint is original
+    rgi.install()
+    assert scipy_integrate.odeint is not original
+    k = rg.Param(0.5)
+    J = rg.diff(lambda: scipy_integrate.odeint(lambda y, t: -k * y, [1.0], [0, 2], **TIGHT)[-1, 0])
+    assert np.isclose(rg.grad(J, k), -2 * np.exp(-1.0), rtol=1e-8)
+    ys = scipy_integrate.odeint(lambda y, t: -k * y, [1.0], [0, 2], **TIGHT)
+    assert type(ys) is np.ndarray and np.isclose(ys[-1, 0], np.exp(-1.0), rtol=1e-8)
+    sol = scipy_integrate.solve_ivp(lambda t, y: -k * y, (0, 2), [1.0], t_eval=[2.0], **TIGHT)
+    assert np.isclose(sol.y[0, 0], np.exp(-1.0), rtol=1e-8)
 
 
 def test_param_read_only_later_raises() -> None:
