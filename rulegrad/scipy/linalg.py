@@ -165,7 +165,9 @@ def cho_solve(
         array([-0.125,  0.75 ])
     """
     c, lower = c_and_lower
-    return cho_solve_unpacked(c, lower, b, overwrite_b, check_finite)
+    # (bool: scipy 1.18's cho_factor gives lower as a 0-d array, which the method's bool
+    # annotation does not take)
+    return cho_solve_unpacked(c, bool(lower), b, overwrite_b, check_finite)
 
 
 # ---- triangular and banded solves ----

@@ -161,7 +161,11 @@ CASES = {
     "eigvalsh": (np.linalg.eigvalsh, SPD),
     "eig_values": (lambda a: parts(np.linalg.eig(a)[0]), EIG),
     "eig_vectors": (lambda a: parts(np.linalg.eig(a)[1]), EIG),  # numpy's gauge, raw entries
-    "eig_real": (lambda a: np.linalg.eig(a).eigenvectors * np.linalg.eig(a).eigenvalues, EIGR),
+    # (real arrays from numpy < 2.5 when the eigenvalues are real; complex ones from 2.5 on)
+    "eig_real": (
+        lambda a: parts(np.linalg.eig(a).eigenvectors * np.linalg.eig(a).eigenvalues),
+        EIGR,
+    ),
     "eig_batched": (lambda a: parts(np.linalg.eig(a)[1] * np.linalg.eig(a)[0][..., None]), EIGB),
     "eigvals": (lambda a: parts(np.linalg.eigvals(a)), EIGB),
     "qr_tall": (lambda a: np.linalg.qr(a)[0] * np.linalg.qr(a)[1][0], A.T),
