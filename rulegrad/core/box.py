@@ -24,6 +24,7 @@ from .tape import _ACTIVE, Node, Tape, active_tapes, first_use
 
 __all__ = [
     "Tracked", "Param", "Box", "Result", "value", "plain", "FUNCTIONS", "call", "describe",
+    "map_leaves",
 ]  # fmt: skip
 
 #: numpy function, ufunc or operator -> the callable that handles it for tracked values.
@@ -147,6 +148,22 @@ def metadata(query: Callable[..., Any], x: Any, *args: Any, **kwargs: Any) -> An
             break
         b = b.value
     return query(plain(x), *args, **kwargs)
+
+
+def map_leaves(f: Callable[[Any], Any], x: Any) -> Any:
+    """Structure ``x`` (lists, tuples, named tuples, dicts, nested) with each leaf ``v``, which
+    is anything else (an array, a number, a box, None), replaced by ``f(v)``.
+
+    Examples:
+        >>> map_leaves(lambda v: v * 2, {"a": [1, 2], "b": (3,)})
+        {'a': [2, 4], 'b': (6,)}
+    """
+    if isinstance(x, (list, tuple)):
+        got = [map_leaves(f, v) for v in x]
+        return type(x)(*got) if hasattr(type(x), "_fields") else type(x)(got)
+    if isinstance(x, dict):
+        return {k: map_leaves(f, v) for k, v in x.items()}
+    return f(x)
 
 
 def _read(x: Any) -> str:

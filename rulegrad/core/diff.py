@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import plum
 
-from .box import FUNCTIONS, Box, Param, Tracked, _as_leaf_value, describe, plain
+from .box import FUNCTIONS, Box, Param, Tracked, _as_leaf_value, describe, map_leaves, plain
 from .errors import ArgumentError, NonScalarError, OutputError, RuleError, RulegradError
 from .primitive import _leaf
 from .tape import _ACTIVE, Node, Tape
@@ -378,38 +378,35 @@ def grad(result: object, *rest: object, **kwargs: object) -> Any:  # noqa: F811
     )
 
 
-def _wrap(tape: Tape, x: Any, leaves: list[Box]) -> Any:
+def _wrap(tape: Tape, x: Any) -> Any:
     """Replace every array in structure ``x`` by a leaf box on ``tape``."""
-    if isinstance(x, (list, tuple)):
-        wrapped = [_wrap(tape, v, leaves) for v in x]
-        return type(x)(wrapped) if not hasattr(type(x), "_fields") else type(x)(*wrapped)
-    if isinstance(x, dict):
-        return {k: _wrap(tape, v, leaves) for k, v in x.items()}
-    if x is None or isinstance(x, (str, bytes)):
-        return x  # not a number: passed through, and its gradient is None
-    if not (isinstance(x, Tracked) and x._live()):
-        x = _as_leaf_value(x if not isinstance(x, Param) else x.value, "argument")
-    box = Box(x, tape, Node(None, (), {}, x, ()))
-    tape.nodes.append(box.node)
-    leaves.append(box)
-    return box
+
+    def leaf(v: Any) -> Any:
+        if v is None or isinstance(v, (str, bytes)):
+            return v  # not a number: passed through, and its gradient is None
+        if not (isinstance(v, Tracked) and v._live()):
+            v = _as_leaf_value(v if not isinstance(v, Param) else v.value, "argument")
+        box = Box(v, tape, Node(None, (), {}, v, ()))
+        tape.nodes.append(box.node)
+        return box
+
+    return map_leaves(leaf, x)
 
 
 def _unwrap(x: Any, taken: set[int]) -> Any:
     """The structure of ``x`` (with leaf boxes) with each leaf replaced by its gradient
     (``taken``: as for `_own`, shared by all the gradients one call hands out)."""
-    if isinstance(x, (list, tuple)) and not isinstance(x, Tracked):
-        got = [_unwrap(v, taken) for v in x]
-        return type(x)(got) if not hasattr(type(x), "_fields") else type(x)(*got)
-    if isinstance(x, dict):
-        return {k: _unwrap(v, taken) for k, v in x.items()}
-    if not isinstance(x, Box):
-        return None  # None or a string passed through by _wrap
-    g = x.node.grad
-    if g is None:  # unused: zeros like it, by its type's method (a plugin's, for its types)
-        g = FUNCTIONS.get(np.zeros_like, np.zeros_like)(x.value)
-    number = isinstance(x.value, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0
-    return g[()] if number else _own(g, taken)  # a number in, a number (not a 0-d array) out
+
+    def gradient(v: Any) -> Any:
+        if not isinstance(v, Box):
+            return None  # None or a string passed through by _wrap
+        g = v.node.grad
+        if g is None:  # unused: zeros like it, by its type's method (a plugin's, for its types)
+            g = FUNCTIONS.get(np.zeros_like, np.zeros_like)(v.value)
+        number = isinstance(v.value, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0
+        return g[()] if number else _own(g, taken)  # a number in, a number (not 0-d array) out
+
+    return map_leaves(gradient, x)
 
 
 def _own(g: Any, taken: set[int] | None = None) -> Any:
@@ -446,7 +443,7 @@ def _inputs(
     for i in argnums:
         if i >= len(args):
             raise IndexError(f"argnums {i} is out of range for {len(args)} positional arguments")
-        args[i] = _wrap(tape, args[i], [])
+        args[i] = _wrap(tape, args[i])
     out = _run(tape, f, tuple(args), kwargs)
     return tape, args, out
 
@@ -505,12 +502,7 @@ def gradloss(
 
 def _values(x: Any) -> Any:
     """``x`` with every box in it (in lists, tuples and dicts) replaced by its value."""
-    if isinstance(x, (list, tuple)) and not isinstance(x, Tracked):
-        got = [_values(v) for v in x]
-        return type(x)(got) if not hasattr(type(x), "_fields") else type(x)(*got)
-    if isinstance(x, dict):
-        return {k: _values(v) for k, v in x.items()}
-    return x.value if isinstance(x, Box) else x
+    return map_leaves(lambda v: v.value if isinstance(v, Box) else v, x)
 
 
 def vjp(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Callable[..., tuple]]:

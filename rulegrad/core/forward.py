@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .box import Box, Param, Tracked, _as_leaf_value, describe, plain
+from .box import Box, Param, Tracked, _as_leaf_value, describe, map_leaves, plain
 from .diff import _run, vjp
 from .errors import ArgumentError, RuleError
 from .tape import Node, Tape
@@ -245,32 +245,30 @@ def _same(x: Any, t: Any, kind: type) -> None:
 
 def _primal(out: Any, tape: ForwardTape) -> Any:
     """``out`` with this tape's boxes replaced by their values."""
-    if isinstance(out, (list, tuple)) and not isinstance(out, Tracked):
-        got = [_primal(v, tape) for v in out]
-        return type(out)(*got) if hasattr(type(out), "_fields") else type(out)(got)
-    if isinstance(out, dict):
-        return {k: _primal(v, tape) for k, v in out.items()}
-    if isinstance(out, Box) and out.tape is tape:
-        return out.value
-    return out.value if isinstance(out, Param) else out
+
+    def primal(v: Any) -> Any:
+        if isinstance(v, Box) and v.tape is tape:
+            return v.value
+        return v.value if isinstance(v, Param) else v
+
+    return map_leaves(primal, out)
 
 
 def _tangent_of(out: Any, tape: ForwardTape) -> Any:
     """The tangents of structure ``out``: zeros for outputs that do not depend on the inputs."""
-    if isinstance(out, (list, tuple)) and not isinstance(out, Tracked):
-        got = [_tangent_of(v, tape) for v in out]
-        return type(out)(*got) if hasattr(type(out), "_fields") else type(out)(got)
-    if isinstance(out, dict):
-        return {k: _tangent_of(v, tape) for k, v in out.items()}
-    if out is None or isinstance(out, (str, bytes)):
-        return None
-    t = None
-    if isinstance(out, Box) and out.tape is tape:
-        t = out.node.tangent
-        if t is not None and out.index >= 0:
-            t = t[out.index]
-    if t is None:
-        v = plain(out)
-        t = np.zeros_like(v)
-        return t[()] if isinstance(v, (np.generic, float, complex)) else t
-    return t
+
+    def tangent(v: Any) -> Any:
+        if v is None or isinstance(v, (str, bytes)):
+            return None
+        t = None
+        if isinstance(v, Box) and v.tape is tape:
+            t = v.node.tangent
+            if t is not None and v.index >= 0:
+                t = t[v.index]
+        if t is None:
+            raw = plain(v)
+            t = np.zeros_like(raw)
+            return t[()] if isinstance(raw, (np.generic, float, complex)) else t
+        return t
+
+    return map_leaves(tangent, out)
