@@ -11,6 +11,17 @@ Derivatives with no closed form, with respect to a Bessel function's order ``v``
 incomplete gamma or beta function's shape parameters ``a``, ``b``, raise `RuleError` when a
 tracked value reaches them. Constants are Python floats, so float32 stays float32.
 
+Complex arguments follow autograd's convention (``docs/primitives.md``): the functions
+scipy defines for complex ``z`` that are holomorphic there (``erf erfc erfcx erfi wofz
+dawsn gamma loggamma rgamma digamma polygamma exp1 expi ndtr log_ndtr expm1 log1p xlogy
+xlog1py logsumexp softmax log_softmax``, and ``jv yv iv kv kve hankel1 hankel2 hankel1e
+hankel2e`` in ``z``) multiply by ``f'(z)``, to any order (``polygamma`` of complex ``z``,
+which scipy lacks past ``n = 0``, is computed here); ``ive``, ``jve`` and ``yve``, scaled
+by ``exp(-|Re z|)`` or ``exp(-|Im z|)``, are not holomorphic, and their rules add the
+scaling's conjugate part. scipy itself refuses complex arguments of the real-only
+functions: for ``gammaln`` use ``loggamma``, for ``expit``/``logit`` write
+``1 / (1 + np.exp(-z))``/``np.log(z / (1 - z))``, for ``beta`` use ``gamma``.
+
 Examples:
     >>> import numpy as np, scipy.special, rulegrad as rg
     >>> rg.grad(lambda w: np.sum(scipy.special.gammaln(w)))(np.array([1.0, 2.0])).round(4)
@@ -28,7 +39,7 @@ import numpy as np
 import scipy.special as sc
 
 from ..core import Domain, primitive, zerograd
-from ..rules._util import expand
+from ..rules._util import expand, is_complex
 from ._intercept import intercept
 from ._util import float_dtype, no_derivative
 
@@ -37,6 +48,7 @@ POSITIVE = Domain(args=("positive",))
 NONZERO = Domain(args=("nonzero",))
 UNIT = Domain(args=("unit",))  # the open interval (0, 1)
 TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+TWO_I_OVER_SQRT_PI = 2j / math.sqrt(math.pi)
 SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
 SQRT_2PI = math.sqrt(2 * math.pi)
 LN2, LN10 = math.log(2), math.log(10)
@@ -64,7 +76,56 @@ def polygamma(n: Any, x: Any) -> Any:
         >>> polygamma(1, np.float32(1.0)).dtype
         dtype('float32')
     """
+    if np.iscomplexobj(x):
+        return _polygamma_complex(n, x)
     return _cast(sc.polygamma(n, x), x)
+
+
+#: B_2, B_4, ..., B_16: the Bernoulli numbers of the Euler-Maclaurin tail of `_hurwitz`
+BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def _hurwitz(s: int, z: np.ndarray) -> np.ndarray:
+    """The Hurwitz zeta function ``sum_k (z + k)^-s`` of complex ``z``, integer ``s >= 2``:
+    the first terms summed until ``Re(z + k) >= 20``, the rest by Euler-Maclaurin (its
+    remainder is below 1e-20 there)."""
+    shift = np.maximum(np.ceil(20 - z.real), 0)
+    total = np.zeros_like(z)
+    for k in range(int(shift.max(initial=0))):
+        total += np.where(k < shift, (z + k) ** -s, 0)
+    w = z + shift
+    total += w ** (1 - s) / (s - 1) + w**-s / 2
+    rising, fact = float(s), 1.0  # s (s+1) ... (s+2j-2) and (2j)!
+    for j, b in enumerate(BERNOULLI, 1):
+        fact *= (2 * j - 1) * (2 * j)
+        total += b / fact * rising * w ** (-s - 2 * j + 1)
+        rising *= (s + 2 * j - 1) * (s + 2 * j)
+    return total
+
+
+def _polygamma_complex(n: Any, z: Any) -> Any:
+    """polygamma of complex ``z`` (scipy's is real only past n = 0), in ``z``'s dtype:
+    digamma for n = 0, else ``(-1)^(n+1) n! zeta(n+1, z)``.
+
+    Examples:
+        >>> z = np.array([0.5 + 1j, -1.5 - 0.5j])
+        >>> h = 1e-6  # trigamma is digamma's derivative
+        >>> d = (sc.digamma(z + h) - sc.digamma(z - h)) / (2 * h)
+        >>> bool(np.allclose(_polygamma_complex(1, z), d, rtol=1e-8))
+        True
+    """
+    z = np.asarray(z)
+    wide = z.astype(np.complex128)
+    n, out = np.asarray(n), np.zeros(np.broadcast_shapes(np.shape(n), z.shape), np.complex128)
+    for k in np.unique(n):
+        k = int(k)
+        y = (
+            sc.digamma(wide)
+            if k == 0
+            else (-1) ** (k + 1) * math.factorial(k) * _hurwitz(k + 1, wide)
+        )
+        out = np.where(n == k, y, out)
+    return out.astype(z.dtype)[()]
 
 
 def _sample_multigammaln(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -202,6 +263,38 @@ erfcinv = primitive(
 )
 dawsn = primitive(sc.dawsn, lambda dy, y, x: dy * (1 - 2 * x * y), domain=REAL)
 
+
+def _sample_erfi(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """x in [-3, 3]: erfi grows as exp(x^2) (float32 overflows past x = 9)."""
+    return (rng.uniform(-3.0, 3.0, (3, 4)),), {}
+
+
+erfi = primitive(
+    sc.erfi,
+    lambda dy, y, x: dy * TWO_OVER_SQRT_PI * np.exp(x * x),
+    domain=Domain(sample=_sample_erfi),
+)
+
+
+def _real_for_real(x: Any, g: Any) -> Any:
+    """The gradient ``g`` of a function complex for real ``x`` too: its real part for
+    real ``x`` (autograd's convention)."""
+    return g if is_complex(x) else np.real(g)
+
+
+@primitive(
+    lambda dy, y, z: _real_for_real(z, dy * (TWO_I_OVER_SQRT_PI - 2 * z * y)),
+    of=sc.wofz,
+    domain=REAL,
+)
+def _wofz(z: object) -> Any:
+    """The Faddeeva function exp(-z^2) erfc(-iz), complex64 for float32 or complex64 z
+    (scipy's is complex128 for float32)."""
+    return np.asarray(sc.wofz(z)).astype(np.result_type(float_dtype(z), np.complex64))[()]
+
+
+wofz = _wofz
+
 # ---- the logistic, the normal distribution ----
 expit = primitive(sc.expit, lambda dy, y, x: dy * y * (1 - y), domain=REAL)
 log_expit = primitive(sc.log_expit, lambda dy, y, x: dy * sc.expit(-x), domain=REAL)
@@ -292,16 +385,71 @@ kv = primitive(
     lambda dy, y, v, x: -dy * (sc.kv(v - 1, x) + sc.kv(v + 1, x)) / 2,
     domain=ORDER_X,
 )
-ive = primitive(  # iv(v, x) exp(-|x|)
-    sc.ive,
-    _v("ive"),
-    lambda dy, y, v, x: dy * ((sc.ive(v - 1, x) + sc.ive(v + 1, x)) / 2 - np.sign(x) * y),
-    domain=ORDER_X,
-)
+
+
+def _ive_dx(dy: Any, y: Any, v: Any, x: Any) -> Any:
+    """ive = iv(v, x) exp(-|Re x|). For complex x it is not holomorphic: with autograd's
+    convention the factor's derivative -sign(Re x) / 2 in x and in conj(x) gives
+    ``-sign(Re x) Re(dy y)`` (``-sign(x) dy y`` for real x)."""
+    g = dy * (sc.ive(v - 1, x) + sc.ive(v + 1, x)) / 2
+    if is_complex(x):
+        return g - np.sign(np.real(x)) * np.real(dy * y)
+    return g - np.sign(x) * (dy * y)
+
+
+ive = primitive(sc.ive, _v("ive"), _ive_dx, domain=ORDER_X)  # iv(v, x) exp(-|Re x|)
 kve = primitive(  # kv(v, x) exp(x)
     sc.kve,
     _v("kve"),
     lambda dy, y, v, x: dy * (y - (sc.kve(v - 1, x) + sc.kve(v + 1, x)) / 2),
+    domain=ORDER_X,
+)
+
+
+def _imag_scaled(f: Any) -> Any:
+    """The rule of ``f(v, z) = g(v, z) exp(-|Im z|)`` (jve, yve) with g' = (g(v-1) - g(v+1)) / 2.
+    For complex z it is not holomorphic: with autograd's convention the factor's derivatives
+    in z and conj(z), +-i sign(Im z) / 2, give ``i sign(Im z) Re(dy y)``; real x has Im x = 0."""
+
+    def rule(dy: Any, y: Any, v: Any, x: Any) -> Any:
+        g = dy * (f(v - 1, x) - f(v + 1, x)) / 2
+        if is_complex(x):
+            return g + 1j * np.sign(np.imag(x)) * np.real(dy * y)
+        return g
+
+    rule.__name__ = rule.__qualname__ = f"_{f.__name__}_dx"
+    return rule
+
+
+jve = primitive(sc.jve, _v("jve"), _imag_scaled(sc.jve), domain=ORDER_X)  # jv exp(-|Im x|)
+yve = primitive(sc.yve, _v("yve"), _imag_scaled(sc.yve), domain=ORDER_X)  # yv exp(-|Im x|)
+# Hankel functions: complex for real x too; hankel1e = hankel1 exp(-ix), hankel2e = hankel2 exp(ix)
+hankel1 = primitive(
+    sc.hankel1,
+    _v("hankel1"),
+    lambda dy, y, v, x: _real_for_real(x, dy * (sc.hankel1(v - 1, x) - sc.hankel1(v + 1, x)) / 2),
+    domain=ORDER_X,
+)
+hankel2 = primitive(
+    sc.hankel2,
+    _v("hankel2"),
+    lambda dy, y, v, x: _real_for_real(x, dy * (sc.hankel2(v - 1, x) - sc.hankel2(v + 1, x)) / 2),
+    domain=ORDER_X,
+)
+hankel1e = primitive(
+    sc.hankel1e,
+    _v("hankel1e"),
+    lambda dy, y, v, x: _real_for_real(
+        x, dy * ((sc.hankel1e(v - 1, x) - sc.hankel1e(v + 1, x)) / 2 - 1j * y)
+    ),
+    domain=ORDER_X,
+)
+hankel2e = primitive(
+    sc.hankel2e,
+    _v("hankel2e"),
+    lambda dy, y, v, x: _real_for_real(
+        x, dy * ((sc.hankel2e(v - 1, x) - sc.hankel2e(v + 1, x)) / 2 + 1j * y)
+    ),
     domain=ORDER_X,
 )
 
