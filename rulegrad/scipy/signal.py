@@ -1,4 +1,4 @@
-"""scipy.signal: convolve and correlate, n-d, modes "full", "same" and "valid", real arrays.
+"""scipy.signal: convolve and correlate, n-d, modes "full", "same" and "valid", real or complex.
 
 Both are intercepted on ``scipy.signal`` while the plugin is loaded (see
 `rulegrad.scipy._intercept`). A "same" or "valid" result is the "full" result cropped
@@ -7,6 +7,12 @@ shape first. Then, for ``y = convolve(a, b, "full")``, ``abar = correlate(ybar, 
 and ``bbar = correlate(ybar, a, "valid")``; ``correlate(a, b)`` is ``convolve(a, flip(b))``.
 The rules call these primitives again, so they differentiate to any order; ``method``
 ("auto", "direct", "fft") is passed on to scipy.
+
+Complex arrays follow autograd's convention (``docs/primitives.md``): ``convolve`` is
+bilinear, so its rules multiply unconjugated, and scipy's ``correlate`` conjugates the
+second argument, so the rules conjugate it back (``np.conj`` only where an argument is
+complex: real arrays record the same operations as before). A real argument of a complex
+result gets the real part of its gradient.
 
 Examples:
     >>> import numpy as np, scipy.signal, rulegrad as rg
@@ -22,7 +28,8 @@ from typing import Any
 import numpy as np
 import scipy.signal as sg
 
-from ..core import Domain, RuleError, primitive
+from ..core import Domain, primitive
+from ..rules._util import is_complex
 from ._intercept import intercept
 from ._util import float_dtype
 
@@ -35,8 +42,6 @@ MODES = ("full", "same", "valid")
 def _check(name: str, a: Any, b: Any, mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"scipy.signal.{name}: mode must be one of {MODES}, not {mode!r}")
-    if np.iscomplexobj(a) or np.iscomplexobj(b):
-        raise RuleError(f"scipy.signal.{name}: rulegrad differentiates real arrays only")
 
 
 def _full_grad(dy: Any, a: Any, b: Any) -> Any:
@@ -49,20 +54,32 @@ def _full_grad(dy: Any, a: Any, b: Any) -> Any:
     return np.pad(dy, widths) if any(w != (0, 0) for w in widths) else dy
 
 
+def _conj(x: Any) -> Any:
+    """``conj(x)`` for a complex ``x``; a real ``x`` as it is (nothing recorded)."""
+    return np.conj(x) if is_complex(x) else x
+
+
+def _like(g: Any, x: Any) -> Any:
+    """The gradient ``g`` of argument ``x``: its real part for a real ``x``."""
+    return np.real(g) if is_complex(g) and not is_complex(x) else g
+
+
 def _conv_da(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
-    return correlate(_full_grad(dy, a, b), b, "valid", method)
+    return _like(correlate(_full_grad(dy, a, b), _conj(b), "valid", method), a)
 
 
 def _conv_db(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
-    return correlate(_full_grad(dy, a, b), a, "valid", method)
+    return _like(correlate(_full_grad(dy, a, b), _conj(a), "valid", method), b)
 
 
 def _corr_da(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
-    return correlate(_full_grad(dy, a, b), np.flip(b), "valid", method)
+    return _like(correlate(_full_grad(dy, a, b), np.flip(b), "valid", method), a)
 
 
 def _corr_db(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
-    return np.flip(correlate(_full_grad(dy, a, b), a, "valid", method))
+    """``correlate(a, b) = convolve(a, conj(flip(b)))``: conjugate ``conv_db``'s gradient."""
+    g = np.flip(correlate(_full_grad(dy, a, b), _conj(a), "valid", method))
+    return _like(_conj(g), b)
 
 
 def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -82,7 +99,7 @@ DOMAIN = Domain(args=("real", "real", "plain"), sample=_sample)
 
 @primitive(_conv_da, _conv_db, None, domain=DOMAIN)
 def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
-    """scipy.signal.convolve of real arrays, in their float dtype."""
+    """scipy.signal.convolve of real or complex arrays, in their float (complex) dtype."""
     _check("convolve", in1, in2, mode)
     y = ORIGINAL["convolve"](in1, in2, mode, method)
     return np.asarray(y).astype(float_dtype(in1, in2), copy=False)
@@ -90,7 +107,7 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
 
 @primitive(_corr_da, _corr_db, None, domain=DOMAIN)
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
-    """scipy.signal.correlate of real arrays, in their float dtype."""
+    """scipy.signal.correlate of real or complex arrays, in their float (complex) dtype."""
     _check("correlate", in1, in2, mode)
     y = ORIGINAL["correlate"](in1, in2, mode, method)
     return np.asarray(y).astype(float_dtype(in1, in2), copy=False)
