@@ -337,11 +337,20 @@ def expm(a: Any) -> Any:
     return _cast(ORIGINAL["expm"](a), a)
 
 
-def _real(y: np.ndarray) -> np.ndarray:
-    """``y``'s real part when its imaginary part is roundoff (scipy 1.15, the newest for
-    Python 3.10, returns the square root of some real matrices as such a complex array)."""
-    if np.iscomplexobj(y) and np.max(np.abs(y.imag), initial=0.0) <= 1e-10 * max(
-        1.0, float(np.max(np.abs(y.real), initial=0.0))
+def _wide(a: Any) -> np.ndarray:
+    """``a`` in float64, or complex128 if complex (never its real part alone)."""
+    return np.asarray(a, np.complex128 if np.iscomplexobj(a) else np.float64)
+
+
+def _real(y: np.ndarray, a: Any) -> np.ndarray:
+    """``y``'s real part when ``a`` is real and ``y``'s imaginary part is roundoff (scipy
+    1.15, the newest for Python 3.10, returns the square root of some real matrices as such
+    a complex array)."""
+    if (
+        np.iscomplexobj(y)
+        and not np.iscomplexobj(a)
+        and np.max(np.abs(y.imag), initial=0.0)
+        <= 1e-10 * max(1.0, float(np.max(np.abs(y.real), initial=0.0)))
     ):
         return y.real
     return y
@@ -354,26 +363,29 @@ LOGM = Domain(sample=_sample_square, order=1)
 
 @primitive(lambda dy, y, a, *rest: _frechet(logm, _t(a), dy), domain=LOGM)
 def logm(a: Any, disp: bool = True) -> Any:
-    """scipy.linalg.logm of a matrix with a real logarithm (a complex result is refused)."""
-    y = ORIGINAL["logm"](np.asarray(a, np.float64))  # float32 input: complex roundoff
-    y = _real(y[0] if isinstance(y, tuple) else y)
-    if np.iscomplexobj(y):
+    """scipy.linalg.logm of a complex matrix, or of a real one with a real logarithm (a
+    complex logarithm of a real matrix is refused)."""
+    y = ORIGINAL["logm"](_wide(a))  # float32 input: complex roundoff
+    y = _real(y[0] if isinstance(y, tuple) else y, a)
+    if np.iscomplexobj(y) and not np.iscomplexobj(a):
         raise RuleError(
-            "scipy.linalg.logm: the logarithm of this matrix is complex; rulegrad "
-            "differentiates real results only (a matrix with no eigenvalue <= 0)"
+            "scipy.linalg.logm: the logarithm of this real matrix is complex (it has an "
+            "eigenvalue <= 0); pass it as a complex matrix, a.astype(complex), to "
+            "differentiate the complex logarithm"
         )
     return _cast(y, a)
 
 
 @primitive(lambda dy, y, a, *rest: _frechet(sqrtm, _t(a), dy), domain=Domain(sample=_sample_square))
 def sqrtm(a: Any, disp: bool = True, blocksize: int = 64) -> Any:
-    """scipy.linalg.sqrtm of a matrix with a real square root (a complex result is refused)."""
-    y = ORIGINAL["sqrtm"](np.asarray(a, np.float64))
-    y = _real(y[0] if isinstance(y, tuple) else y)
-    if np.iscomplexobj(y):
+    """scipy.linalg.sqrtm of a complex matrix, or of a real one with a real square root (a
+    complex square root of a real matrix is refused)."""
+    y = ORIGINAL["sqrtm"](_wide(a))
+    y = _real(y[0] if isinstance(y, tuple) else y, a)
+    if np.iscomplexobj(y) and not np.iscomplexobj(a):
         raise RuleError(
-            "scipy.linalg.sqrtm: the square root of this matrix is complex; "
-            "rulegrad differentiates real results only"
+            "scipy.linalg.sqrtm: the square root of this real matrix is complex; pass it "
+            "as a complex matrix, a.astype(complex), to differentiate the complex root"
         )
     return _cast(y, a)
 
