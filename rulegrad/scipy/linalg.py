@@ -59,6 +59,11 @@ def _t(a: Any) -> Any:
     return np.swapaxes(a, -1, -2)
 
 
+def _conj(a: Any) -> Any:
+    """``conj(a)`` for a complex ``a``; a real ``a`` as it is (nothing recorded)."""
+    return np.conj(a) if np.iscomplexobj(a) else a
+
+
 def _numpy_rule(func: Any) -> Callable[..., Any]:
     """rulegrad's rule for numpy's ``func`` (its first argument), from the registry."""
     return PRIMITIVES[func].methods[0].rules[0]
@@ -132,18 +137,21 @@ def _sample_cho(rng: np.random.Generator) -> tuple[tuple, dict]:
 
 def _cho_dc(dy: Any, y: Any, c: Any, lower: bool, b: Any, *rest: Any) -> Any:
     """A = C C^T (lower) or U^T U: abar = -bbar x^T, and the factor's gradient from abar's
-    symmetric part, on the triangle scipy reads."""
+    symmetric part, on the triangle scipy reads; for a complex factor A = C C^H (U^H U),
+    the Hermitian part, and conj(C) where C^T stood (autograd's convention)."""
+    if np.iscomplexobj(c):  # A = C C^H, Hermitian: A^-T = conj(A)^-1, conj(C)'s solve
+        c = np.conj(c)
     bbar = cho_solve_unpacked(c, lower, dy)
     x2, b2 = (y[:, None], bbar[:, None]) if np.ndim(y) == 1 else (y, bbar)
     s = -(b2 @ _t(x2))
-    s = s + _t(s)
+    s = s + (np.conj(_t(s)) if np.iscomplexobj(c) else _t(s))
     return np.tril(s @ c) if lower else np.triu(c @ s)
 
 
 @primitive(
     _cho_dc,
     None,
-    lambda dy, y, c, lower, b, *rest: cho_solve_unpacked(c, lower, dy),  # A is symmetric
+    lambda dy, y, c, lower, b, *rest: cho_solve_unpacked(_conj(c), lower, dy),  # A^T = conj(A)
     domain=Domain(sample=_sample_cho),
 )
 def cho_solve_unpacked(
@@ -301,10 +309,13 @@ def _eigh_da(
     dy: Any, y: Any, a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False
 ) -> Any:
     uplo = "L" if lower else "U"
-    if eigvals_only:  # A V = V W: d w_k = v_k^T dA v_k, on the triangle read
+    if eigvals_only and not np.iscomplexobj(a):  # A V = V W: d w_k = v_k^T dA v_k
         v = np.linalg.eigh(a, uplo)[1]
         g = (v * np.expand_dims(dy, -2)) @ _t(v)
         return np.tril(g) + np.tril(g, -1) if lower else np.triu(g) + np.triu(g, 1)
+    if eigvals_only:  # Hermitian: numpy's rule, with no gradient for the eigenvectors
+        w, v = np.linalg.eigh(a, uplo)
+        return _numpy_rule(np.linalg.eigh)((dy, np.zeros_like(v)), (w, v), a, UPLO=uplo)
     return _numpy_rule(np.linalg.eigh)(dy, y, a, UPLO=uplo)
 
 
