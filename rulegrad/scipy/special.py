@@ -89,7 +89,7 @@ def _hurwitz(s: int, z: np.ndarray) -> np.ndarray:
     """The Hurwitz zeta function ``sum_k (z + k)^-s`` of complex ``z``, integer ``s >= 2``:
     the first terms summed until ``Re(z + k) >= 20``, the rest by Euler-Maclaurin (its
     remainder is below 1e-20 there)."""
-    shift = np.maximum(np.ceil(20 - z.real), 0)
+    shift = np.maximum(np.ceil(20 - np.nan_to_num(z.real, nan=20, posinf=20, neginf=20)), 0)
     total = np.zeros_like(z)
     for k in range(int(shift.max(initial=0))):
         total += np.where(k < shift, (z + k) ** -s, 0)
