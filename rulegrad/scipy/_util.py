@@ -41,13 +41,16 @@ def no_derivative(function: str, argument: str, why: str) -> Callable[..., Any]:
 
 def float_dtype(*xs: Any) -> np.dtype:
     """The floating dtype of scipy's result for these arguments: float32 only if every float
-    argument is float32 (scipy's Python code often computes in float64).
+    argument is float32 (scipy's Python code often computes in float64); complex if one is
+    complex (complex64 from float32 and complex64 alone).
 
     Examples:
         >>> float_dtype(np.ones(2, np.float32), 2), float_dtype(np.ones(2, np.float32), 2.0)
         (dtype('float32'), dtype('float32'))
         >>> float_dtype(np.ones(2, np.float32), np.ones(2))
         dtype('float64')
+        >>> float_dtype(np.ones(2, np.complex64), np.ones(2, np.float32), 1.5)
+        dtype('complex64')
     """
     kinds = [np.result_type(x) for x in xs if not isinstance(x, (int, float, bool, type(None)))]
     floats = [d for d in kinds if d.kind in "fc"]

@@ -5,7 +5,9 @@ scipy.linalg's functions are Python code that converts its arguments with ``np.a
 while the plugin is loaded, each function listed is replaced on ``scipy.linalg`` by a
 wrapper that calls a primitive here when an argument is tracked (see
 `rulegrad.scipy._intercept`), scipy's function otherwise. The primitives' forwards are
-scipy's functions on plain values, in the arguments' float dtype (real inputs).
+scipy's functions on plain values, in the arguments' float dtype, or complex dtype:
+complex matrices (Hermitian for ``cholesky``, ``cho_solve``, ``eigh``) are differentiated
+in autograd's convention, ``dL/dx - i dL/dy``.
 
 Conventions, as for numpy's rules (docs/primitives.md):
 
