@@ -278,12 +278,18 @@ erfi = primitive(
 
 def _real_for_real(x: Any, g: Any) -> Any:
     """The gradient ``g`` of a function complex for real ``x`` too: its real part for
-    real ``x`` (autograd's convention)."""
+    real ``x`` (autograd's convention). Its forward rule keeps ``dx f'(x)`` complex."""
     return g if is_complex(x) else np.real(g)
 
 
+def _wofz_d(y: Any, z: Any) -> Any:
+    """w'(z) = 2i / sqrt(pi) - 2 z w(z)."""
+    return TWO_I_OVER_SQRT_PI - 2 * z * y
+
+
 @primitive(
-    lambda dy, y, z: _real_for_real(z, dy * (TWO_I_OVER_SQRT_PI - 2 * z * y)),
+    lambda dy, y, z: _real_for_real(z, dy * _wofz_d(y, z)),
+    jvp=lambda dz, y, z: dz * _wofz_d(y, z),
     of=sc.wofz,
     domain=REAL,
 )
@@ -397,7 +403,17 @@ def _ive_dx(dy: Any, y: Any, v: Any, x: Any) -> Any:
     return g - np.sign(x) * (dy * y)
 
 
-ive = primitive(sc.ive, _v("ive"), _ive_dx, domain=ORDER_X)  # iv(v, x) exp(-|Re x|)
+def _ive_fx(dx: Any, y: Any, v: Any, x: Any) -> Any:
+    """ive's forward rule: the factor exp(-|Re x|) moves with Re dx only."""
+    g = dx * (sc.ive(v - 1, x) + sc.ive(v + 1, x)) / 2
+    if is_complex(x):
+        return g - np.sign(np.real(x)) * y * np.real(dx)
+    return g - np.sign(x) * (dx * y)
+
+
+ive = primitive(  # iv(v, x) exp(-|Re x|)
+    sc.ive, _v("ive"), _ive_dx, jvp=(_v("ive"), _ive_fx), domain=ORDER_X
+)
 kve = primitive(  # kv(v, x) exp(x)
     sc.kve,
     _v("kve"),
@@ -406,10 +422,12 @@ kve = primitive(  # kv(v, x) exp(x)
 )
 
 
-def _imag_scaled(f: Any) -> Any:
-    """The rule of ``f(v, z) = g(v, z) exp(-|Im z|)`` (jve, yve) with g' = (g(v-1) - g(v+1)) / 2.
-    For complex z it is not holomorphic: with autograd's convention the factor's derivatives
-    in z and conj(z), +-i sign(Im z) / 2, give ``i sign(Im z) Re(dy y)``; real x has Im x = 0."""
+def _imag_scaled(f: Any) -> tuple[Any, Any]:
+    """The reverse and forward rules of ``f(v, z) = g(v, z) exp(-|Im z|)`` (jve, yve), with
+    g' = (g(v-1) - g(v+1)) / 2. For complex z it is not holomorphic: with autograd's
+    convention the factor's derivatives in z and conj(z), +-i sign(Im z) / 2, give
+    ``i sign(Im z) Re(dy y)``; forward, the factor moves with Im dz only. Real x has
+    Im x = 0: no term."""
 
     def rule(dy: Any, y: Any, v: Any, x: Any) -> Any:
         g = dy * (f(v - 1, x) - f(v + 1, x)) / 2
@@ -417,41 +435,53 @@ def _imag_scaled(f: Any) -> Any:
             return g + 1j * np.sign(np.imag(x)) * np.real(dy * y)
         return g
 
-    rule.__name__ = rule.__qualname__ = f"_{f.__name__}_dx"
-    return rule
+    def forward(dx: Any, y: Any, v: Any, x: Any) -> Any:
+        g = dx * (f(v - 1, x) - f(v + 1, x)) / 2
+        if is_complex(x):
+            return g - np.sign(np.imag(x)) * y * np.imag(dx)
+        return g
+
+    name = f.__name__
+    rule.__name__ = rule.__qualname__ = f"_{name}_dx"
+    forward.__name__ = forward.__qualname__ = f"_{name}_fx"
+    return rule, (_v(name), forward)
 
 
-jve = primitive(sc.jve, _v("jve"), _imag_scaled(sc.jve), domain=ORDER_X)  # jv exp(-|Im x|)
-yve = primitive(sc.yve, _v("yve"), _imag_scaled(sc.yve), domain=ORDER_X)  # yv exp(-|Im x|)
-# Hankel functions: complex for real x too; hankel1e = hankel1 exp(-ix), hankel2e = hankel2 exp(ix)
-hankel1 = primitive(
-    sc.hankel1,
-    _v("hankel1"),
-    lambda dy, y, v, x: _real_for_real(x, dy * (sc.hankel1(v - 1, x) - sc.hankel1(v + 1, x)) / 2),
-    domain=ORDER_X,
-)
-hankel2 = primitive(
-    sc.hankel2,
-    _v("hankel2"),
-    lambda dy, y, v, x: _real_for_real(x, dy * (sc.hankel2(v - 1, x) - sc.hankel2(v + 1, x)) / 2),
-    domain=ORDER_X,
-)
-hankel1e = primitive(
-    sc.hankel1e,
-    _v("hankel1e"),
-    lambda dy, y, v, x: _real_for_real(
-        x, dy * ((sc.hankel1e(v - 1, x) - sc.hankel1e(v + 1, x)) / 2 - 1j * y)
-    ),
-    domain=ORDER_X,
-)
-hankel2e = primitive(
-    sc.hankel2e,
-    _v("hankel2e"),
-    lambda dy, y, v, x: _real_for_real(
-        x, dy * ((sc.hankel2e(v - 1, x) - sc.hankel2e(v + 1, x)) / 2 + 1j * y)
-    ),
-    domain=ORDER_X,
-)
+_JVE, _JVE_F = _imag_scaled(sc.jve)
+_YVE, _YVE_F = _imag_scaled(sc.yve)
+jve = primitive(sc.jve, _v("jve"), _JVE, jvp=_JVE_F, domain=ORDER_X)  # jv exp(-|Im x|)
+yve = primitive(sc.yve, _v("yve"), _YVE, jvp=_YVE_F, domain=ORDER_X)  # yv exp(-|Im x|)
+
+
+def _hankel(f: Any, phase: complex = 0) -> tuple[Any, Any]:
+    """The reverse and forward rules of a Hankel function, complex for real x too:
+    f' = (f(v-1) - f(v+1)) / 2, plus ``phase * f`` for the scaled ones (hankel1e =
+    hankel1 exp(-ix): phase -i; hankel2e = hankel2 exp(ix): phase i)."""
+
+    def derivative(y: Any, v: Any, x: Any) -> Any:
+        d = (f(v - 1, x) - f(v + 1, x)) / 2
+        return d + phase * y if phase else d
+
+    def rule(dy: Any, y: Any, v: Any, x: Any) -> Any:
+        return _real_for_real(x, dy * derivative(y, v, x))
+
+    def forward(dx: Any, y: Any, v: Any, x: Any) -> Any:
+        return dx * derivative(y, v, x)
+
+    name = f.__name__
+    rule.__name__ = rule.__qualname__ = f"_{name}_dx"
+    forward.__name__ = forward.__qualname__ = f"_{name}_fx"
+    return rule, (_v(name), forward)
+
+
+_H1, _H1_F = _hankel(sc.hankel1)
+_H2, _H2_F = _hankel(sc.hankel2)
+_H1E, _H1E_F = _hankel(sc.hankel1e, -1j)
+_H2E, _H2E_F = _hankel(sc.hankel2e, 1j)
+hankel1 = primitive(sc.hankel1, _v("hankel1"), _H1, jvp=_H1_F, domain=ORDER_X)
+hankel2 = primitive(sc.hankel2, _v("hankel2"), _H2, jvp=_H2_F, domain=ORDER_X)
+hankel1e = primitive(sc.hankel1e, _v("hankel1e"), _H1E, jvp=_H1E_F, domain=ORDER_X)
+hankel2e = primitive(sc.hankel2e, _v("hankel2e"), _H2E, jvp=_H2E_F, domain=ORDER_X)
 
 
 @primitive(
