@@ -62,3 +62,17 @@ def test_complex_logarithm_of_a_real_matrix_as_a_complex_one() -> None:
     with pytest.raises(rg.RuleError, match=r"astype\(complex\)"):
         rg.grad(lambda a: np.sum(np.abs(sl.logm(a))))(a)
     assert rg.checkgrad(lambda a: sl.logm(a.astype(complex)), a) < 1e-5
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_complex_forward_mode_matches_central_differences(name: str) -> None:
+    """rg.jvp of each function of complex matrices along complex tangents is J t as central
+    differences give it."""
+    f, args = CASES[name]
+    rng = np.random.default_rng(7)
+    ts = tuple(rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape) for x in args)
+    _, jt = rg.jvp(f, args, ts)
+    h = 1e-6
+    plus = f(*(x + h * t for x, t in zip(args, ts)))
+    minus = f(*(x - h * t for x, t in zip(args, ts)))
+    np.testing.assert_allclose(jt, (plus - minus) / (2 * h), rtol=1e-5, atol=1e-7)

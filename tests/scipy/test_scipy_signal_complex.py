@@ -73,3 +73,19 @@ def test_complex_convolve_matches_autograd(shapes: tuple, mode: str, dtype: type
         assert g.dtype == dtype
         tol = 1e-4 if dtype == np.complex64 else 1e-9
         np.testing.assert_allclose(g, h, rtol=tol, atol=tol * np.max(np.abs(h)))
+
+
+@pytest.mark.parametrize("func", ["convolve", "correlate"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_complex_forward_mode_matches_central_differences(func: str, mode: str) -> None:
+    """rg.jvp along complex tangents of both arguments is J t (correlate conjugates its
+    second argument's tangent as it does the argument)."""
+    rng = np.random.default_rng(3)
+    a, b, da, db = (_complex(rng, s) for s in ((5, 2), (3, 2), (5, 2), (3, 2)))
+    f = getattr(sg, func)
+    _, jt = rg.jvp(lambda a, b: f(a, b, mode=mode), (a, b), (da, db))
+    h = 1e-6
+    numeric = (f(a + h * da, b + h * db, mode=mode) - f(a - h * da, b - h * db, mode=mode)) / (
+        2 * h
+    )
+    np.testing.assert_allclose(jt, numeric, rtol=1e-6, atol=1e-8)
