@@ -40,8 +40,14 @@ CASES = {
 PRIMITIVE = {"polygamma"}  # called as rulegrad.scipy.special's: scipy's refuses complex
 
 
+def _base(name: str) -> str:
+    """The function a case tests: ``xlogy_x`` -> ``xlogy``, ``polygamma_1`` -> ``polygamma``."""
+    head, _, tail = name.rpartition("_")
+    return head if tail in ("x", "y", "0", "1", "2") else name
+
+
 def _function(name: str):  # type: ignore[no-untyped-def]
-    base = name.split("_")[0] if name.split("_")[-1] in ("x", "y", "0", "1", "2") else name
+    base = _base(name)
     return getattr(rs if base in PRIMITIVE else sc, base)
 
 
@@ -171,3 +177,45 @@ def test_forward_mode_at_real_x_is_complex(name: str) -> None:
     _, jt = rg.jvp(g, (x,), (t,))
     h = 1e-6
     np.testing.assert_allclose(jt, (g(x + h * t) - g(x - h * t)) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+X = np.array([0.3, 0.55, 0.8]) + 0.2j
+# scipy's ufuncs (and Python functions) that take real arguments only: name -> (arguments,
+# index of the complex one)
+REAL_ONLY = {
+    "beta": ((X, X), 0), "betaln": ((X, X), 1), "betainc": ((1.5, 2.5, X), 2),
+    "betaincc": ((1.5, 2.5, X), 2), "betaincinv": ((1.5, 2.5, X), 2), "cbrt": ((X,), 0),
+    "entr": ((X,), 0), "erfinv": ((X,), 0), "erfcinv": ((X,), 0), "exp2": ((X,), 0),
+    "exp10": ((X,), 0), "expit": ((X,), 0), "log_expit": ((X,), 0), "logit": ((X,), 0),
+    "gammainc": ((1.5, X), 1), "gammaincc": ((1.5, X), 1), "gammaincinv": ((1.5, X), 1),
+    "gammaln": ((X,), 0), "multigammaln": ((X + 2, 2), 0), "i0": ((X,), 0),
+    "i0e": ((X,), 0), "i1": ((X,), 0), "i1e": ((X,), 0), "j0": ((X,), 0), "j1": ((X,), 0),
+    "y0": ((X,), 0), "y1": ((X,), 0), "k0": ((X,), 0), "k0e": ((X,), 0), "k1": ((X,), 0),
+    "k1e": ((X,), 0), "yn": ((2, X), 1), "kl_div": ((X, X), 0), "rel_entr": ((X, X), 1),
+    "ndtri": ((X,), 0), "poch": ((X, X), 0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(REAL_ONLY))
+def test_real_only_function_refuses_a_complex_argument(name: str) -> None:
+    """A function scipy defines for real arguments only raises scipy's TypeError on a
+    tracked complex argument: no answer from its real part."""
+    args, i = REAL_ONLY[name]
+    f = getattr(sc, name)
+    with pytest.raises(TypeError, match="not supported for the input types"):
+        rg.grad(lambda z: np.sum(np.abs(f(*args[:i], z, *args[i + 1 :]))))(args[i])
+
+
+def test_every_special_rule_is_classified_for_complex_arguments() -> None:
+    """Each scipy.special primitive rulegrad registers is either checked on complex
+    arguments here or listed as real only: a new rule must say which."""
+    from rulegrad.core import PRIMITIVES
+    from rulegrad.scipy.catalog import label
+
+    names = {
+        label(key).removeprefix("scipy.special.")
+        for key, prim in PRIMITIVES.items()
+        if not prim.zero and any(m.origin == "rulegrad.scipy.special" for m in prim.methods)
+    }
+    checked = {_base(name) for name in CASES} | set(REAL_ONLY)
+    assert names - checked == set(), "classify these for complex arguments"
