@@ -5,8 +5,10 @@ Prints, in one run and on one thread:
 1. forward+backward cost per primitive for a chain of 100 elementwise ops on 3-element
    arrays (rulegrad recording with ``rg.diff`` on every call, rulegrad replaying with
    ``rg.jit``, hand-written numpy forward+backward, and, when installed, HIPS autograd and
-   PyTorch's eager autograd on one thread), and a forward-mode step (``rg.jvp``, and HIPS
-   autograd's ``make_jvp``) on the same chain;
+   PyTorch's eager autograd on one thread), and a forward-mode step on the same chain
+   (``rg.jvp``, a call of ``rg.linearize``'s ``f_jvp``, and, when installed, HIPS
+   autograd's ``make_jvp`` and ``torch.func.jvp``), with the jvp's ratios to the vjp
+   (forward+backward) and to the other libraries' jvps, all from the same run;
 2. one MLP training step (784-64-10, batch 100, float32) for the same columns, with ratios
    to the same step written by hand from the same targets: first with the softmax
    cross-entropy in plain numpy ops on one-hot targets (a dozen primitives, each with its
@@ -162,6 +164,7 @@ def main() -> None:
         "rulegrad": (partial(rg.grad(chain), x3), 100),
         "rulegrad jit": (lambda: rg.grad(chain_step(), p3), 100),
         "rulegrad jvp": (partial(rg.jvp, chain, (x3,), (np.ones(3),)), 100),  # forward mode
+        "rulegrad f_jvp": (partial(rg.linearize(chain, x3)[1], np.ones(3)), 100),
     }
     if autograd is not None:
 
@@ -174,12 +177,19 @@ def main() -> None:
         columns["HIPS autograd jvp"] = (partial(autograd.make_jvp(achain)(x3), np.ones(3)), 50)
     if torch is not None:
         columns["PyTorch eager"] = (partial(torch_chain, torch, x3), 50)
+        columns["torch.func.jvp"] = (partial(torch_jvp_chain, torch, x3), 5)  # (slow: see it)
     times = median_times(columns, args.repeat)
     print(f"Per-primitive forward+backward, chain of {CHAIN} ops on 3-element arrays (median)")
     print(f"{'':22}{'us/op':>10}{'ratio':>10}")
     base = times["hand-written numpy"]
     for name, t in times.items():
         print(f"{name:22}{t / CHAIN * 1e6:10.2f}{t / base:10.2f}")
+    missing = {"HIPS autograd": autograd is None, "PyTorch": torch is None}
+    for name in [name for name, gone in missing.items() if gone]:
+        print(f"{name:22}{'not installed':>20}")
+    print("\nForward mode on the same chain, ratios of this run's medians (target: jvp <= vjp)")
+    for text, ratio in forward_ratios(times):
+        print(f"  {text:46}{ratio:>14}")
 
     rng = np.random.default_rng(0)
     x = rng.random((100, 784), dtype=np.float32)
@@ -209,6 +219,29 @@ def main() -> None:
         print(f"{'':22}{'ms/step':>10}{'ratio':>10}")
         for name, t in times.items():
             print(f"{name:22}{t * 1e3:10.3f}{t / hand:10.2f}")
+
+
+def forward_ratios(times: dict[str, float]) -> list[tuple[str, str]]:
+    """The rulegrad jvp's time over the vjp's (``rg.grad``: forward+backward), over HIPS
+    autograd's ``make_jvp`` and ``torch.func.jvp`` (``not installed`` without them), and
+    ``f_jvp``'s (a call of `rg.linearize`'s linear map) over the jvp's.
+
+    Examples:
+        >>> forward_ratios({"rulegrad": 2.0, "rulegrad jvp": 1.0, "rulegrad f_jvp": 0.5})[:2]
+        [('rulegrad jvp / rulegrad vjp (forward+backward)', '0.50'), \
+('rulegrad jvp / HIPS autograd make_jvp', 'not installed')]
+    """
+    jvp = times["rulegrad jvp"]
+    pairs = [
+        ("rulegrad jvp / rulegrad vjp (forward+backward)", "rulegrad", jvp),
+        ("rulegrad jvp / HIPS autograd make_jvp", "HIPS autograd jvp", jvp),
+        ("rulegrad jvp / torch.func.jvp", "torch.func.jvp", jvp),
+        ("rulegrad f_jvp (linearize) / rulegrad jvp", "rulegrad jvp", times["rulegrad f_jvp"]),
+    ]
+    return [
+        (text, f"{t / times[other]:.2f}" if other in times else "not installed")
+        for text, other, t in pairs
+    ]
 
 
 def autograd_mlp_step(
@@ -250,6 +283,22 @@ def torch_chain(torch: object, x: np.ndarray) -> object:
         y = y * 0.9 + 0.01 if i % 2 else torch.tanh(y) * 1.1
     y.sum().backward()
     return t.grad
+
+
+def torch_jvp_chain(torch: object, x: np.ndarray) -> object:
+    """`chain` in PyTorch's forward mode, ``torch.func.jvp`` along ones: its derivative.
+
+    (On torch 2.13's CPU build, forward-mode ``*`` and ``+`` of dual tensors run Python
+    decompositions from ``torch._refs``, about a millisecond each, where ``tanh`` takes
+    microseconds: the column measures that, as a user of this code would meet it.)"""
+    t = torch.tensor(x)
+
+    def f(y: object) -> object:
+        for i in range(CHAIN // 2):
+            y = y * 0.9 + 0.01 if i % 2 else torch.tanh(y) * 1.1
+        return y.sum()
+
+    return torch.func.jvp(f, (t,), (torch.ones_like(t),))[1]
 
 
 def torch_mlp_step(

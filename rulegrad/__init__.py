@@ -65,6 +65,7 @@ from .toolbox import elementwise_grad as elementwise_grad  # noqa: E402  isort: 
 from .toolbox import hessian as hessian  # noqa: E402  isort: skip
 from .toolbox import hvp as hvp  # noqa: E402  isort: skip
 from .toolbox import jacobian as jacobian  # noqa: E402  isort: skip
+from .toolbox import linearize as linearize  # noqa: E402  isort: skip
 from .toolbox import value_and_grad as value_and_grad  # noqa: E402  isort: skip
 from .checkpoint import load as load  # noqa: E402  isort: skip
 from .checkpoint import save as save  # noqa: E402  isort: skip
@@ -73,7 +74,7 @@ __all__ = [
     # engine
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",
     "implements", "jit", "params", "passthrough", "primitive", "stop_gradient", "unbroadcast",
-    "value", "vjp", "zerograd", "ELEMENTWISE", "LINEAR", "jvp",
+    "value", "vjp", "zerograd", "ELEMENTWISE", "LINEAR", "jvp", "linearize",
     # the derivative toolbox (forward and reverse)
     "elementwise_grad", "hessian", "hvp", "jacobian", "value_and_grad",
     # errors

@@ -1,4 +1,4 @@
-"""The derivative toolbox on top of the two modes: `jacobian`, `hessian`, `hvp`,
+"""The derivative toolbox on top of the two modes: `linearize`, `jacobian`, `hessian`, `hvp`,
 `elementwise_grad` and `value_and_grad` (JAX's, HIPS autograd's and torch.func's names).
 
 Forward mode (`rg.jvp`) gives a Jacobian column per pass, reverse mode (`rg.vjp`) a row:
@@ -7,16 +7,20 @@ Forward mode (`rg.jvp`) gives a Jacobian column per pass, reverse mode (`rg.vjp`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .core import gradloss, jvp, plain, vjp
-from .core.box import _as_leaf_value
+from .core.box import Box, _as_leaf_value, describe, map_leaves
+from .core.diff import _run, _wrap
 from .core.errors import ArgumentError, OutputError
+from .core.forward import ForwardTape, _dual, _primal, _tangent, _tangent_of
+from .core.tape import Tape
 
-__all__ = ["jacobian", "hessian", "hvp", "elementwise_grad", "value_and_grad"]
+__all__ = ["linearize", "jacobian", "hessian", "hvp", "elementwise_grad", "value_and_grad"]
 
 _MODES = ("auto", "fwd", "rev")
 
@@ -26,6 +30,71 @@ def _nums(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
     if not nums or not all(isinstance(i, int) and not isinstance(i, bool) for i in nums):
         raise ArgumentError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
     return nums
+
+
+def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """Run ``f(*primals)`` once and return ``(outputs, f_jvp)``: ``f_jvp(*tangents)`` is
+    ``J t``, the jvp of ``f`` at these primals (JAX's ``linearize``).
+
+    Primals and tangents take the structures of `jvp` (arrays, numbers, lists, tuples,
+    dicts; a tangent per primal, None for zero), and ``f_jvp`` raises jvp's errors for
+    tangents that do not fit. Every primal is differentiated (close over constants).
+
+    Cost: ``f`` runs once, recorded as for reverse mode. Each ``f_jvp`` call then pushes
+    the tangents through the recorded calls: per primitive call, its forward rule (or,
+    without one, the derived jvp: a reverse pass over its rule), and neither ``f``'s
+    Python nor any primal value is computed again; ``rg.jvp(f, primals, tangents)`` per
+    call costs all three. Like `vjp`'s pullback, ``f_jvp`` keeps the recording (every
+    intermediate value) while it lives, and the primals and outputs stay read-only.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> out, f_jvp = rg.linearize(lambda x: np.sin(x) * x, np.array([0.0, 1.0]))
+        >>> f_jvp(np.array([1.0, 0.0])), f_jvp(np.array([0.0, 1.0])).round(4)
+        (array([0., 0.]), array([0.    , 1.3818]))
+    """
+    if not callable(f):
+        raise ArgumentError(f"rg.linearize takes a function first, got {describe(f)}")
+    tape = Tape()
+    wrapped = _wrap(tape, primals)
+    out = _run(tape, f, wrapped, {})
+    inputs: list[Any] = []
+    map_leaves(inputs.append, wrapped)
+    values = _primal(wrapped, tape)  # (the primals as the tangents are checked against)
+    outputs = _primal(out, tape)
+    kept: list[Any] = []
+    map_leaves(kept.append, outputs)
+    for v in kept + [n.y for n in tape.nodes if n.method is None]:
+        if isinstance(v, np.ndarray) and id(v) not in tape.seen:
+            tape.lock(v)  # f_jvp reads them again: no silent change by a write
+    lock = threading.Lock()  # (the recorded nodes hold one call's tangents at a time)
+
+    def f_jvp(*tangents: Any) -> Any:
+        if len(tangents) != len(primals):
+            raise ArgumentError(
+                f"f_jvp of rg.linearize got {len(tangents)} tangents for {len(primals)} "
+                "primals: give one tangent per argument (None for a zero tangent)"
+            )
+        check = ForwardTape()  # (jvp's checks and dtype casts: a throwaway dual per leaf)
+        duals: list[Any] = []
+        map_leaves(duals.append, tuple(_dual(check, x, t) for x, t in zip(values, tangents)))
+        with lock:
+            try:
+                for node in tape.nodes:
+                    if node.method is None:
+                        node.tangent = None  # a Param's leaf: constant, as in jvp
+                for b, d in zip(inputs, duals):
+                    if isinstance(b, Box) and b.tape is tape:
+                        b.node.tangent = d.node.tangent if isinstance(d, Box) else None
+                for node in tape.nodes:
+                    if node.method is not None:
+                        node.tangent = _tangent(node)
+                return _tangent_of(out, tape)
+            finally:
+                for node in tape.nodes:
+                    node.tangent = None
+
+    return outputs, f_jvp
 
 
 def jacobian(

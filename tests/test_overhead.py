@@ -80,3 +80,19 @@ def test_script_prints_its_tables() -> None:
     assert "loss in plain numpy ops" in out and "loss in rg.nn.relu and rg.nn.nll" in out
     assert out.count("rulegrad jit") == 3
     assert out.count("hand-written numpy") == 3
+    assert "rulegrad jvp" in out and "rulegrad f_jvp" in out
+    ratios = out.split("Forward mode on the same chain")[1].split("\n\n")[0].splitlines()[1:]
+    assert [line.split("/")[0].strip() for line in ratios] == [
+        "rulegrad jvp", "rulegrad jvp", "rulegrad jvp", "rulegrad f_jvp (linearize)"
+    ]  # fmt: skip
+    for line in ratios:  # a number, or a library that is not installed
+        assert line.endswith("not installed") or float(line.split()[-1]) > 0
+
+
+@pytest.mark.slow
+def test_torch_func_jvp_column_gives_the_chains_derivative(overhead) -> None:
+    """torch.func.jvp's chain pushes the tangent rg.jvp does: its column times the same work."""
+    torch = pytest.importorskip("torch")
+    x3 = np.array([0.1, -0.2, 0.3])
+    want = rg.jvp(overhead.chain, (x3,), (np.ones(3),))[1]
+    assert float(overhead.torch_jvp_chain(torch, x3)) == pytest.approx(want, rel=1e-12)

@@ -163,3 +163,102 @@ def test_hessian_of_a_function_of_a_dict():
     np.testing.assert_allclose(H["a"]["a"], np.diag(2 * p["b"]))
     np.testing.assert_allclose(H["a"]["b"], np.diag(2 * p["a"]))
     np.testing.assert_allclose(H["b"]["b"], np.zeros((2, 2)))
+
+
+def test_linearize_matches_jvp_and_central_differences():
+    """linearize gives f's outputs and, per call, the jvp's output tangents (several
+    outputs, structured arguments), agreeing with central differences."""
+
+    def f(p, y):
+        return p["a"] * y, np.sin(p["a"]) + 2 * np.exp(y) * p["b"]
+
+    p, y = {"a": np.array([0.5, 1.0]), "b": np.array(0.3)}, np.array([2.0, -1.0])
+    out, f_jvp = rg.linearize(f, p, y)
+    np.testing.assert_allclose(out[1], f(p, y)[1])
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        tp = {"a": rng.normal(size=2), "b": np.array(rng.normal())}
+        ty = rng.normal(size=2)
+        got = f_jvp(tp, ty)
+        want = rg.jvp(f, (p, y), (tp, ty))[1]
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12)
+        h = 1e-6
+        up = f({k: p[k] + h * tp[k] for k in p}, y + h * ty)
+        down = f({k: p[k] - h * tp[k] for k in p}, y - h * ty)
+        numeric = [(u - d) / (2 * h) for u, d in zip(up, down)]
+        for g, n in zip(got, numeric):
+            np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)
+
+
+def test_linearize_runs_the_function_once():
+    """f runs at linearize only: each f_jvp call pushes tangents through the recorded calls."""
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.tanh(x) * x
+
+    x = np.array([0.1, 0.7])
+    _, f_jvp = rg.linearize(f, x)
+    a, b = f_jvp(np.array([1.0, 0.0])), f_jvp(np.array([0.0, 1.0]))
+    assert len(calls) == 1
+    d = np.tanh(x) + x * (1 - np.tanh(x) ** 2)
+    np.testing.assert_allclose(a + b, d)
+
+
+def test_linearize_of_a_method_with_a_derived_jvp(scratch_registry):
+    """A primitive without forward rules gets its derived jvp through linearize too."""
+
+    @rg.primitive(lambda dy, y, x: dy * 3 * x**2)
+    def scratch_cube(x):
+        return x**3
+
+    _, f_jvp = rg.linearize(lambda x: scratch_cube(x) + x, 2.0)
+    assert f_jvp(1.0) == 13.0 and f_jvp(2.0) == 26.0
+
+
+def test_linearize_refuses_tangents_that_do_not_fit():
+    """Wrong counts, structures and shapes of tangents raise jvp's ArgumentErrors."""
+    _, f_jvp = rg.linearize(lambda a, b: a["x"] * b, {"x": np.ones(2)}, np.ones(2))
+    with pytest.raises(rg.ArgumentError, match="one tangent per argument"):
+        f_jvp({"x": np.ones(2)})
+    with pytest.raises(rg.ArgumentError, match="structure"):
+        f_jvp({"y": np.ones(2)}, np.ones(2))
+    with pytest.raises(rg.ArgumentError, match="shape"):
+        f_jvp({"x": np.ones(3)}, np.ones(2))
+    with pytest.raises(rg.ArgumentError, match="a function first"):
+        rg.linearize(np.ones(2), np.ones(2))
+
+
+def test_linearize_keeps_float32_and_zero_tangents():
+    """float32 tangents stay float32; None is a zero tangent; outputs that do not depend
+    on the inputs get zeros."""
+    x = np.ones(3, np.float32)
+    _, f_jvp = rg.linearize(lambda x, y: (np.sin(x) * y, np.ones(2)), x, np.float32(2.0))
+    t, zero = f_jvp(np.ones(3), None)
+    assert t.dtype == np.float32
+    np.testing.assert_allclose(t, 2 * np.cos(1.0), rtol=1e-6)
+    np.testing.assert_array_equal(zero, np.zeros(2))
+
+
+def test_linearize_is_transposed_by_reverse_mode():
+    """Reverse mode through f_jvp (in the tangent) gives the vjp: <u, J t> = <J^T u, t>."""
+    a = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.0]])
+    x = np.array([0.3, -0.2])
+    f = lambda x: np.tanh(a @ x)  # noqa: E731
+    _, f_jvp = rg.linearize(f, x)
+    u = np.array([1.0, -2.0, 0.5])
+    got = rg.grad(lambda t: np.sum(u * f_jvp(t)))(np.zeros(2))
+    np.testing.assert_allclose(got, rg.vjp(f, x)[1](u)[0])
+
+
+def test_linearize_keeps_the_primal_read_only_while_f_jvp_lives():
+    """Writing into a primal that f_jvp still reads raises, rather than silently changing
+    J t; dropping f_jvp gives the array back."""
+    x = np.array([0.5, 1.0])
+    _, f_jvp = rg.linearize(np.sin, x)
+    with pytest.raises(ValueError, match="read-only"):
+        x[0] = 2.0
+    del f_jvp
+    x[0] = 2.0

@@ -1,5 +1,7 @@
 """``rulegrad info``: the backends (usable here or not, and why), the plugins with their rule
-counts and load errors, and every primitive with its methods per argument type."""
+counts and load errors, and every primitive with its methods per argument type, each
+marked with where forward mode (`rg.jvp`) gets its tangent: ``native`` forward rules
+(``jvp=`` on `rg.primitive`) or a jvp ``derived`` from its reverse rules."""
 
 from __future__ import annotations
 
@@ -80,9 +82,16 @@ def report(sections: tuple[str, ...] = SECTIONS) -> str:
             strict = rulegrad.plugins.STRICT_ENV
             lines.append(f"  {failed} plugin(s) failed to load; {strict}=1 makes that an error")
     if "primitives" in sections:
+        from rulegrad.rules.catalog import _argument_names, forward_counts, forward_label
+
         prims = sorted(PRIMITIVES.values(), key=lambda p: p.name)
         count = sum(len(p.methods) for p in prims)
-        lines += ["", f"Primitives: {len(prims)}, with {count} methods (types: registered by):"]
+        ruled = [m for p in prims if not p.zero for m in p.methods]
+        lines += [
+            "",
+            f"Primitives: {len(prims)}, with {count} methods (types, forward mode: registered by).",
+            f"Forward mode: {forward_counts(ruled, _argument_names)} from their reverse rules.",
+        ]
         for prim in prims:
             zero = "  (no gradient)" if prim.zero else ""
             for i, m in enumerate(prim.methods):
@@ -91,7 +100,8 @@ def report(sections: tuple[str, ...] = SECTIONS) -> str:
                 if m.replaces is not None:
                     by += f", overrides {m.replaces.origin}"
                 name = prim.name if i == 0 else ""
-                lines.append(f"  {name:<28} {_types(m):<36} {by}{zero if i == 0 else ''}")
+                fwd = "-" if prim.zero else forward_label(m, _argument_names(m)).replace("`", "")
+                lines.append(f"  {name:<28} {_types(m):<36} {fwd:<8} {by}{zero if i == 0 else ''}")
     return "\n".join(lines)
 
 

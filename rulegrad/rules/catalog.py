@@ -17,7 +17,7 @@ import numpy as np
 from ..core.box import FUNCTIONS
 from ..core.primitive import PRIMITIVES, Domain, Method, Primitive, passthrough
 
-__all__ = ["catalog", "label", "FAMILIES"]
+__all__ = ["catalog", "label", "forward_parts", "forward_label", "forward_counts", "FAMILIES"]
 
 #: The rule modules in the order the page lists them, with a title each.
 FAMILIES = {
@@ -53,7 +53,11 @@ per differentiable argument. The **domain** says how the automatic checks
 `nonzero`, `unit` = the open interval (0, 1), `int`, `bool`), how shapes relate, keyword
 arguments tried, points avoided (kinks), `ties` for selection rules checked at
 deliberate ties, the highest derivative order checked, and whether a custom `sample`
-draws the inputs. **Built from primitives** lists numpy
+draws the inputs. The **forward** column says where forward mode (`rg.jvp`, forward.md)
+gets each method's tangent: `native` forward rules, given with `jvp=` on `rg.primitive`
+(a function, `rg.ELEMENTWISE` or `rg.LINEAR`), or a jvp `derived` from its reverse
+rules (correct, but one extra reverse pass over the rule, on that node, per call); per
+argument where they differ. **Built from primitives** lists numpy
 functions routed to compositions of primitives: they need no rule of their own.
 Functions with **no gradient** return plain values even for tracked inputs.
 
@@ -147,6 +151,78 @@ def _argument_names(method: Method) -> list[str]:
     return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def forward_parts(method: Method, names: list[str]) -> tuple[list[str], list[str]]:
+    """The differentiable positional arguments of ``method`` (its ``names``, as the page
+    spells them), split into those with native forward rules and those whose jvp forward
+    mode derives from the reverse rules: ``(native, derived)``.
+
+    An argument at index ``i`` is native when ``jvp=`` gave a forward rule for it
+    (``i < len(method.forward)``, as `rulegrad.core.forward` decides); one without a reverse
+    rule (or with a scipy ``nondiff`` rule) has no derivative and is in neither list.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> from rulegrad.core import PRIMITIVES
+        >>> forward_parts(PRIMITIVES[np.sin].methods[0], ["x"])
+        (['x'], [])
+        >>> forward_parts(PRIMITIVES[np.reshape].methods[0], ["a", "shape"])  # shape: no rule
+        (['a'], [])
+    """
+    named = [n for n in names if not n.startswith("*")]
+    star = next((n for n in names if n.startswith("*")), None)
+    count, native, derived = len(method.forward), [], []
+    if method.vjp is None:  # a rule per argument: those with one are differentiable
+        for i, rule in enumerate(method.rules):
+            if rule is None or getattr(rule, "nondiff", False):
+                continue
+            name = named[i] if i < len(named) else str(i)
+            if i >= len(named) and star:  # (varargs read by the rules: *args -> args[0])
+                name = f"{star[1:]}[{i - len(named)}]"
+            (native if i < count else derived).append(name)
+        return native, derived
+    for i, name in enumerate(named):  # one vjp for all: each argument it names
+        (native if i < count else derived).append(name)
+    if star is not None and count > len(named):  # forward rules reach the first varargs
+        native.append(f"{star}[:{count - len(named)}]")
+        derived.append(f"{star}[{count - len(named)}:]")
+    elif star is not None:
+        derived.append(star)
+    return native, derived
+
+
+def forward_label(method: Method, names: list[str]) -> str:
+    """``native``, ``derived``, or per argument (``native for `x`; derived for `y```).
+
+    Examples:
+        >>> from rulegrad.core import PRIMITIVES
+        >>> forward_label(PRIMITIVES[np.sin].methods[0], ["x"])
+        'native'
+    """
+    native, derived = forward_parts(method, names)
+    if not native and not derived:
+        return "none"
+    if not native or not derived:
+        return "native" if native else "derived"
+    code = lambda names: ", ".join(f"`{n}`" for n in names)  # noqa: E731
+    return f"native for {code(native)}; derived for {code(derived)}"
+
+
+def forward_counts(methods: list[Method], names: Callable[[Method], list[str]]) -> str:
+    """``"12 methods with native forward rules, 30 derived"`` (``", 1 partly"`` where some
+    are native for some arguments only); ``names`` gives a method's argument names.
+
+    Examples:
+        >>> from rulegrad.core import PRIMITIVES
+        >>> forward_counts(PRIMITIVES[np.sin].methods, lambda m: ["x"])
+        '1 method with native forward rules, 0 derived'
+    """
+    kinds = [forward_label(m, names(m)) for m in methods]
+    native, derived = kinds.count("native"), kinds.count("derived")
+    partly = len(kinds) - native - derived - kinds.count("none")
+    text = f"{native} method{'s' * (native != 1)} with native forward rules, {derived} derived"
+    return text + (f", {partly} partly" if partly else "")
+
+
 def _rules(method: Method) -> str:
     if method.vjp is not None:
         return "all (one vjp)"
@@ -210,13 +286,14 @@ def catalog() -> str:
 
     Examples:
         >>> page = catalog()
-        >>> "| `np.log` | object | `x` | positive |" in page
+        >>> "| `np.log` | object | `x` | native | positive |" in page
         True
     """
     from .. import rules  # noqa: F401  (registers everything, conv included)
 
-    rows: dict[str, list[tuple[str, str, str, str]]] = {}
+    rows: dict[str, list[tuple[str, str, str, str, str]]] = {}
     zero: dict[str, list[str]] = {}
+    ruled: list[Method] = []
     for key, prim in PRIMITIVES.items():
         name = label(key)
         for method in prim.methods:
@@ -226,22 +303,27 @@ def catalog() -> str:
             if prim.zero:
                 zero.setdefault(family, []).append(name)
             else:
-                row = (name, _types(method), _rules(method), _domain(method.domain))
+                fwd = forward_label(method, _argument_names(method))
+                row = (name, _types(method), _rules(method), fwd, _domain(method.domain))
                 rows.setdefault(family, []).append(row)
+                ruled.append(method)
     composed = _composed()
     counts = (sum(map(len, rows.values())), sum(map(len, composed.values())))
     lines = [
         HEADER.replace("{numpy}", numpy_release()),
         f"{counts[0]} methods with rules, {counts[1]} functions built from them, "
-        f"{sum(map(len, zero.values()))} functions with no gradient.\n",
+        f"{sum(map(len, zero.values()))} functions with no gradient. Forward mode: "
+        f"{forward_counts(ruled, _argument_names)}.\n",
     ]
     for family in _ordered(set(rows) | set(zero) | set(composed)):
         lines.append(f"## {FAMILIES.get(family, family)}\n")
         lines.append(f"`rulegrad/rules/{family}.py`\n")
         if family in rows:
-            lines.append("| primitive | method | rules for | domain |")
-            lines.append("|---|---|---|---|")
-            lines += [f"| `{n}` | {t} | {r} | {d} |" for n, t, r, d in sorted(rows[family])]
+            lines.append("| primitive | method | rules for | forward | domain |")
+            lines.append("|---|---|---|---|---|")
+            lines += [
+                f"| `{n}` | {t} | {r} | {f} | {d} |" for n, t, r, f, d in sorted(rows[family])
+            ]
             lines.append("")
         if family in composed:
             lines.append("Built from primitives: " + ", ".join(f"`{n}`" for n in composed[family]))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core import PRIMITIVES, Method
-from ..rules.catalog import _domain
+from ..rules.catalog import _domain, forward_counts, forward_label
 
 __all__ = ["catalog", "label"]
 
@@ -42,9 +42,10 @@ function (`rulegrad/scipy/_intercept.py`). A name bound before the plugin loaded
 scipy.linalg import expm` before the first `rg.diff`) is scipy's function: call it through
 its module, or use `rulegrad.scipy.linalg.expm`.
 
-Columns as in [primitives.md](primitives.md); the domain kind `plain` is an argument the
-checks draw as a plain value: its rule raises `RuleError` ("no derivative w.r.t. the
-order/shape parameter is implemented") if a tracked value reaches it.
+Columns as in [primitives.md](primitives.md) (**forward**: `native` forward rules, or a
+jvp `derived` from the reverse rules); the domain kind `plain` is an argument the checks
+draw as a plain value: its rule raises `RuleError` ("no derivative w.r.t. the order/shape
+parameter is implemented") if a tracked value reaches it.
 """
 
 
@@ -93,13 +94,17 @@ def catalog() -> str:
     Examples:
         >>> from rulegrad import plugins
         >>> _ = plugins.load()
-        >>> "| `scipy.special.gammaln` | `x` | positive |" in catalog()
+        >>> page = catalog()
+        >>> "| function | rules for | forward | domain |" in page
+        True
+        >>> "| `scipy.special.gammaln` | `x` | " in page
         True
     """
     import scipy
 
-    rows: dict[str, list[tuple[str, str, str]]] = {}
+    rows: dict[str, list[tuple[str, str, str, str]]] = {}
     zero: dict[str, list[str]] = {}
+    ruled: list[Method] = []
     for key, prim in list(PRIMITIVES.items()):
         for method in prim.methods:
             if not method.origin.startswith(PREFIX):
@@ -108,19 +113,23 @@ def catalog() -> str:
             if prim.zero:
                 zero.setdefault(family, []).append(label(key))
             else:
-                rows.setdefault(family, []).append(
-                    (label(key), _rules(method), _domain(method.domain))
-                )
+                fwd = forward_label(method, _names(method))
+                row = (label(key), _rules(method), fwd, _domain(method.domain))
+                rows.setdefault(family, []).append(row)
+                ruled.append(method)
     count = sum(map(len, rows.values()))
     lines = [HEADER.replace("{scipy}", ".".join(scipy.__version__.split(".")[:2]))]
-    lines.append(f"{count} methods with rules, {sum(map(len, zero.values()))} with no gradient.\n")
+    lines.append(
+        f"{count} methods with rules, {sum(map(len, zero.values()))} with no gradient. "
+        f"Forward mode: {forward_counts(ruled, _names)}.\n"
+    )
     for family in [f for f in TITLES if f in rows or f in zero]:
         lines.append(f"## {TITLES[family]}\n")
         lines.append(f"`rulegrad/scipy/{family}.py`\n")
         if family in rows:
-            lines.append("| function | rules for | domain |")
-            lines.append("|---|---|---|")
-            lines += [f"| `{n}` | {r} | {d} |" for n, r, d in sorted(rows[family])]
+            lines.append("| function | rules for | forward | domain |")
+            lines.append("|---|---|---|---|")
+            lines += [f"| `{n}` | {r} | {f} | {d} |" for n, r, f, d in sorted(rows[family])]
             lines.append("")
         if family in zero:
             lines.append("No gradient: " + ", ".join(f"`{n}`" for n in sorted(zero[family])))

@@ -77,3 +77,25 @@ def test_a_plugin_calling_sys_exit_does_not_end_info(
         plugins.load(reload=True)
     assert main(["--only", "plugins"]) == 0
     assert "FAILED: SystemExit: no thanks" in capsys.readouterr().out
+
+
+def test_primitives_say_native_or_derived_forward_rules(scratch_registry: None) -> None:
+    """Each method's line says whether forward mode has native rules for it (np.sin, a
+    primitive given jvp=) or derives its jvp from the reverse rules; a count line totals them."""
+    import rulegrad as rg
+
+    @rg.primitive(lambda dy, y, x: dy, jvp=lambda dx, y, x: dx)
+    def scratch_info_native(x):
+        return x
+
+    @rg.primitive(lambda dy, y, x: dy)
+    def scratch_info_derived(x):
+        return x
+
+    lines = report(("primitives",)).splitlines()
+    line = {x.split()[0]: x.split() for x in lines if x.startswith("  ") and x.split()}
+    assert line["np.sin"][2] == "native"
+    assert line[scratch_info_native.name][2] == "native"
+    assert line[scratch_info_derived.name][2] == "derived"
+    count = next(x for x in lines if x.startswith("Forward mode:"))
+    assert "methods with native forward rules" in count and "derived" in count

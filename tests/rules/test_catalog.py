@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rulegrad.core.primitive import PRIMITIVES
-from rulegrad.rules.catalog import catalog, label, numpy_release
+from rulegrad.rules.catalog import _argument_names, catalog, forward_label, label, numpy_release
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "primitives.md"
 
@@ -31,7 +31,7 @@ def test_docs_page_matches_the_registry() -> None:
 def test_catalog_in_process_lists_what_is_registered() -> None:
     """catalog() reads the live registry: the methods rulegrad.rules registered appear."""
     page = catalog()
-    assert "| `np.log` | object | `x` | positive |" in page
+    assert "| `np.log` | object | `x` | native | positive |" in page
     assert "`nn.softmax_nll`" in page and "`np.linalg.svd`" in page
 
 
@@ -57,3 +57,44 @@ def test_page_does_not_depend_on_what_else_registered(scratch_registry: None) ->
 
     rg.implements(np.i0)(lambda x: x)
     assert "scratch_identity" not in catalog() and "np.i0" not in catalog()
+
+
+def test_forward_column_says_native_or_derived_per_method() -> None:
+    """Each row's forward column is what forward mode uses: np.sin's rule is native, and a
+    method without forward rules (read from the registry) is marked derived."""
+    rows = [line.split(" | ") for line in catalog().splitlines() if line.startswith("| `")]
+    assert all(len(row) == 5 for row in rows)
+    sin = next(row for row in rows if row[0] == "| `np.sin`")
+    assert sin[3] == "native"
+    no_rules = [
+        (label(key), m) for key, prim in PRIMITIVES.items() for m in prim.methods
+        if m.origin.startswith("rulegrad.rules.") and not prim.zero and not m.forward
+    ]  # fmt: skip
+    assert no_rules, "every rule has a native forward rule: pick another derived example"
+    name, method = no_rules[0]
+    row = next(row for row in rows if row[0] == f"| `{name}`" and row[1] == _types(method))
+    assert row[3] == "derived"
+    assert "native forward rules" in catalog().split("## ")[1]  # the count, and the intro
+
+
+def _types(method) -> str:
+    return ", ".join(getattr(t, "__name__", str(t)) for t in method.types)
+
+
+def test_forward_label_per_argument(scratch_registry: None) -> None:
+    """A method with a forward rule for some differentiable arguments only is marked per
+    argument; arguments without a reverse rule (no derivative) are left out."""
+    import rulegrad as rg
+
+    @rg.primitive(lambda dy, y, x, w, n: dy * w, lambda dy, y, x, w, n: dy * x, None,
+                  jvp=lambda dx, y, x, w, n: dx * w)  # fmt: skip
+    def scratch_mul(x, w, n):
+        return x * w
+
+    @rg.primitive(lambda dy, y, x: dy)
+    def scratch_id(x):
+        return x
+
+    mul, ident = scratch_mul.methods[0], scratch_id.methods[0]
+    assert forward_label(mul, _argument_names(mul)) == "native for `x`; derived for `w`"
+    assert forward_label(ident, _argument_names(ident)) == "derived"

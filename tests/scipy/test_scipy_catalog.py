@@ -39,3 +39,14 @@ def test_every_scipy_method_is_listed_with_a_domain() -> None:
                 assert f"`{label(key)}`" in page
                 listed += 1
     assert listed >= 110 and "none declared" not in page
+
+
+def test_rows_say_where_forward_mode_gets_the_tangent() -> None:
+    """Each row has a forward column (native, derived, or per argument), and the count
+    line totals them."""
+    plugins.load()
+    page = catalog()
+    rows = [line.split(" | ") for line in page.splitlines() if line.startswith("| `")]
+    assert rows and all(len(row) == 4 for row in rows)
+    assert all(row[2] in ("native", "derived") or row[2].startswith("native for") for row in rows)
+    assert "Forward mode: " in page and "with native forward rules" in page
