@@ -63,11 +63,13 @@ def scenario_train(out: Path, batch: int, bucket_mb: float, jit: bool) -> None:
     m = model(seed=w.rank)  # different on each rank until broadcast
     with dist.DataParallel(m, bucket_mb=bucket_mb) as dp:
         first = train(m, dp, batch, jit)
+        overlapped = dp.overlapped  # of the last step
     # every rank holds the same parameters: their max and min across ranks agree
     values = [p.value for p in m]
     spread = [a - b for a, b in zip(dist.allreduce(values, "max"), dist.allreduce(values, "min"))]
     if w.main:
         np.savez(out / "result.npz", *[p.value for p in m], *first)
+        (out / "overlapped").write_text(str(overlapped))
         (out / "spread").write_text(str(max(float(np.abs(s).max()) for s in spread)))
 
 
