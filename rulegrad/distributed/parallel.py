@@ -7,7 +7,9 @@ the backward walk hands it each Param's gradient as soon as the walk has finishe
 core's `GRAD_HOOK`); it copies the gradient into its bucket's flat buffer, and starts a
 non-blocking allreduce of the bucket once all its Params are in, buckets strictly in order
 so every rank starts the same collectives in the same order. The walk's end starts what is
-left and waits; ``rg.grad(J, p)`` then returns the reduced gradient.
+left; ``rg.grad(J, p)`` waits for ``p``'s bucket and returns the reduced gradient. An
+`rg.jit` replay does the same through `DataParallel.begin_replay`: its generated code hands
+each Param's gradient over right after the last step adding to it.
 """
 
 from __future__ import annotations
