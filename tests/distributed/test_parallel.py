@@ -58,6 +58,7 @@ def single_process(batch: int) -> tuple[list, list]:
         (2, 12, 0.0001, "diff", 3),  # one bucket per Param: four allreduces per walk
         (2, 12, 0.0004, "jit", 1),  # replayed steps: buckets of 3 and 1 Params
         (2, 12, 0.0001, "jit", 3),  # three of four started during the replay
+        (2, 12, 0.0001, "mixed", 3),  # rank 0 replays, rank 1 walks: the same collectives
         (3, 10, 0.0001, "diff", 3),  # 4, 3, 3 rows: weighted by rows, not a plain mean
         (3, 10, 25.0, "jit", 0),
     ],
