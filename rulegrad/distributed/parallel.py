@@ -211,9 +211,10 @@ class DataParallel:
     """Reduce the gradients of ``model``'s Params across ranks during the backward walk.
 
     Makes the ranks' models equal (`broadcast`, unless ``broadcast=False``); then, inside
-    ``with dp:``, every backward walk reduces the gradients of these Params (the mean over
-    ranks, or the row-weighted mean after `DataParallel.shard`), overlapping the
-    communication with the rest of the walk; ``rg.grad(J, p)`` waits for ``p``'s bucket
+    ``with dp:``, every backward walk (and every `rg.jit` replay) reduces the gradients of
+    these Params (the mean over ranks, or the row-weighted mean after
+    `DataParallel.shard`), overlapping the communication with the rest of the walk
+    (`DataParallel.overlapped` tells how much); ``rg.grad(J, p)`` waits for ``p``'s bucket
     only. One process: nothing is reduced.
 
     Args:
