@@ -184,7 +184,7 @@ class _Program:
     large numpy kernels in between have pushed out of the CPU caches.
     """
 
-    __slots__ = ("replay", "source")
+    __slots__ = ("replay", "source", "hooked", "hooked_source", "nodes", "env")
 
     def __init__(self, tape: Tape, inputs: list[Node], out: Box) -> None:
         slots: dict[Any, int] = {id(node): i for i, node in enumerate(inputs)}
@@ -267,6 +267,7 @@ class _Program:
         # added to in place (the backward walk's `_add`), a flag o<slot> saying it is one
         summed = {slot for slot, n in sources.items() if n >= 3}
         facts = _Facts(names, scalars, summed)
+        finished: dict[int, int] = {}  # a Param's slot -> the last block adding to it
         for i, method, node, at, outputs, where, grads in calls:
             if outputs and not receives.intersection(range(at + 1, at + 1 + outputs)):
                 continue  # none of its outputs is ever given a gradient
@@ -277,46 +278,85 @@ class _Program:
                     env[f"z{at + 1 + k}"] = _zero(y)
                     zeros.append(at + 1 + k)
             env.update({f"u{i}_{k}": _Reduction(method, k) for k in grads})
+            for k in grads:  # the first block recorded that adds to a Param runs last
+                if ninputs <= where[k] < ninputs + len(owners):
+                    finished.setdefault(where[k], len(backward))
             backward.append(
                 _backward_code(i, method, node, at, outputs, where, grads, zeros, facts)
             )
         wanted_slots = [k for k in range(count) if needs[k]]
-        lines = [f"def replay({', '.join(names[:ninputs])}):"]
-        lines += [f"    {line}" for line in reads]
+        # the two versions of the replay: `replay`, and `hooked` for a context with a
+        # gradient hook (`GRAD_HOOK`), which hands each Param's gradient to it as soon as
+        # the last rule adding to it has run. Lines: (text, None in both, else the version)
+        args = ", ".join(names[:ninputs])
+        lines: list[tuple[str, bool | None]] = [
+            (f"def replay({args}):", False),
+            (f"def hooked(hook{', ' if args else ''}{args}):", True),
+        ]
+        code = list(reads)
         # every time, even for the same arrays: `a.shape = ...` reshapes an array in place
         if guards:
-            *first, last = guards
-            lines += ["    if (", *[f"        {g} or" for g in first], f"        {last}", "    ):"]
-            lines.append("        return None  # a Param no longer fits the recording")
-        lines += [f"    {line}" for line in forward]
-        lines.append(f"    result = {names[result]}")
-        lines += [f"    g{k} = None" for k in wanted_slots if k != result]
-        lines += [f"    o{k} = False" for k in sorted(summed)]
+            *first, end = guards
+            code += ["if (", *[f"    {g} or" for g in first], f"    {end}", "):"]
+            code.append("    return None  # a Param no longer fits the recording")
+        code += forward
+        code.append(f"result = {names[result]}")
+        code += [f"g{k} = None" for k in wanted_slots if k != result]
+        code += [f"o{k} = False" for k in sorted(summed)]
         # diff's output gradient, the same every time: made once (read-only, as it is shared)
         seed = env["SEED"] = ones(out.value)
         if isinstance(seed, np.ndarray):
             seed.setflags(write=False)
-        lines.append(f"    seed = g{result} = SEED")
-        for block in reversed(backward):
-            lines += [f"    {line}" for line in block]
+        code.append(f"seed = g{result} = SEED")
+        lines += [(f"    {line}", None) for line in code]
+        # the forward pass is done (no size check can send the step back to diff): the hook
+        # learns of this replay, then gets each Param's gradient after the last block adding
+        # to it (the blocks run last recorded first); the others' at the end
+        env["OWNERS"] = tuple(owners)
+        lines.append(("    walk = hook.begin_replay(OWNERS)", True))
+        lines.append(("    give = walk.give", True))
+        given: dict[int, list[int]] = {}
+        for slot, block in finished.items():
+            given.setdefault(block, []).append(slot)
+        for b in reversed(range(len(backward))):
+            lines += [(f"    {line}", None) for line in backward[b]]
+            for slot in given.get(b, ()):
+                lines.append((f"    if g{slot} is not None: give({slot - ninputs}, g{slot})", True))
+        for slot in range(ninputs, ninputs + len(owners)):
+            if slot not in finished:  # (only the result's can be set: the seed)
+                lines.append((f"    if g{slot} is not None: give({slot - ninputs}, g{slot})", True))
         # what grad(J, p) reads: tape.leaves[id(p)] = (p, an object whose .grad is p's)
         leaves = ", ".join(f"{id(p)}: (p{k}, Leaf((g{k},)))" for k, p in enumerate(owners, ninputs))
         lines += [  # (made without calling __init__: a Python call is most of their cost)
-            "    tape = new(Replayed)",
-            f"    tape.seed, tape.leaves = seed, {{{leaves}}}",
-            "    out = new(Box)",
-            "    out.value, out.tape, out.node, out.index = result, tape, DONE, -1",
-            "    return out",
+            ("    tape = new(Replayed)", None),
+            (f"    tape.seed, tape.leaves = seed, {{{leaves}}}", None),
+            ("    walk.close(tape)  # the gradients it holds become pending reductions", True),
+            ("    out = new(Box)", None),
+            ("    out.value, out.tape, out.node, out.index = result, tape, DONE, -1", None),
+            ("    return out", None),
         ]
-        self.source = "\n".join(lines)
+        self.source = "\n".join(line for line, hooked in lines if hooked is not True)
+        self.hooked_source = "\n".join(line for line, hooked in lines if hooked is not False)
+        self.nodes, self.env, self.hooked = len(backward), env, None
         exec(compile(self.source, f"<rg.jit replay of {len(backward)} nodes>", "exec"), env)
         self.replay = env["replay"]
 
     def run(self, arrays: list[Any]) -> Box | str | None:
         """Replay the step on ``arrays``: a finished `Result`; None if a Param's value no
         longer fits the recording (another shape, dtype or array type); `_CHANGED` if a
-        size the recording read differs (the data shapes a value, as in ``x[x > 0]``)."""
-        return self.replay(*arrays)
+        size the recording read differs (the data shapes a value, as in ``x[x > 0]``).
+
+        In a context with a gradient hook (`GRAD_HOOK`), the hooked version runs instead
+        (compiled on first use): it hands each Param's gradient to the hook as soon as it
+        is finished, during the backward pass, as a backward walk does."""
+        hook = GRAD_HOOK.get()
+        if hook is None:
+            return self.replay(*arrays)
+        if self.hooked is None:
+            where = f"<rg.jit replay of {self.nodes} nodes, with a gradient hook>"
+            exec(compile(self.hooked_source, where, "exec"), self.env)
+            self.hooked = self.env["hooked"]
+        return self.hooked(hook, *arrays)
 
 
 def _check_code(node: Node, at: int, reads: dict[tuple[int, str], None], env: dict) -> list[str]:
@@ -493,13 +533,6 @@ def _record(f: Callable[..., Any], args: tuple, kwargs: dict) -> _Program | None
         tape.release()
 
 
-def _replayed(result: Box) -> Box:
-    """A replayed result, handed to the context's gradient hook if one is set (`GRAD_HOOK`:
-    a replay has no backward walk to call it, so it gets the finished gradients at once)."""
-    hook = GRAD_HOOK.get()
-    return result if hook is None else hook.replayed(result)
-
-
 class Jit:
     """A function recorded once per argument signature and replayed (see `jit`)."""
 
@@ -531,12 +564,12 @@ class Jit:
         if program is not None:
             result = program.run(arrays)
             if result.__class__ is Box:
-                return _replayed(result)
+                return result
             if result is None:  # a Param changed shape or dtype: record again
                 program = self._new(key, refs, args, kwargs)
                 result = None if program is None else program.run(arrays)
                 if result.__class__ is Box:
-                    return _replayed(result)
+                    return result
             if result is _CHANGED:  # the data shapes what the code read: diff from now on
                 self.programs[key] = _EAGER
         return diff(self.f, *args, **kwargs)

@@ -656,3 +656,57 @@ def test_a_tracked_value_where_a_rule_is_missing_is_diffs_error(scratch_registry
     for _ in range(2):
         with pytest.raises(rg.RuleError, match=r"argument 1"):
             rg.grad(step(), w)
+
+
+class _RecordingHook:
+    """A gradient hook (`GRAD_HOOK`) noting what a replay hands it, and when."""
+
+    def __init__(self) -> None:
+        self.events: list = []
+
+    def begin_replay(self, params: tuple) -> _RecordingHook:
+        self.params = params
+        self.events.append("begin")
+        return self
+
+    def give(self, k: int, g: np.ndarray) -> None:
+        self.events.append((self.params[k], np.array(g)))  # (a copy: as it is when given)
+
+    def close(self, tape: object) -> None:
+        self.events.append(("close", tape))
+
+
+def test_a_replay_hands_each_gradient_to_the_hook_once_it_is_finished() -> None:
+    """In a context with a gradient hook, a replay hands each Param's gradient over once,
+    already complete (a Param read twice: after its second use's rule), the last layer's
+    first; a Param that is the result itself at the end; one that gets no gradient never;
+    then it closes with the result's tape. Without a hook it calls nothing."""
+    from rulegrad.core.diff import GRAD_HOOK
+
+    w, b, s, z = (rg.Param(np.array([0.5, -1.0])), rg.Param(np.array(0.3)),
+                  rg.Param(np.array(2.0)), rg.Param(np.array([1.0, 2.0])))  # fmt: skip
+
+    def f(x, out_is_s):
+        h = np.tanh(x @ w + b) * (x @ w)  # w read twice
+        keep = np.zeros_like(z)  # z: read, no gradient
+        return s if out_is_s else np.sum(h * s + keep)
+
+    x = np.array([[1.0, 2.0], [0.5, -0.5]])
+    for out_is_s in (False, True):
+        step, hook = rg.jit(f), _RecordingHook()
+        step(x, out_is_s)  # (records; no hook)
+        token = GRAD_HOOK.set(hook)
+        try:
+            J = step(x, out_is_s)
+        finally:
+            GRAD_HOOK.reset(token)
+        assert hook.events[0] == "begin" and hook.events[-1] == ("close", J.tape)
+        given = hook.events[1:-1]
+        want = rg.diff(f, x, out_is_s)
+        order = [s] if out_is_s else [s, b, w]  # the last rule reaching each comes first
+        assert [p for p, _ in given] == order
+        for p, g in given:
+            np.testing.assert_allclose(g, rg.grad(want, p))
+        assert _replayed(step) == 1
+        J = step(x, out_is_s)
+        assert len(hook.events) == len(given) + 2  # no hook: nothing more

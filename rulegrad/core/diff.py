@@ -27,8 +27,9 @@ __all__ = ["diff", "grad", "gradloss", "vjp", "params", "backward", "GRAD_HOOK"]
 #: The gradient hook of the backward walks run in this context, or None (`rulegrad.distributed`
 #: sets one to reduce gradients across processes while the walk goes on): the walk calls
 #: ``hook.leaf(tape, node)`` when it has finished leaf ``node``'s gradient (``node.grad``, which
-#: the hook may replace), and ``hook.done(tape)`` when it has finished them all; `rg.jit`
-#: calls ``hook.replayed(result)`` with a replayed result, whose gradients are all done.
+#: the hook may replace), and ``hook.done(tape)`` when it has finished them all. An `rg.jit`
+#: replay calls ``walk = hook.begin_replay(params)``, ``walk.give(k, g)`` as ``params[k]``'s
+#: gradient is finished, and ``walk.close(tape)`` with the replayed result's tape.
 GRAD_HOOK: ContextVar[Any] = ContextVar("rulegrad_grad_hook", default=None)
 
 _dispatch = plum.Dispatcher()

@@ -7,7 +7,9 @@ the backward walk hands it each Param's gradient as soon as the walk has finishe
 core's `GRAD_HOOK`); it copies the gradient into its bucket's flat buffer, and starts a
 non-blocking allreduce of the bucket once all its Params are in, buckets strictly in order
 so every rank starts the same collectives in the same order. The walk's end starts what is
-left and waits; ``rg.grad(J, p)`` then returns the reduced gradient.
+left; ``rg.grad(J, p)`` waits for ``p``'s bucket and returns the reduced gradient. An
+`rg.jit` replay does the same through `DataParallel.begin_replay`: its generated code hands
+each Param's gradient over right after the last step adding to it.
 """
 
 from __future__ import annotations
@@ -209,9 +211,10 @@ class DataParallel:
     """Reduce the gradients of ``model``'s Params across ranks during the backward walk.
 
     Makes the ranks' models equal (`broadcast`, unless ``broadcast=False``); then, inside
-    ``with dp:``, every backward walk reduces the gradients of these Params (the mean over
-    ranks, or the row-weighted mean after `DataParallel.shard`), overlapping the
-    communication with the rest of the walk; ``rg.grad(J, p)`` waits for ``p``'s bucket
+    ``with dp:``, every backward walk (and every `rg.jit` replay) reduces the gradients of
+    these Params (the mean over ranks, or the row-weighted mean after
+    `DataParallel.shard`), overlapping the communication with the rest of the walk
+    (`DataParallel.overlapped` tells how much); ``rg.grad(J, p)`` waits for ``p``'s bucket
     only. One process: nothing is reduced.
 
     Args:
@@ -287,20 +290,40 @@ class DataParallel:
             b[1] += v.size
             size += v.nbytes
 
-    def _start(self, tape: Any) -> _Walk:
+    def _start(self, present: list[int | None]) -> _Walk:
+        """A new walk, of the Params of these indices (None: not one of the model's)."""
         if not self.layout:
             self._plan()
         if self._walk is not None:
             self._walk.finish()  # the previous walk's buckets no rg.grad asked for
-        self._walk = _Walk(self, tape)
+        self._walk = _Walk(self, present)
         return self._walk
+
+    def _start_tape(self, tape: Any) -> _Walk:
+        # index of a Param -> its leaf (a Node; or the leaf of an earlier walk of this tape
+        # (vjp), or a replay's, either with a `grad`)
+        index = self.index
+        nodes = {index[id(p)]: getattr(e, "node", e) for p, e in tape.leaves.values()
+                 if id(p) in index}  # fmt: skip
+        walk = self._start(list(nodes))
+        walk.tape, walk.nodes = tape, nodes
+        walk.slot = {id(n): i for i, n in nodes.items()}
+        return walk
+
+    @property
+    def overlapped(self) -> int:
+        """How many buckets of the latest backward pass (a walk, or an `rg.jit` replay)
+        started their allreduce before the pass had finished its last gradient, so that
+        their communication overlapped the computation: 0 when everything waited for the
+        end (one bucket: give a smaller ``bucket_mb``)."""
+        return 0 if self._walk is None else self._walk.early
 
     # ---- the core's gradient hook ----
     def leaf(self, tape: Any, node: Any) -> None:
         """The walk has finished ``node``'s gradient: put it in its bucket."""
         walk = self._walk
         if walk is None or tape is not walk.tape:
-            walk = self._start(tape)
+            walk = self._start_tape(tape)
         i = walk.slot.get(id(node))
         if i is not None and node.grad is not None:
             walk.put(i, node.grad)
@@ -310,45 +333,45 @@ class DataParallel:
         where `rg.grad` reads it, as a pending one that waits for its bucket."""
         walk = self._walk
         if walk is None or tape is not walk.tape:
-            walk = self._start(tape)
+            walk = self._start_tape(tape)
         walk.close()
 
-    def replayed(self, result: Any) -> Any:
-        """Reduce the gradients of a replayed `rg.jit` result (computed without a walk, so
-        the buckets start after the replay)."""
-        walk = self._start(result.tape)
-        for i, entry in walk.nodes.items():
-            if entry.grad is not None:
-                walk.put(i, entry.grad)
-        walk.close()
-        return result
+    def begin_replay(self, params: tuple[Param, ...]) -> _Walk:
+        """An `rg.jit` replay has run its forward pass, reading these Params: the walk that
+        its backward pass hands their gradients to, by position in ``params``
+        (``walk.give(k, g)``), as each is finished; ``walk.close(tape)`` ends it."""
+        index = self.index
+        return self._start([index.get(id(p)) for p in params])
 
 
 class _Walk:
-    """The reductions of one backward walk: the buckets' buffers and their requests."""
+    """The reductions of one backward walk (or replay): the buckets' buffers and their
+    requests."""
 
-    def __init__(self, dp: DataParallel, tape: Any) -> None:
-        self.dp, self.tape = dp, tape
-        # index of a Param -> its leaf (a Node; or the leaf of an earlier walk of this tape
-        # (vjp), or a replay's, either with a `grad`)
-        self.nodes = {
-            dp.index[id(p)]: getattr(e, "node", e)
-            for p, e in tape.leaves.values()
-            if id(p) in dp.index
-        }
-        self.slot = {id(n): i for i, n in self.nodes.items()}
+    def __init__(self, dp: DataParallel, present: list[int | None]) -> None:
+        self.dp, self.tape, self.order = dp, None, present
+        self.nodes: dict[int, Any] = {}  # index of a Param -> its leaf (see `close`)
+        self.slot: dict[int, int] = {}
         self.bufs: list[Any] = [None] * len(dp.buckets)
         self.left = [0] * len(dp.buckets)
-        for i in self.nodes:
-            self.left[dp.layout[i][0]] += 1
+        for i in present:
+            if i is not None:
+                self.left[dp.layout[i][0]] += 1
         self.handles: list[Any] = []
         self.reduced = 0  # the buckets waited for
+        self.early = 0  # the buckets started before the last gradient was put
 
     def buffer(self, b: int) -> Any:
         if self.bufs[b] is None:
             _, n, like = self.dp.buckets[b]
             self.bufs[b] = np.zeros_like(like, shape=(n,))  # zero: Params given no gradient
         return self.bufs[b]
+
+    def give(self, k: int, g: Any) -> None:
+        """A replay has finished the gradient of its ``k``-th Param."""
+        i = self.order[k]
+        if i is not None:
+            self.put(i, g)
 
     def put(self, i: int, g: Any) -> None:
         """Copy Param ``i``'s gradient, weighted, into its bucket; start the buckets that
@@ -359,6 +382,7 @@ class _Walk:
                 f"{self.dp.params[i]!r} is recorded (higher order): reduce it with "
                 "dist.allreduce outside the DataParallel context"
             )
+        self.early = len(self.handles)
         b, at, n, shape = self.dp.layout[i]
         np.multiply(g, self.dp.weight, out=self.buffer(b)[at : at + n].reshape(shape))
         self.left[b] -= 1
@@ -373,8 +397,14 @@ class _Walk:
             buf = self.buffer(len(self.handles))
             self.handles.append(communicator(buf, self.dp.world).iallreduce(buf, "sum"))
 
-    def close(self) -> None:
-        """Start every bucket left; each Param's leaf becomes a pending gradient."""
+    def close(self, tape: Any = None) -> None:
+        """Start every bucket left; each Param's leaf becomes a pending gradient. A replay
+        passes its ``tape``, whose leaves its Params' gradients are (in `begin_replay`'s
+        order)."""
+        if tape is not None:
+            self.tape = tape
+            self.nodes = {i: leaf for i, (_, leaf) in zip(self.order, tape.leaves.values())
+                          if i is not None}  # fmt: skip
         if not self.nodes:
             return
         self.left = [0] * len(self.left)

@@ -52,20 +52,23 @@ def single_process(batch: int) -> tuple[list, list]:
 
 @needs_mpi
 @pytest.mark.parametrize(
-    ("ranks", "batch", "bucket_mb", "jit"),
+    ("ranks", "batch", "bucket_mb", "jit", "overlapped"),
     [
-        (2, 12, 25.0, "diff"),  # one bucket
-        (2, 12, 0.0001, "diff"),  # one bucket per Param: four allreduces per walk
-        (2, 12, 0.0004, "jit"),  # replayed steps reduced after the replay
-        (3, 10, 0.0001, "diff"),  # 4, 3, 3 rows: weighted by rows, not a plain mean
-        (3, 10, 25.0, "jit"),
+        (2, 12, 25.0, "diff", 0),  # one bucket: reduced at the walk's end
+        (2, 12, 0.0001, "diff", 3),  # one bucket per Param: four allreduces per walk
+        (2, 12, 0.0004, "jit", 1),  # replayed steps: buckets of 3 and 1 Params
+        (2, 12, 0.0001, "jit", 3),  # three of four started during the replay
+        (2, 12, 0.0001, "mixed", 3),  # rank 0 replays, rank 1 walks: the same collectives
+        (3, 10, 0.0001, "diff", 3),  # 4, 3, 3 rows: weighted by rows, not a plain mean
+        (3, 10, 25.0, "jit", 0),
     ],
 )
 def test_training_equals_single_process(
-    tmp_path: Path, ranks: int, batch: int, bucket_mb: float, jit: str
+    tmp_path: Path, ranks: int, batch: int, bucket_mb: float, jit: str, overlapped: int
 ) -> None:
     """Gradients and Params after 5 SGD steps on N ranks (each its rows of the global batch)
-    equal one process on the whole batch, and every rank holds the same Params."""
+    equal one process on the whole batch, and every rank holds the same Params; buckets
+    other than the last start during the backward pass (walk or jit replay)."""
     run = launch(ranks, "train", tmp_path, batch, bucket_mb, jit)
     assert run.returncode == 0, run.stderr
     got = np.load(tmp_path / "result.npz")
@@ -73,6 +76,7 @@ def test_training_equals_single_process(
     for i, want in enumerate([*params, *grads]):
         np.testing.assert_allclose(got[f"arr_{i}"], want, rtol=1e-10, atol=1e-12)
     assert float((tmp_path / "spread").read_text()) == 0.0
+    assert (tmp_path / "overlapped").read_text() == str(overlapped)
 
 
 @needs_mpi
@@ -261,6 +265,55 @@ def test_grad_waits_only_for_its_bucket(monkeypatch: pytest.MonkeyPatch) -> None
             h.released = True
         for p, g in zip(m, want):
             np.testing.assert_allclose(rg.grad(J, p), g)
+
+
+_EVENTS: list[str] = []
+
+
+@rg.primitive(lambda dy, y, x: (_EVENTS.append("first layer's rule"), dy)[1])
+def _marked(x: np.ndarray) -> np.ndarray:
+    """The identity, whose rule notes when the backward pass reaches it."""
+    return x + 0.0
+
+
+def _marked_loss(m: list, x: np.ndarray, y: np.ndarray) -> object:
+    """worker.loss, noting when the backward pass reaches the first layer's product."""
+    h = np.tanh(_marked(x @ m[0]) + m[1])
+    return rg.nn.nll(h @ m[2] + m[3], y)
+
+
+@pytest.mark.parametrize("how", ["diff", "jit"])
+def test_buckets_start_during_the_backward_pass(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """With one bucket per Param, the buckets of the last three Params start before the
+    backward pass reaches the first layer, with rg.diff's walk and with an rg.jit replay
+    alike (dp.overlapped says so), and the reduced gradients are the single-process ones."""
+    from rulegrad.distributed import parallel
+
+    class Fake(dist.Communicator):
+        def iallreduce(self, buf: np.ndarray, op: str) -> _Handle:
+            _EVENTS.append("bucket started")
+            handle = _Handle(buf)
+            handle.released = True
+            return handle
+
+    monkeypatch.setattr(parallel, "communicator", lambda x, w: Fake())
+    two = dist.World(0, 2, 0, 2, None, 5.0)
+    m = worker.model(seed=0)
+    step = rg.jit(_marked_loss) if how == "jit" else (lambda *a: rg.diff(_marked_loss, *a))
+    batches = worker.data()[:3]
+    wants = [[rg.grad(rg.diff(worker.loss, m, x, y), p) for p in m] for x, y in batches]
+    started = ["bucket started"] * 3  # the last three Params' buckets, then the first's
+    with dist.DataParallel(m, bucket_mb=1e-6, broadcast=False, w=two) as dp:
+        for (x, y), want in zip(batches, wants):  # (jit: records, then replays each time)
+            _EVENTS.clear()
+            J = step(m, x, y)
+            got = [rg.grad(J, p) for p in m]  # (diff: the walk runs here)
+            assert [*started, "first layer's rule", "bucket started"] == _EVENTS
+            assert dp.overlapped == 3
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w)
+    if how == "jit":
+        assert sum(p is not None for p in step.programs.values()) == 1
 
 
 def test_init_without_mpi4py(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,16 +58,19 @@ def train(m: list, dp: dist.DataParallel | None, batch: int, jit: bool) -> list:
     return first
 
 
-def scenario_train(out: Path, batch: int, bucket_mb: float, jit: bool) -> None:
+def scenario_train(out: Path, batch: int, bucket_mb: float, how: str) -> None:
+    """SGD steps with rg.diff, rg.jit, or ("mixed") rg.jit on rank 0 and rg.diff elsewhere."""
     w = dist.init(timeout=30)
     m = model(seed=w.rank)  # different on each rank until broadcast
     with dist.DataParallel(m, bucket_mb=bucket_mb) as dp:
-        first = train(m, dp, batch, jit)
+        first = train(m, dp, batch, how == "jit" or how == "mixed" and w.main)
+        overlapped = dp.overlapped  # of the last step
     # every rank holds the same parameters: their max and min across ranks agree
     values = [p.value for p in m]
     spread = [a - b for a, b in zip(dist.allreduce(values, "max"), dist.allreduce(values, "min"))]
     if w.main:
         np.savez(out / "result.npz", *[p.value for p in m], *first)
+        (out / "overlapped").write_text(str(overlapped))
         (out / "spread").write_text(str(max(float(np.abs(s).max()) for s in spread)))
 
 
@@ -176,7 +179,6 @@ if __name__ == "__main__":
     name, outdir, *opts = sys.argv[1:]
     where = Path(outdir)
     if name == "train":
-        batch, bucket, jit = int(opts[0]), float(opts[1]), opts[2] == "jit"
-        scenario_train(where, batch, bucket, jit)
+        scenario_train(where, int(opts[0]), float(opts[1]), opts[2])
     else:
         globals()[f"scenario_{name}"](where)
