@@ -213,9 +213,7 @@ def _einsum_jvp(k: int) -> Any:
 _EINSUM_JVP = tuple(_einsum_jvp(k) for k in range(129))
 
 
-@primitive(
-    vjp=_einsum_vjp, jvp=_EINSUM_JVP, domain=Domain(sample=_einsum_sample), of=np.einsum
-)
+@primitive(vjp=_einsum_vjp, jvp=_EINSUM_JVP, domain=Domain(sample=_einsum_sample), of=np.einsum)
 def _einsum(*operands: Any, out: Any = None, **kwargs: Any) -> Any:
     """np.einsum, refusing ``out=`` (a plain buffer holding a tracked result)."""
     no_out("np.einsum", out)
@@ -350,7 +348,9 @@ def _solve_jvp_a(da: Any, y: Any, a: Any, b: Any) -> Any:
     return -np.linalg.solve(a, np.matmul(da, y))
 
 
-primitive(np.linalg.inv, _inv_da, jvp=lambda da, y, a: -np.matmul(y, np.matmul(da, y)), domain=SQUARE)
+primitive(
+    np.linalg.inv, _inv_da, jvp=lambda da, y, a: -np.matmul(y, np.matmul(da, y)), domain=SQUARE
+)
 primitive(np.linalg.det, _det_da, jvp=lambda da, y, a: y * _trace_solve(a, da), domain=SQUARE)
 primitive(np.linalg.slogdet, _slogdet_da, jvp=_slogdet_jvp, domain=SQUARE)
 primitive(
