@@ -11,7 +11,8 @@ axis.
 
 Forward mode: the activations' rules are their own forward rules (``jvp=ELEMENTWISE``), and
 softmax's too (its Jacobian is symmetric); logsumexp, logp and softmax_nll have forward
-rules of their own. lstm's jvp is derived from `lstmback` (one reverse pass per call).
+rules of their own, and lstm pushes the tangents through its recurrence (`_lstm_tangent`:
+once per argument that has one).
 """
 
 from __future__ import annotations
@@ -441,7 +442,70 @@ def _lstm_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     ), {}  # fmt: skip
 
 
-@primitive(vjp=lstmback, domain=Domain(sample=_lstm_sample, order=1))
+def _lstm_tangent(
+    y: tuple, w: Any, x: Any, c: Any, inj: Any = None, dh: Any = None, dc: Any = None
+) -> tuple:
+    """The tangents of `lstm`'s ``(hs, cs, gates)``, pushed through the recurrence step by
+    step: ``inj`` is what the tangent of one argument adds to every step's gates (T, B, 4H)
+    (or the bias's (4H,)), ``dh`` and ``dc`` the initial state's tangents. With
+    ``dz_t = inj_t + dh_{t-1} @ w_h`` through the activations to ``di, df, do, dg``:
+    ``dc_t = df*c_{t-1} + f*dc_{t-1} + di*g + i*dg`` and
+    ``dh_t = do*tanh(c_t) + o*(1 - tanh(c_t)**2)*dc_t``."""
+    hs, cs, gates = y
+    steps, nx, n = np.shape(x)[0], np.shape(x)[-1], np.shape(c)[-1]
+    zero = np.zeros_like(plain(c))
+    dh = zero if dh is None else dh
+    dc = zero if dc is None else dc
+    wh = w[nx:]
+    out_h, out_c, out_g = [], [], []
+    for t in range(steps):
+        dz = dh @ wh
+        if inj is not None:
+            dz = dz + (inj if np.ndim(inj) == 1 else inj[t])
+        gate = gates[t]
+        sig, g = gate[:, : 3 * n], gate[:, 3 * n :]
+        dsig, dg = dz[:, : 3 * n] * sig * (1 - sig), dz[:, 3 * n :] * (1 - g * g)
+        tc = np.tanh(cs[t])
+        dc = (
+            dsig[:, n : 2 * n] * (cs[t - 1] if t else c)
+            + gate[:, n : 2 * n] * dc
+            + dsig[:, :n] * g
+            + gate[:, :n] * dg
+        )
+        dh = dsig[:, 2 * n :] * tc + gate[:, 2 * n : 3 * n] * (1 - tc * tc) * dc
+        out_h.append(dh)
+        out_c.append(dc)
+        out_g.append(np.concatenate([dsig, dg], axis=1))
+    return np.stack(out_h), np.stack(out_c), np.stack(out_g)
+
+
+def _lstm_jvp_w(dw: Any, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
+    """dw adds ``[x_t, h_{t-1}] @ dw`` to the gates: two products over the whole sequence."""
+    steps, batch, nx = np.shape(x)
+    n = np.shape(h)[-1]
+    before = np.concatenate([np.expand_dims(h, 0), y[0][:-1]], axis=0)  # h_{t-1}
+    inj = np.reshape(x, (steps * batch, nx)) @ dw[:nx]
+    inj = inj + np.reshape(before, (steps * batch, n)) @ dw[nx:]
+    return _lstm_tangent(y, w, x, c, inj=np.reshape(inj, (steps, batch, 4 * n)))
+
+
+def _lstm_jvp_x(dx: Any, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
+    steps, batch, nx = np.shape(x)
+    inj = np.reshape(np.reshape(dx, (steps * batch, nx)) @ w[:nx], (steps, batch, -1))
+    return _lstm_tangent(y, w, x, c, inj=inj)
+
+
+@primitive(
+    vjp=lstmback,
+    jvp=(
+        _lstm_jvp_w,
+        lambda db, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, inj=db),
+        _lstm_jvp_x,
+        lambda dh, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, dh=dh),
+        lambda dc, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, dc=dc),
+    ),
+    domain=Domain(sample=_lstm_sample, order=1),
+)
 def lstm(w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
     """A fused LSTM layer over a whole sequence (Knet's ``rnn``), with its own gradient.
 

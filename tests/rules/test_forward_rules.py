@@ -20,7 +20,7 @@ NATIVE = [
 ]  # fmt: skip
 NATIVE_NN = [
     "relu", "sigm", "sigmback", "elu", "selu", "softplus", "softmax", "logp", "logsumexp",
-    "softmax_nll",
+    "softmax_nll", "lstm",
 ]  # fmt: skip
 NATIVE_CONV = [
     "conv4",
@@ -62,6 +62,8 @@ SPD = _b @ _b.T + 3 * np.eye(3)
 X = rng.standard_normal((4, 5))
 LABELS = np.array([0, 3, 1, 4])
 IMAGES, FILTERS = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
+SEQ, STATE = rng.standard_normal((3, 2, 3)), 0.5 * rng.standard_normal((2, 2))
+LSTM_W, LSTM_B = 0.5 * rng.standard_normal((5, 8)), 0.1 * rng.standard_normal(8)
 
 COMPOSITIONS = {
     "dot": (np.dot, A, B),
@@ -89,6 +91,7 @@ COMPOSITIONS = {
     "dropout": (lambda s: nn.dropout(s, 0.5, training=True, rng=np.random.default_rng(0)), X),
     "conv_pool": (lambda w, x: conv.pool(conv.conv4(w, x, padding=1)), FILTERS, IMAGES),
     "unpool": (lambda x: conv.unpool(conv.pool(x, mode=1)), IMAGES),
+    "lstm": (lambda w, b, x, h: nn.lstm(w, b, x, h, h)[0], LSTM_W, LSTM_B, SEQ, STATE),
     "reductions": (
         lambda a: np.prod(a, 0) + np.var(a, 0) + np.std(a, 0) + np.max(a, 0) - np.min(a, 0),
         A,
@@ -179,6 +182,7 @@ SECOND_ORDER = {
     "einsum": (lambda a: np.einsum("ij,jk,ki", a, a, a), SQ),
     "nll": (lambda s: nn.nll(s, LABELS) + np.sum(nn.logsumexp(s, axis=1) ** 2), X),
     "conv": (lambda w: np.sum(conv.conv4(w, IMAGES) ** 2), FILTERS[:1, :, :2, :2]),
+    "lstm": (lambda w: np.sum(nn.lstm(w, LSTM_B, SEQ, STATE, STATE)[0] ** 2), LSTM_W),
     "reductions": (lambda a: np.sum(np.prod(a, 0) * np.std(a, 1)[:, None] * np.cumprod(a, 1)), A),
 }
 
