@@ -463,6 +463,11 @@ def _wide(rng: np.random.Generator) -> tuple[tuple, dict]:
 
 
 # Forward rules of the factorizations (the derivatives their reverse rules transpose).
+def _filled(like: Any, shape: tuple, fill: float) -> Any:
+    """An array of ``fill`` of this shape, with ``like``'s dtype and array library."""
+    return np.full_like(value(like), fill, shape=shape)
+
+
 def _hermitian(da: Any, upper: bool) -> Any:
     """The Hermitian tangent a factorization sees when it reads one triangle of ``a``: that
     triangle of ``da`` mirrored, with the real part of its diagonal (LAPACK reads no more)."""
@@ -543,9 +548,9 @@ def _svd_jvp(
     dvh = _h(dv)
     if full_matrices and m != n:  # the extra columns are arbitrary: no derivative
         if m > n:
-            du = np.concatenate([du, np.full(np.shape(du)[:-1] + (m - n,), np.nan)], axis=-1)
+            du = np.concatenate([du, _filled(du, np.shape(du)[:-1] + (m - n,), np.nan)], axis=-1)
         else:
-            dvh = np.concatenate([dvh, np.full(np.shape(dvh)[:-2] + (n - m, n), np.nan)], axis=-2)
+            dvh = np.concatenate([dvh, _filled(dvh, np.shape(dvh)[:-2] + (n - m, n), np.nan)], -2)
     return du, (np.real(ds) if is_complex(ds) else ds), dvh
 
 
@@ -660,7 +665,52 @@ def _qr_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (a,), {"mode": modes[rng.integers(len(modes))]}
 
 
-primitive(np.linalg.qr, _qr_da, None, domain=Domain(args=("real",), sample=_qr_sample))
+def _qr_jvp(da: Any, y: Any, a: Any, mode: str = "reduced") -> Any:
+    """The tangents of Q and R (of R alone for mode "r"). A wide A = [X Y] is X = QU and
+    Y = QV: Q and U move as X's square factors, and dV = dQ^H Y + Q^H dY. The last m - n
+    columns of Q of a tall A in mode "complete" are arbitrary: their tangent is NaN (R's
+    rows there stay zero)."""
+    m, n = np.shape(a)[-2:]
+    if mode == "raw":
+        raise NoRuleError("np.linalg.qr(mode='raw') has no rule; use mode='reduced' or 'r'.")
+    q, r = np.linalg.qr(a) if mode == "r" else y
+    extra = mode == "complete" and m > n
+    if extra:
+        q, r = q[..., :n], r[..., :n, :]
+    if m >= n:
+        dq, dr = _qr_square_jvp(q, r, da)
+    else:
+        dq, du = _qr_square_jvp(q, r[..., :m], da[..., :m])
+        dv = np.matmul(_h(dq), a[..., m:]) + np.matmul(_h(q), da[..., m:])
+        dr = np.concatenate([du, dv], axis=-1)
+    if mode == "r":
+        return dr
+    if extra:
+        dq = np.concatenate([dq, _filled(dq, np.shape(dq)[:-1] + (m - n,), np.nan)], axis=-1)
+        dr = np.concatenate([dr, _filled(dr, np.shape(dr)[:-2] + (m - n, n), 0)], axis=-2)
+    return dq, dr
+
+
+def _qr_square_jvp(q: Any, r: Any, da: Any) -> tuple:
+    """dQ and dR of a square or tall A = QR (reduced): with C = Q^H dA R^-1, Q^H dQ is
+    Omega = tril(C, -1) - tril(C, -1)^H (+ i Im diag(C), which keeps diag(R) real), so
+    dR = (C - Omega) R and dQ = Q Omega + (I - Q Q^H) dA R^-1."""
+    dar = _h(np.linalg.solve(_h(r), _h(da)))
+    c = np.matmul(_h(q), dar)
+    low = np.tril(c, -1)
+    omega = low - _h(low)
+    if is_complex(c):
+        omega = omega + 1j * np.imag(_eye(np.shape(c)[-1], c) * c)
+    return dar + np.matmul(q, omega - c), np.matmul(np.triu(c - omega), r)
+
+
+primitive(
+    np.linalg.qr,
+    _qr_da,
+    None,
+    jvp=(_qr_jvp, None),
+    domain=Domain(args=("real",), sample=_qr_sample),
+)
 
 
 # ---- norms and the rest of np.linalg, built from the above ----

@@ -15,7 +15,7 @@ from rulegrad.rules import conv, nn
 
 NATIVE = [
     np.tensordot, np.einsum, np.linalg.inv, np.linalg.det, np.linalg.slogdet,
-    np.linalg.solve, np.linalg.cholesky, np.linalg.eigh, np.linalg.svd,
+    np.linalg.solve, np.linalg.cholesky, np.linalg.eigh, np.linalg.svd, np.linalg.qr,
     np.prod, np.var, np.std, np.max, np.min, np.amax, np.amin, np.cumsum, np.cumprod,
 ]  # fmt: skip
 NATIVE_NN = [
@@ -84,6 +84,7 @@ COMPOSITIONS = {
     "norm_2": (lambda a: np.linalg.norm(a, 2), A),
     "norm_fro": (np.linalg.norm, A),
     "cond": (np.linalg.cond, SQ),
+    "qr": (lambda a: np.linalg.qr(a)[0][:3] + np.linalg.qr(a.T, mode="r")[:, :3], A.T),
     "mlp": (lambda w, b: nn.softmax(nn.relu(X.T @ w + b)), A.T, B[:3, 0]),
     "nll": (lambda s: nn.nll(s, LABELS), X),
     "logp_logsumexp": (lambda s: nn.logp(s) + nn.logsumexp(s, axis=1, keepdims=True), X),
@@ -155,6 +156,8 @@ COMPLEX = {
     "einsum": (lambda a, b: np.einsum("ij,jk", a, b), ZA, ZSQ),
     "var_std": (lambda a: (np.var(a, axis=0), np.std(a)), ZA),
     "cumprod": (lambda a: np.cumprod(a, axis=1), ZA),
+    "qr": (lambda a: tuple(np.linalg.qr(a)), ZA),
+    "qr_wide": (lambda a: tuple(np.linalg.qr(a)), ZA.T),
 }
 
 
@@ -201,12 +204,15 @@ def test_forward_rules_nest(name):
 
 
 def test_vectors_without_a_derivative_get_tangents_that_are_not_finite():
-    """svd(full_matrices=True) of a tall matrix: U's extra columns are arbitrary, so their
-    tangent is NaN, while the singular values' and the rest's are right; eigh at a repeated
-    eigenvalue: dw is finite (and silent), dV is not."""
+    """svd(full_matrices=True) and qr(mode="complete") of a tall matrix: the extra columns
+    of U and Q are arbitrary, so their tangent is NaN, while the rest's are right; eigh at a
+    repeated eigenvalue: dw is finite (and silent), dV is not."""
     (u, s, vh), (du, ds, dvh) = rg.jvp(lambda a: tuple(np.linalg.svd(a)), (A.T,), (B @ B.T[:, :3],))
     assert du.shape == u.shape and np.isnan(du[:, 3:]).all() and np.isfinite(du[:, :3]).all()
     assert np.isfinite(ds).all() and np.isfinite(dvh).all()
+    (q, r), (dq, dr) = rg.jvp(lambda a: tuple(np.linalg.qr(a, "complete")), (A.T,), (A.T,))
+    assert dq.shape == q.shape and np.isnan(dq[:, 3:]).all() and np.isfinite(dq[:, :3]).all()
+    np.testing.assert_allclose(dr, r)  # (R is linear along the matrix itself: d(QR) = Q dR)
     with np.errstate(all="raise"):
         (w, v), (dw, dv) = rg.jvp(lambda a: tuple(np.linalg.eigh(a)), (np.eye(3),), (SPD,))
     np.testing.assert_allclose(dw, np.diag(SPD))
