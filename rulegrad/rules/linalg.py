@@ -603,8 +603,32 @@ def _eig_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (q @ d @ np.linalg.inv(q),), {}
 
 
+def _eig_jvp(da: Any, y: Any, a: Any) -> tuple:
+    """With X = V^-1 dA V: dw = diag(X) and dV = V (F o X + diag(alpha)), F_ij =
+    1 / (w_j - w_i) off the diagonal, alpha keeping numpy's gauge (each vector of unit norm,
+    its largest component real): Re alpha_k = -Re(v_k^H dv_k), Im alpha_k = -Im(dv_mk) / v_mk.
+    At repeated eigenvalues dV is not finite; dw is."""
+    w, v = y
+    x = np.linalg.solve(v, np.matmul(da, v))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dv = np.matmul(v, _gaps(w) * x)
+        vc = np.conj(v) if is_complex(v) else v
+        alpha = -np.sum(vc * dv, axis=-2)
+        if is_complex(v):
+            alpha = np.real(alpha)
+            big = np.argmax(np.abs(value(v)), axis=-2)[..., None, :]  # m_k
+            dvm = np.take_along_axis(dv, big, -2)[..., 0, :]
+            vm = np.take_along_axis(v, big, -2)[..., 0, :]
+            alpha = alpha - 1j * np.imag(dvm) / np.real(vm)
+        dv = dv + v * np.expand_dims(alpha, -2)
+    return np.diagonal(x, 0, -2, -1), dv
+
+
 primitive(
-    np.linalg.eig, _eig_da, domain=Domain(args=("real",), shapes="square", sample=_eig_sample)
+    np.linalg.eig,
+    _eig_da,
+    jvp=_eig_jvp,
+    domain=Domain(args=("real",), shapes="square", sample=_eig_sample),
 )
 implements(np.linalg.eigvals)(lambda a: np.linalg.eig(a)[0])
 

@@ -16,6 +16,7 @@ from rulegrad.rules import conv, nn
 NATIVE = [
     np.tensordot, np.einsum, np.linalg.inv, np.linalg.det, np.linalg.slogdet,
     np.linalg.solve, np.linalg.cholesky, np.linalg.eigh, np.linalg.svd, np.linalg.qr,
+    np.linalg.eig,
     np.prod, np.var, np.std, np.max, np.min, np.amax, np.amin, np.cumsum, np.cumprod,
 ]  # fmt: skip
 NATIVE_NN = [
@@ -84,6 +85,7 @@ COMPOSITIONS = {
     "norm_2": (lambda a: np.linalg.norm(a, 2), A),
     "norm_fro": (np.linalg.norm, A),
     "cond": (np.linalg.cond, SQ),
+    "eigvals": (np.linalg.eigvals, SPD),
     "qr": (lambda a: np.linalg.qr(a)[0][:3] + np.linalg.qr(a.T, mode="r")[:, :3], A.T),
     "mlp": (lambda w, b: nn.softmax(nn.relu(X.T @ w + b)), A.T, B[:3, 0]),
     "nll": (lambda s: nn.nll(s, LABELS), X),
@@ -158,6 +160,7 @@ COMPLEX = {
     "cumprod": (lambda a: np.cumprod(a, axis=1), ZA),
     "qr": (lambda a: tuple(np.linalg.qr(a)), ZA),
     "qr_wide": (lambda a: tuple(np.linalg.qr(a)), ZA.T),
+    "eig": (lambda a: tuple(np.linalg.eig(a)), ZSQ),
 }
 
 
