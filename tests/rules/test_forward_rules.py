@@ -1,6 +1,7 @@
-"""Native forward rules (``jvp=``) of linalg, rg.nn, conv and the reductions: which methods
-have them, that compositions of them need no derived jvp, and cases the generated checks
-(tests/testing/test_jvpcheck.py, real inputs) do not draw: complex inputs, nesting, ties."""
+"""Native forward rules (``jvp=``) of linalg, rg.nn, conv, the reductions and abs, real,
+imag, conj and angle: which methods have them, that compositions of them need no derived
+jvp, and cases the generated checks (tests/testing/test_jvpcheck.py, real inputs) do not
+draw: complex inputs, nesting, ties."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ NATIVE = [
     np.linalg.solve, np.linalg.cholesky, np.linalg.eigh, np.linalg.svd, np.linalg.qr,
     np.linalg.eig,
     np.prod, np.var, np.std, np.max, np.min, np.amax, np.amin, np.cumsum, np.cumprod,
+    np.absolute, np.real, np.imag, np.conjugate, np.angle,
 ]  # fmt: skip
 NATIVE_NN = [
     "relu", "sigm", "sigmback", "elu", "selu", "softplus", "softmax", "logp", "logsumexp",
@@ -84,6 +86,7 @@ COMPOSITIONS = {
     "lstsq": (lambda a, b: np.linalg.lstsq(a, b)[0], A.T, B[:, 0]),
     "norm_2": (lambda a: np.linalg.norm(a, 2), A),
     "norm_fro": (np.linalg.norm, A),
+    "norm_1_inf": (lambda a: np.linalg.norm(a, 1) + np.linalg.norm(a[0], np.inf), A),
     "cond": (np.linalg.cond, SQ),
     "eigvals": (np.linalg.eigvals, SPD),
     "qr": (lambda a: np.linalg.qr(a)[0][:3] + np.linalg.qr(a.T, mode="r")[:, :3], A.T),
@@ -161,6 +164,7 @@ COMPLEX = {
     "qr": (lambda a: tuple(np.linalg.qr(a)), ZA),
     "qr_wide": (lambda a: tuple(np.linalg.qr(a)), ZA.T),
     "eig": (lambda a: tuple(np.linalg.eig(a)), ZSQ),
+    "abs_angle_parts": (lambda z: np.abs(z) * np.angle(z) + np.real(z) * np.imag(np.conj(z)), ZA),
 }
 
 
