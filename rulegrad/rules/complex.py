@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, primitive
+from ..core import LINEAR, Domain, primitive
 from ._util import is_complex
 
 REAL = Domain(args=("real",))
@@ -36,7 +36,19 @@ def _angle_dx(dy: Any, y: Any, z: Any, deg: bool = False) -> Any:
     return g * (180 / np.pi) if deg else g
 
 
-primitive(np.real, _real_dx, domain=REAL)
-primitive(np.imag, _imag_dx, domain=REAL)
-primitive(np.conjugate, lambda dy, y, x: np.conj(dy), domain=REAL)  # np.conj is np.conjugate
-primitive(np.angle, _angle_dx, domain=Domain(args=("real",), avoid=(0.0,)))
+def _angle_jvp(dz: Any, y: Any, z: Any, deg: bool = False) -> Any:
+    """Im(dz / z) for complex input; the angle of a real array is constant."""
+    if not is_complex(z):
+        return dz * 0
+    t = np.imag(dz / z)
+    return t * (180 / np.pi) if deg else t
+
+
+# Forward mode: real, imag and conj are linear over the reals (their tangent is the part of
+# the input's), so each is its own forward rule.
+primitive(np.real, _real_dx, jvp=LINEAR, domain=REAL)
+primitive(np.imag, _imag_dx, jvp=LINEAR, domain=REAL)
+primitive(
+    np.conjugate, lambda dy, y, x: np.conj(dy), jvp=LINEAR, domain=REAL
+)  # np.conj is np.conjugate
+primitive(np.angle, _angle_dx, jvp=_angle_jvp, domain=Domain(args=("real",), avoid=(0.0,)))

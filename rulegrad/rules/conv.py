@@ -3,7 +3,10 @@
 The backward functions are primitives too, so these differentiate again (Knet's
 ``conv4w``/``conv4x``/``poolx``). conv4 is bilinear, so its backward functions are each
 other's gradients; max pooling is piecewise linear, so the gradient of ``pool_dx`` with
-respect to ``dy`` is the derivative of ``pool`` along a direction (`pool_jvp`).
+respect to ``dy`` is the derivative of ``pool`` along a direction (`pool_jvp`). The same
+facts give the forward rules: each function is linear in its array arguments but the ones
+that only select (pool's x), so a tangent goes through the function itself (``conv4(dw, x)
++ conv4(w, dx)``), and pool's is `pool_jvp`. Backends' methods get these rules too.
 
 This file declares each primitive once, with its rules and its domain. The array work
 comes from backends: each registers kernels for its array type with `register_kernels`
@@ -23,7 +26,7 @@ from typing import Any
 import numpy as np
 import plum
 
-from ..core import Domain, Method, NoRuleError, primitive
+from ..core import LINEAR, Domain, Method, NoRuleError, primitive
 from ..core.box import Tracked, describe
 
 __all__ = [
@@ -179,6 +182,10 @@ UNPOOL_DX = Domain(args=("real",), sample=_sample_unpool_dx)
 @primitive(
     lambda dy, y, w, x, **kw: conv4_dw(w, x, dy, **kw),
     lambda dy, y, w, x, **kw: conv4_dx(w, x, dy, **kw),
+    jvp=(  # linear in each argument: the convolution with that argument's tangent
+        lambda dw, y, w, x, **kw: conv4(dw, x, **kw),
+        lambda dx, y, w, x, **kw: conv4(w, dx, **kw),
+    ),
     domain=CONV,
 )
 @_declared
@@ -211,6 +218,11 @@ def conv4(
     None,  # depends on w's shape only
     lambda dy, y, w, x, g, **kw: conv4_dx(dy, x, g, **kw),
     lambda dy, y, w, x, g, **kw: conv4(dy, x, **kw),
+    jvp=(
+        None,
+        lambda dx, y, w, x, g, **kw: conv4_dw(w, dx, g, **kw),
+        lambda dg, y, w, x, g, **kw: conv4_dw(w, x, dg, **kw),
+    ),
     domain=CONV_BACK,
 )
 @_declared
@@ -223,6 +235,11 @@ def conv4_dw(w: Any, x: Any, dy: Any, **kw: Any) -> Any:
     lambda dy, y, w, x, g, **kw: conv4_dw(w, dy, g, **kw),
     None,  # depends on x's shape only
     lambda dy, y, w, x, g, **kw: conv4(w, dy, **kw),
+    jvp=(
+        lambda dw, y, w, x, g, **kw: conv4_dx(dw, x, g, **kw),
+        None,
+        lambda dg, y, w, x, g, **kw: conv4_dx(w, x, dg, **kw),
+    ),
     domain=CONV_BACK,
 )
 @_declared
@@ -232,7 +249,11 @@ def conv4_dx(w: Any, x: Any, dy: Any, **kw: Any) -> Any:
 
 
 # ---- pooling: max (mode 0) or mean (modes 1, 2) over windows ----
-@primitive(lambda dy, y, x, **kw: pool_dx(x, y, dy, **kw), domain=POOL)
+@primitive(
+    lambda dy, y, x, **kw: pool_dx(x, y, dy, **kw),
+    jvp=lambda dx, y, x, **kw: pool_jvp(x, y, dx, **kw),
+    domain=POOL,
+)
 @_declared
 def pool(x: Any, *, window: Any = 2, padding: Any = 0, stride: Any = None, mode: int = 0) -> Any:
     """Pool each window of each channel of ``x`` (N, C, H, W) (Knet's ``pool``).
@@ -262,6 +283,7 @@ def pool(x: Any, *, window: Any = 2, padding: Any = 0, stride: Any = None, mode:
     None,  # x and y only select which entries get dy: the gradient is zero almost everywhere
     None,
     lambda dy, y, x, yp, g, **kw: pool_jvp(x, yp, dy, **kw),
+    jvp=(None, None, lambda dg, y, x, yp, g, **kw: pool_dx(x, yp, dg, **kw)),
     domain=POOL_BACK,
 )
 @_declared
@@ -275,7 +297,13 @@ def _pool_jvp_dx(dy: Any, y: Any, x: Any, yp: Any, dx: Any, **kw: Any) -> Any:
     return pool_dx(x, yp, dy, **kw)
 
 
-@primitive(None, None, _pool_jvp_dx, domain=POOL_JVP)
+@primitive(
+    None,
+    None,
+    _pool_jvp_dx,
+    jvp=(None, None, lambda ddx, y, x, yp, dx, **kw: pool_jvp(x, yp, ddx, **kw)),
+    domain=POOL_JVP,
+)
 def pool_jvp(
     x: Any, y: Any, dx: Any, *, window: Any = 2, padding: Any = 0, stride: Any = None, mode: int = 0
 ) -> Any:
@@ -317,7 +345,7 @@ def pool_jvp(
 
 
 # ---- unpooling: spreading each value over its window (the transpose of sum pooling) ----
-@primitive(lambda dy, y, x, **kw: unpool_dx(dy, **kw), domain=UNPOOL)
+@primitive(lambda dy, y, x, **kw: unpool_dx(dy, **kw), jvp=LINEAR, domain=UNPOOL)
 @_declared
 def unpool(x: Any, *, window: Any = 2, padding: Any = 0, stride: Any = None) -> Any:
     """Repeat each value of ``x`` over its pooling window (Knet's ``unpool``).
@@ -330,7 +358,7 @@ def unpool(x: Any, *, window: Any = 2, padding: Any = 0, stride: Any = None) -> 
     return _hand_over(unpool, (x,), dict(window=window, padding=padding, stride=stride))
 
 
-@primitive(lambda dy, y, g, **kw: unpool(dy, **kw), domain=UNPOOL_DX)
+@primitive(lambda dy, y, g, **kw: unpool(dy, **kw), jvp=LINEAR, domain=UNPOOL_DX)
 @_declared
 def unpool_dx(dy: Any, **kw: Any) -> Any:
     """The gradient of ``<dy, unpool(x)>`` with respect to ``x``: window sums of ``dy``."""
@@ -370,6 +398,7 @@ def register_kernels(
             prim.register(
                 getattr(kernels, name),
                 declared.rules,
+                jvp=declared.forward,
                 domain=dataclasses.replace(
                     DOMAINS[name], sample=_converted(DOMAINS[name].sample, asarray)
                 ),

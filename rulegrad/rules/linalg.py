@@ -99,7 +99,14 @@ def _pair(rng: np.random.Generator) -> tuple[tuple, dict]:
 
 
 primitive(
-    np.tensordot, _tensordot_da, _tensordot_db, domain=Domain(args=("real", "real"), sample=_pair)
+    np.tensordot,
+    _tensordot_da,
+    _tensordot_db,
+    jvp=(
+        lambda da, y, a, b, axes=2: np.tensordot(da, b, axes),
+        lambda db, y, a, b, axes=2: np.tensordot(a, db, axes),
+    ),
+    domain=Domain(args=("real", "real"), sample=_pair),
 )
 
 
@@ -189,7 +196,24 @@ def _einsum_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return ("ij,jk->ik", a, b), kwargs
 
 
-@primitive(vjp=_einsum_vjp, domain=Domain(sample=_einsum_sample), of=np.einsum)
+def _einsum_jvp(k: int) -> Any:
+    """The forward rule of einsum's positional argument ``k``: einsum is linear in each
+    operand, so it is the einsum with that operand replaced by its tangent (the subscripts
+    and label lists have no tangents, so their positions are never called)."""
+
+    def rule(dx: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+        return np.einsum(*args[:k], dx, *args[k + 1 :], **kwargs)
+
+    rule.__name__ = f"einsum_jvp_{k}"
+    return rule
+
+
+#: A forward rule per position, for up to 64 operands in the sublist form (numpy 2's
+#: limit; a call with more falls back to the jvp derived from `_einsum_vjp`).
+_EINSUM_JVP = tuple(_einsum_jvp(k) for k in range(129))
+
+
+@primitive(vjp=_einsum_vjp, jvp=_EINSUM_JVP, domain=Domain(sample=_einsum_sample), of=np.einsum)
 def _einsum(*operands: Any, out: Any = None, **kwargs: Any) -> Any:
     """np.einsum, refusing ``out=`` (a plain buffer holding a tracked result)."""
     no_out("np.einsum", out)
@@ -301,13 +325,39 @@ def _solve_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (_square(rng), rng.standard_normal((3, 2))), {}
 
 
-primitive(np.linalg.inv, _inv_da, domain=SQUARE)
-primitive(np.linalg.det, _det_da, domain=SQUARE)
-primitive(np.linalg.slogdet, _slogdet_da, domain=SQUARE)
+# Forward rules: d inv(a) = -inv(a) da inv(a), d det(a) = det(a) tr(a^-1 da), and
+# d x = a^-1 (db - da x) for x = solve(a, b).
+def _trace_solve(a: Any, da: Any) -> Any:
+    """tr(a^-1 da) of each matrix of the stack."""
+    return np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)
+
+
+def _slogdet_jvp(da: Any, y: Any, a: Any) -> tuple:
+    """log|det| moves by Re tr(a^-1 da); a real matrix's sign is constant, a complex one's
+    turns by i Im tr(a^-1 da)."""
+    t = _trace_solve(a, da)
+    if not is_complex(a):
+        return None, t
+    return y[0] * (1j * np.imag(t)), np.real(t)
+
+
+def _solve_jvp_a(da: Any, y: Any, a: Any, b: Any) -> Any:
+    """-a^-1 da x (x a vector when b is 1-d, as numpy reads it)."""
+    if np.ndim(b) == 1:
+        return -np.linalg.solve(a, np.matmul(da, np.expand_dims(y, -1)))[..., 0]
+    return -np.linalg.solve(a, np.matmul(da, y))
+
+
+primitive(
+    np.linalg.inv, _inv_da, jvp=lambda da, y, a: -np.matmul(y, np.matmul(da, y)), domain=SQUARE
+)
+primitive(np.linalg.det, _det_da, jvp=lambda da, y, a: y * _trace_solve(a, da), domain=SQUARE)
+primitive(np.linalg.slogdet, _slogdet_da, jvp=_slogdet_jvp, domain=SQUARE)
 primitive(
     np.linalg.solve,
     _solve_da,
     _solve_db,
+    jvp=(_solve_jvp_a, lambda db, y, a, b: np.linalg.solve(a, db)),
     domain=Domain(args=("real", "real"), sample=_solve_sample),
 )
 
@@ -412,10 +462,103 @@ def _wide(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (rng.standard_normal((3, 4)),), {"full_matrices": False}
 
 
+# Forward rules of the factorizations (the derivatives their reverse rules transpose).
+def _filled(like: Any, shape: tuple, fill: float) -> Any:
+    """An array of ``fill`` of this shape, with ``like``'s dtype and array library."""
+    return np.full_like(value(like), fill, shape=shape)
+
+
+def _hermitian(da: Any, upper: bool) -> Any:
+    """The Hermitian tangent a factorization sees when it reads one triangle of ``a``: that
+    triangle of ``da`` mirrored, with the real part of its diagonal (LAPACK reads no more)."""
+    off = _h(np.triu(da, 1)) if upper else np.tril(da, -1)
+    d = np.triu(np.tril(da))
+    return off + _h(off) + (np.real(d) if is_complex(da) else d)
+
+
+def _cholesky_jvp(da: Any, y: Any, a: Any, upper: bool = False) -> Any:
+    """dL = L phi(L^-1 dA L^-H) (phi keeps the lower triangle and halves the diagonal), for
+    the Hermitian dA read from the triangle numpy reads; the upper factor's is dL^H."""
+    low = _h(y) if upper else y
+    x = np.linalg.solve(low, _h(np.linalg.solve(low, _hermitian(da, upper))))
+    dl = np.matmul(low, np.tril(x) - 0.5 * np.triu(np.tril(x)))
+    return _h(dl) if upper else dl
+
+
+def _gaps(w: Any, square: bool = False) -> Any:
+    """F_ij = 1 / (w_j - w_i) (of squares: 1 / (w_j^2 - w_i^2)) off the diagonal, 0 on it:
+    inf where two values tie, whose vectors have no derivative (call under np.errstate)."""
+    diag = eye(np.shape(w)[-1], w, dtype=bool)
+    row, col = np.expand_dims(w, -2), np.expand_dims(w, -1)
+    gap = row * row - col * col if square else row - col
+    return np.where(diag, 0, 1 / np.where(diag, 1, gap))
+
+
+def _eigh_jvp(da: Any, y: Any, a: Any, UPLO: str = "L") -> tuple:
+    """With X = V^H dA V: dw = diag(X) and dV = V (F o X), F_ij = 1 / (w_j - w_i). At
+    repeated eigenvalues dV is not finite (nor is any derivative of those vectors); dw is."""
+    w, v = y
+    x = np.matmul(_h(v), np.matmul(_hermitian(da, UPLO == "U"), v))
+    dw = np.diagonal(x, 0, -2, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dv = np.matmul(v, _gaps(w) * x)
+    return (np.real(dw) if is_complex(dw) else dw), dv
+
+
+def _svd_jvp(
+    da: Any,
+    y: Any,
+    a: Any,
+    full_matrices: bool = True,
+    compute_uv: bool = True,
+    hermitian: bool = False,
+) -> Any:
+    """With P = U^H dA V (the reduced U and V): ds = Re diag(P),
+    dU = U (F o (P S + S P^H) + i Im diag(P) / 2S) + (I - U U^H) dA V S^-1 and
+    dV = V (F o (S P + P^H S) - i Im diag(P) / 2S) + (I - V V^H) dA^H U S^-1, with
+    F_ij = 1 / (s_j^2 - s_i^2) (the phase of a complex pair split evenly between U and V).
+    Where U's or V's derivative does not exist (tied or zero singular values, the extra
+    columns of full_matrices=True) its tangent is not finite; ds always is."""
+    if hermitian:
+        da = _hermitian(da, upper=False)  # (numpy's eigh reads the lower triangle)
+    if not compute_uv:
+        u, _, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+        p = np.diagonal(np.matmul(_h(u), np.matmul(da, _h(vh))), 0, -2, -1)
+        return np.real(p) if is_complex(p) else p
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    u, s, vh = y
+    u, vh = u[..., :k], vh[..., :k, :]
+    v = _h(vh)
+    p = np.matmul(_h(u), np.matmul(da, v))
+    ph, row, col = _h(p), np.expand_dims(s, -2), np.expand_dims(s, -1)
+    ds = np.diagonal(p, 0, -2, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = _gaps(s, square=True)
+        cu, cv = f * (p * row + col * ph), f * (col * p + ph * row)
+        if is_complex(p):
+            phase = _eye(k, p) * (0.5j * np.imag(ds) / col)
+            cu, cv = cu + phase, cv - phase
+        du, dv = np.matmul(u, cu), np.matmul(v, cv)
+        if m > k:
+            du = du + np.matmul(da - np.matmul(u, np.matmul(_h(u), da)), v) / row
+        if n > k:
+            dah = _h(da)
+            dv = dv + np.matmul(dah - np.matmul(v, np.matmul(vh, dah)), u) / row
+    dvh = _h(dv)
+    if full_matrices and m != n:  # the extra columns are arbitrary: no derivative
+        if m > n:
+            du = np.concatenate([du, _filled(du, np.shape(du)[:-1] + (m - n,), np.nan)], axis=-1)
+        else:
+            dvh = np.concatenate([dvh, _filled(dvh, np.shape(dvh)[:-2] + (n - m, n), np.nan)], -2)
+    return du, (np.real(ds) if is_complex(ds) else ds), dvh
+
+
 SPD = Domain(args=("real",), shapes="square", sample=lambda rng: ((_spd(rng),), {}))
-primitive(np.linalg.cholesky, _cholesky_da, domain=SPD)
-primitive(np.linalg.eigh, _eigh_da, domain=SPD)  # sign of eigenvectors: use them squared
-primitive(np.linalg.svd, _svd_da, domain=Domain(args=("real",), sample=_wide))
+primitive(np.linalg.cholesky, _cholesky_da, jvp=_cholesky_jvp, domain=SPD)
+# (sign of eigenvectors: use them squared)
+primitive(np.linalg.eigh, _eigh_da, jvp=_eigh_jvp, domain=SPD)
+primitive(np.linalg.svd, _svd_da, jvp=_svd_jvp, domain=Domain(args=("real",), sample=_wide))
 
 
 def _eig_da(dy: Any, y: Any, a: Any) -> Any:
@@ -460,8 +603,32 @@ def _eig_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (q @ d @ np.linalg.inv(q),), {}
 
 
+def _eig_jvp(da: Any, y: Any, a: Any) -> tuple:
+    """With X = V^-1 dA V: dw = diag(X) and dV = V (F o X + diag(alpha)), F_ij =
+    1 / (w_j - w_i) off the diagonal, alpha keeping numpy's gauge (each vector of unit norm,
+    its largest component real): Re alpha_k = -Re(v_k^H dv_k), Im alpha_k = -Im(dv_mk) / v_mk.
+    At repeated eigenvalues dV is not finite; dw is."""
+    w, v = y
+    x = np.linalg.solve(v, np.matmul(da, v))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dv = np.matmul(v, _gaps(w) * x)
+        vc = np.conj(v) if is_complex(v) else v
+        alpha = -np.sum(vc * dv, axis=-2)
+        if is_complex(v):
+            alpha = np.real(alpha)
+            big = np.argmax(np.abs(value(v)), axis=-2)[..., None, :]  # m_k
+            dvm = np.take_along_axis(dv, big, -2)[..., 0, :]
+            vm = np.take_along_axis(v, big, -2)[..., 0, :]
+            alpha = alpha - 1j * np.imag(dvm) / np.real(vm)
+        dv = dv + v * np.expand_dims(alpha, -2)
+    return np.diagonal(x, 0, -2, -1), dv
+
+
 primitive(
-    np.linalg.eig, _eig_da, domain=Domain(args=("real",), shapes="square", sample=_eig_sample)
+    np.linalg.eig,
+    _eig_da,
+    jvp=_eig_jvp,
+    domain=Domain(args=("real",), shapes="square", sample=_eig_sample),
 )
 implements(np.linalg.eigvals)(lambda a: np.linalg.eig(a)[0])
 
@@ -522,7 +689,52 @@ def _qr_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (a,), {"mode": modes[rng.integers(len(modes))]}
 
 
-primitive(np.linalg.qr, _qr_da, None, domain=Domain(args=("real",), sample=_qr_sample))
+def _qr_jvp(da: Any, y: Any, a: Any, mode: str = "reduced") -> Any:
+    """The tangents of Q and R (of R alone for mode "r"). A wide A = [X Y] is X = QU and
+    Y = QV: Q and U move as X's square factors, and dV = dQ^H Y + Q^H dY. The last m - n
+    columns of Q of a tall A in mode "complete" are arbitrary: their tangent is NaN (R's
+    rows there stay zero)."""
+    m, n = np.shape(a)[-2:]
+    if mode == "raw":
+        raise NoRuleError("np.linalg.qr(mode='raw') has no rule; use mode='reduced' or 'r'.")
+    q, r = np.linalg.qr(a) if mode == "r" else y
+    extra = mode == "complete" and m > n
+    if extra:
+        q, r = q[..., :n], r[..., :n, :]
+    if m >= n:
+        dq, dr = _qr_square_jvp(q, r, da)
+    else:
+        dq, du = _qr_square_jvp(q, r[..., :m], da[..., :m])
+        dv = np.matmul(_h(dq), a[..., m:]) + np.matmul(_h(q), da[..., m:])
+        dr = np.concatenate([du, dv], axis=-1)
+    if mode == "r":
+        return dr
+    if extra:
+        dq = np.concatenate([dq, _filled(dq, np.shape(dq)[:-1] + (m - n,), np.nan)], axis=-1)
+        dr = np.concatenate([dr, _filled(dr, np.shape(dr)[:-2] + (m - n, n), 0)], axis=-2)
+    return dq, dr
+
+
+def _qr_square_jvp(q: Any, r: Any, da: Any) -> tuple:
+    """dQ and dR of a square or tall A = QR (reduced): with C = Q^H dA R^-1, Q^H dQ is
+    Omega = tril(C, -1) - tril(C, -1)^H (+ i Im diag(C), which keeps diag(R) real), so
+    dR = (C - Omega) R and dQ = Q Omega + (I - Q Q^H) dA R^-1."""
+    dar = _h(np.linalg.solve(_h(r), _h(da)))
+    c = np.matmul(_h(q), dar)
+    low = np.tril(c, -1)
+    omega = low - _h(low)
+    if is_complex(c):
+        omega = omega + 1j * np.imag(_eye(np.shape(c)[-1], c) * c)
+    return dar + np.matmul(q, omega - c), np.matmul(np.triu(c - omega), r)
+
+
+primitive(
+    np.linalg.qr,
+    _qr_da,
+    None,
+    jvp=(_qr_jvp, None),
+    domain=Domain(args=("real",), sample=_qr_sample),
+)
 
 
 # ---- norms and the rest of np.linalg, built from the above ----

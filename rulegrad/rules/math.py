@@ -1,9 +1,9 @@
 """Elementwise math: numpy's unary float ufuncs, plus sinc. Complex inputs: complex.py.
 
 Forward mode: ``jvp=ELEMENTWISE`` says a rule is its own forward rule (an elementwise
-derivative is diagonal: ``dy * cos(x)`` is ``dx * cos(x)``). Not for np.absolute (on
-complex numbers its rule is not complex-linear) nor the two-output functions: their jvps
-are derived from the rules.
+derivative is diagonal: ``dy * cos(x)`` is ``dx * cos(x)``). Not for np.absolute, whose
+rule is not complex-linear on complex numbers: it has a forward rule of its own. The
+two-output functions' jvps are derived from their rules.
 
 Every differentiable unary ufunc is here (35 of them, counting aliases such as
 np.abs/np.absolute and np.degrees/np.rad2deg once each). Not here: sign, floor, ceil,
@@ -45,7 +45,16 @@ def _absolute_dx(dy: Any, y: Any, x: Any) -> Any:
 
 primitive(np.negative, lambda dy, y, x: -dy, jvp=ELEMENTWISE, domain=REAL)
 primitive(np.positive, passthrough, jvp=ELEMENTWISE, domain=REAL)
-primitive(np.absolute, _absolute_dx, domain=KINKED)  # np.abs is np.absolute
+
+
+def _absolute_jvp(dx: Any, y: Any, x: Any) -> Any:
+    """sign(x) dx for real x; Re(conj(x) dx) / |x| for complex x; 0 at 0."""
+    if is_complex(x):
+        return np.real(np.conj(x) * dx) / np.where(y == 0, 1, y)
+    return dx * np.sign(x)
+
+
+primitive(np.absolute, _absolute_dx, jvp=_absolute_jvp, domain=KINKED)  # np.abs is np.absolute
 primitive(np.fabs, lambda dy, y, x: dy * np.sign(x), jvp=ELEMENTWISE, domain=KINKED)
 
 # ---- powers and roots ----

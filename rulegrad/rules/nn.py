@@ -8,6 +8,11 @@ primitive, with backpropagation through time written out in its rule (Knet's ``r
 Rows are examples: the class axis of logp, softmax, nll and accuracy is ``axis=-1`` by
 default (Knet's dims=1 on its column-major arrays), and ``mat`` keeps axis 0 as the batch
 axis.
+
+Forward mode: the activations' rules are their own forward rules (``jvp=ELEMENTWISE``), and
+softmax's too (its Jacobian is symmetric); logsumexp, logp and softmax_nll have forward
+rules of their own, and lstm pushes the tangents through its recurrence (`_lstm_tangent`:
+once per argument that has one).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, Tracked, plain, primitive, zerograd
+from ..core import ELEMENTWISE, Domain, Tracked, plain, primitive, zerograd
 from ..core.tape import active_tapes
 from ._util import cast_like, dtype_of, expand, rows_reduced, used
 
@@ -31,6 +36,7 @@ SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 @primitive(
     lambda dy, y, g, s: dy * s * (1 - s),
     lambda dy, y, g, s: dy * g * (1 - 2 * s),
+    jvp=ELEMENTWISE,
     domain=Domain(args=("real", "unit")),
 )
 def sigmback(g: Any, s: Any) -> Any:
@@ -38,7 +44,7 @@ def sigmback(g: Any, s: Any) -> Any:
     return g * s * (1 - s)
 
 
-@primitive(lambda dy, y, x: sigmback(dy, y), domain=REAL)
+@primitive(lambda dy, y, x: sigmback(dy, y), jvp=ELEMENTWISE, domain=REAL)
 def sigm(x: Any) -> Any:
     """The logistic sigmoid ``1 / (1 + exp(-x))`` (exp overflows to inf for very negative x,
     giving the correct limit 0)."""
@@ -46,27 +52,34 @@ def sigm(x: Any) -> Any:
         return 1 / (1 + np.exp(-x))
 
 
-@primitive(lambda dy, y, x: dy * (y > 0), domain=KINKED)
+@primitive(lambda dy, y, x: dy * (y > 0), jvp=ELEMENTWISE, domain=KINKED)
 def relu(x: Any) -> Any:
     """``max(x, 0)``; the gradient at 0 is taken as 0."""
     return np.maximum(x, 0)
 
 
-@primitive(lambda dy, y, x, alpha=1.0: np.where(x > 0, dy, dy * (y + alpha)), None, domain=KINKED)
+@primitive(
+    lambda dy, y, x, alpha=1.0: np.where(x > 0, dy, dy * (y + alpha)),
+    None,
+    jvp=ELEMENTWISE,
+    domain=KINKED,
+)
 def elu(x: Any, alpha: float = 1.0) -> Any:
     """``x`` for x > 0, else ``alpha * (exp(x) - 1)`` (Clevert et al. 2015)."""
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
 @primitive(
-    lambda dy, y, x: dy * np.where(x > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA), domain=KINKED
+    lambda dy, y, x: dy * np.where(x > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA),
+    jvp=ELEMENTWISE,
+    domain=KINKED,
 )
 def selu(x: Any) -> Any:
     """Scaled elu with the self-normalizing constants of Klambauer et al. (2017)."""
     return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
 
 
-@primitive(lambda dy, y, x: dy * sigm(x), domain=REAL)
+@primitive(lambda dy, y, x: dy * sigm(x), jvp=ELEMENTWISE, domain=REAL)
 def softplus(x: Any) -> Any:
     """``log(1 + exp(x))``, computed without overflow."""
     return np.logaddexp(0, x)
@@ -78,8 +91,14 @@ def _logsumexp_dx(dy: Any, y: Any, x: Any, axis: Any = None, keepdims: bool = Fa
     return expand(dy, x, axis, keepdims) * np.exp(x - expand(y, x, axis, keepdims))
 
 
+def _logsumexp_jvp(dx: Any, y: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """The sum of dx weighted by softmax(x)."""
+    return np.sum(dx * np.exp(x - expand(y, x, axis, keepdims)), axis=axis, keepdims=keepdims)
+
+
 @primitive(
     _logsumexp_dx,
+    jvp=_logsumexp_jvp,
     domain=Domain(args=("real",), kwargs={"axis": ("axis",), "keepdims": (False, True)}),
 )
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -91,7 +110,9 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 @primitive(
-    lambda dy, y, x, axis=-1: dy - np.exp(y) * np.sum(dy, axis=axis, keepdims=True), domain=CLASSES
+    lambda dy, y, x, axis=-1: dy - np.exp(y) * np.sum(dy, axis=axis, keepdims=True),
+    jvp=lambda dx, y, x, axis=-1: dx - np.sum(dx * np.exp(y), axis=axis, keepdims=True),
+    domain=CLASSES,
 )
 def logp(x: Any, axis: Any = -1) -> Any:
     """Log-softmax along ``axis``: ``x - logsumexp(x, axis)``, so ``exp(logp(x))`` sums to 1."""
@@ -99,9 +120,13 @@ def logp(x: Any, axis: Any = -1) -> Any:
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
-@primitive(
-    lambda dy, y, x, axis=-1: y * (dy - np.sum(dy * y, axis=axis, keepdims=True)), domain=CLASSES
-)
+def _softmax_dx(dy: Any, y: Any, x: Any, axis: Any = -1) -> Any:
+    """``y * (dy - sum(dy * y))``; its own forward rule too, as softmax's Jacobian
+    ``diag(y) - y y^T`` is symmetric."""
+    return y * (dy - np.sum(dy * y, axis=axis, keepdims=True))
+
+
+@primitive(_softmax_dx, jvp=_softmax_dx, domain=CLASSES)
 def softmax(x: Any, axis: Any = -1) -> Any:
     """``exp(x) / sum(exp(x), axis)``, computed without overflow."""
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
@@ -238,7 +263,26 @@ def _nll_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (rng.standard_normal((5, 4)), rng.integers(0, 4, 5)), {}
 
 
-@primitive(vjp=_softmax_nll_vjp, domain=Domain(args=("real", "int"), sample=_nll_sample))
+def _softmax_nll_jvp(
+    ds: Any, y: tuple, scores: Any, labels: Any, *, axis: int = -1, average: bool = True
+) -> tuple:
+    """softmax's tangent ``p * (ds - sum(ds * p))``, and the loss's: minus the mean over the
+    (non-ignored) examples of logp's tangent ``ds - sum(ds * p)`` at their labels."""
+    probs = y[1]
+    dlogp = ds - np.sum(ds * probs, axis=axis, keepdims=True)
+    if y.__class__ is not _Checked:  # (the fast path checked them)
+        labels = _labels(scores, labels, axis)
+    valid = labels >= 0
+    picked = np.take_along_axis(dlogp, np.expand_dims(np.where(valid, labels, 0), axis), axis)
+    total = -np.sum(picked if np.all(valid) else picked * np.expand_dims(valid, axis))
+    return (total / max(int(np.sum(valid)), 1) if average else total), probs * dlogp
+
+
+@primitive(
+    vjp=_softmax_nll_vjp,
+    jvp=(_softmax_nll_jvp, None),
+    domain=Domain(args=("real", "int"), sample=_nll_sample),
+)
 def softmax_nll(scores: Any, labels: Any, *, axis: int = -1, average: bool = True) -> tuple:
     """`nll` and the softmax it goes through: ``(loss, probabilities)``.
 
@@ -398,7 +442,70 @@ def _lstm_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     ), {}  # fmt: skip
 
 
-@primitive(vjp=lstmback, domain=Domain(sample=_lstm_sample, order=1))
+def _lstm_tangent(
+    y: tuple, w: Any, x: Any, c: Any, inj: Any = None, dh: Any = None, dc: Any = None
+) -> tuple:
+    """The tangents of `lstm`'s ``(hs, cs, gates)``, pushed through the recurrence step by
+    step: ``inj`` is what the tangent of one argument adds to every step's gates (T, B, 4H)
+    (or the bias's (4H,)), ``dh`` and ``dc`` the initial state's tangents. With
+    ``dz_t = inj_t + dh_{t-1} @ w_h`` through the activations to ``di, df, do, dg``:
+    ``dc_t = df*c_{t-1} + f*dc_{t-1} + di*g + i*dg`` and
+    ``dh_t = do*tanh(c_t) + o*(1 - tanh(c_t)**2)*dc_t``."""
+    hs, cs, gates = y
+    steps, nx, n = np.shape(x)[0], np.shape(x)[-1], np.shape(c)[-1]
+    zero = np.zeros_like(plain(c))
+    dh = zero if dh is None else dh
+    dc = zero if dc is None else dc
+    wh = w[nx:]
+    out_h, out_c, out_g = [], [], []
+    for t in range(steps):
+        dz = dh @ wh
+        if inj is not None:
+            dz = dz + (inj if np.ndim(inj) == 1 else inj[t])
+        gate = gates[t]
+        sig, g = gate[:, : 3 * n], gate[:, 3 * n :]
+        dsig, dg = dz[:, : 3 * n] * sig * (1 - sig), dz[:, 3 * n :] * (1 - g * g)
+        tc = np.tanh(cs[t])
+        dc = (
+            dsig[:, n : 2 * n] * (cs[t - 1] if t else c)
+            + gate[:, n : 2 * n] * dc
+            + dsig[:, :n] * g
+            + gate[:, :n] * dg
+        )
+        dh = dsig[:, 2 * n :] * tc + gate[:, 2 * n : 3 * n] * (1 - tc * tc) * dc
+        out_h.append(dh)
+        out_c.append(dc)
+        out_g.append(np.concatenate([dsig, dg], axis=1))
+    return np.stack(out_h), np.stack(out_c), np.stack(out_g)
+
+
+def _lstm_jvp_w(dw: Any, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
+    """dw adds ``[x_t, h_{t-1}] @ dw`` to the gates: two products over the whole sequence."""
+    steps, batch, nx = np.shape(x)
+    n = np.shape(h)[-1]
+    before = np.concatenate([np.expand_dims(h, 0), y[0][:-1]], axis=0)  # h_{t-1}
+    inj = np.reshape(x, (steps * batch, nx)) @ dw[:nx]
+    inj = inj + np.reshape(before, (steps * batch, n)) @ dw[nx:]
+    return _lstm_tangent(y, w, x, c, inj=np.reshape(inj, (steps, batch, 4 * n)))
+
+
+def _lstm_jvp_x(dx: Any, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
+    steps, batch, nx = np.shape(x)
+    inj = np.reshape(np.reshape(dx, (steps * batch, nx)) @ w[:nx], (steps, batch, -1))
+    return _lstm_tangent(y, w, x, c, inj=inj)
+
+
+@primitive(
+    vjp=lstmback,
+    jvp=(
+        _lstm_jvp_w,
+        lambda db, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, inj=db),
+        _lstm_jvp_x,
+        lambda dh, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, dh=dh),
+        lambda dc, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, dc=dc),
+    ),
+    domain=Domain(sample=_lstm_sample, order=1),
+)
 def lstm(w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
     """A fused LSTM layer over a whole sequence (Knet's ``rnn``), with its own gradient.
 

@@ -174,10 +174,33 @@ def _prod_dx(
     **kwargs: Any,
 ) -> Any:
     """dy times the product of the other elements (no division: exact at and near zeros)."""
-    return expand(dy, a, axis, keepdims) * _others(a, axis)
+    return expand(dy, a, axis, keepdims) * _prod_weights(a, axis, kwargs)
 
 
-primitive(np.prod, _prod_dx, domain=REDUCE)
+def _prod_weights(a: Any, axis: Any, kwargs: dict) -> Any:
+    """d prod / d a: the product of the other elements (those ``where=`` takes), times
+    ``initial=``; 0 for the elements ``where=`` leaves out."""
+    where, initial = kwargs.get("where", True), kwargs.get("initial")
+    w = _others(a if where is True else np.where(where, a, 1), axis)
+    w = w if initial is None else w * initial
+    return w if where is True else w * where
+
+
+def _prod_jvp(
+    dx: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """The sum of dx times the product of the other elements."""
+    return np.sum(dx * _prod_weights(a, axis, kwargs), axis=axis, keepdims=keepdims)
+
+
+primitive(np.prod, _prod_dx, jvp=_prod_jvp, domain=REDUCE)
 
 
 # ---- spread: var and std (complex input: |x - mean|^2, as autograd) ----
@@ -225,8 +248,51 @@ def _std_dx(
     return expand(dy / y, a, axis, keepdims) * _centered(a, axis) / free
 
 
+def _spread_jvp(dx: Any, a: Any, axis: Any, keepdims: bool) -> Any:
+    """sum((x - mean) dx) along ``axis`` (its real part for complex ``a``: |x - mean|^2
+    moves by 2 Re(conj(x - mean) dx), and the mean's own move sums to 0 against x - mean)."""
+    t = np.sum(_centered(a, axis) * dx, axis=axis, keepdims=keepdims)
+    return np.real(t) if is_complex(t) else t
+
+
+def _var_jvp(
+    dx: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """2 sum((x - mean) dx) / (n - ddof) (NaN when n - ddof <= 0, as the rule)."""
+    free = _count(a, y) - kwargs.get("correction", ddof)
+    return _spread_jvp(dx, a, axis, keepdims) * (2 / free if free > 0 else _NAN)
+
+
+def _std_jvp(
+    dx: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """sum((x - mean) dx) / ((n - ddof) std): the variance's through the square root; 0 for
+    a single element, NaN when n - ddof <= 0 (as the rule)."""
+    n = _count(a, y)
+    free = n - kwargs.get("correction", ddof)
+    if free <= 0 or n <= 1:
+        return y * 0 if free > 0 else y * 0 + _NAN
+    return _spread_jvp(dx, a, axis, keepdims) / (free * y)
+
+
 _NAN = float("nan")
-primitive(np.var, _var_dx, domain=DDOF)
+primitive(np.var, _var_dx, jvp=_var_jvp, domain=DDOF)
 
 
 def _spread_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -236,17 +302,22 @@ def _spread_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (rng.standard_normal((3, 4)),), kwargs
 
 
-primitive(np.std, _std_dx, domain=Domain(args=("real",), sample=_spread_sample))
+primitive(np.std, _std_dx, jvp=_std_jvp, domain=Domain(args=("real",), sample=_spread_sample))
 
 
 def _about(func: Any) -> Any:
     """``func`` (np.var or np.std) taking numpy 2's ``mean=``: with it, the spread about
-    that mean, built from primitives (the mean gets a gradient too); without it, the
-    primitive. (The primitive itself cannot take a tracked ``mean=``: numpy would hand the
-    call back to rulegrad for ever.)"""
+    that mean, built from primitives (the mean gets a gradient too); with ``where=``, the
+    spread about the mean of the elements it takes, likewise; else the primitive. (The
+    primitive itself cannot take a tracked ``mean=``: numpy would hand the call back to
+    rulegrad for ever.)"""
     prim = PRIMITIVES[func]
 
     def spread_about(a: Any, *args: Any, mean: Any = None, **kwargs: Any) -> Any:
+        where = kwargs.get("where", True)
+        if mean is None and where is not True:
+            axis = args[0] if args else kwargs.get("axis")
+            mean = np.mean(a, axis=axis, keepdims=True, where=where)
         if mean is None:
             return prim(a, *args, **kwargs)
         var = _var_about(a, mean, *args, **kwargs)
@@ -297,10 +368,32 @@ def _extreme_dx(
     **kwargs: Any,
 ) -> Any:
     """dy divided equally between the elements equal to the maximum (or minimum)."""
+    return expand(dy, a, axis, keepdims) * _share(y, a, axis, keepdims, kwargs)
+
+
+def _share(y: Any, a: Any, axis: Any, keepdims: bool, kwargs: dict) -> Any:
+    """Each element's share of the maximum (or minimum): 1 / (the number of elements equal
+    to it) for those, 0 for the others (and for the ones ``where=`` leaves out)."""
     hit = a == expand(y, a, axis, keepdims)
+    if kwargs.get("where", True) is not True:
+        hit = hit & kwargs["where"]
     count = np.sum(hit, axis=axis, keepdims=True)
     share = hit if np.max(count, initial=0) <= 1 else (hit / np.maximum(count, 1))
-    return expand(dy, a, axis, keepdims) * share.astype(dtype_of(a))
+    return share.astype(dtype_of(a))
+
+
+def _extreme_jvp(
+    dx: Any,
+    y: Any,
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """The mean of dx over the elements equal to the maximum (or minimum): central
+    differences at a tie give that mean too."""
+    return np.sum(dx * _share(y, a, axis, keepdims, kwargs), axis=axis, keepdims=keepdims)
 
 
 def _extreme(func: Any, ufunc: np.ufunc) -> Any:
@@ -324,7 +417,7 @@ def _extreme(func: Any, ufunc: np.ufunc) -> Any:
 
 for _u, _names in ((np.maximum, (np.max, np.amax)), (np.minimum, (np.min, np.amin))):
     for _f in _names:
-        primitive(_extreme_dx, domain=EXTREMES, of=_f)(_extreme(_f, _u))
+        primitive(_extreme_dx, jvp=_extreme_jvp, domain=EXTREMES, of=_f)(_extreme(_f, _u))
 
 
 # ---- running sums and products ----
@@ -416,8 +509,26 @@ def _stretches(g: np.ndarray, x: np.ndarray, zero: np.ndarray) -> np.ndarray:
     return s
 
 
-primitive(np.cumsum, _cumsum_dx, domain=ACCUMULATE)
-primitive(np.cumprod, _cumprod_dx, domain=ACCUMULATE)
+def _cumprod_jvp(
+    dx: Any, y: Any, a: Any, axis: Any = None, dtype: Any = None, out: Any = None
+) -> Any:
+    """dy_j = sum_{i <= j} dx_i prod_{k <= j, k != i} x_k: y_j cumsum(dx / x)_j before a
+    row's first zero z; from z on, only i = z has a nonzero product, dx_z times the running
+    product with x_z taken as 1 (which a second zero makes 0). Exact at zeros."""
+    x, t, ax = (np.ravel(a), np.ravel(dx), 0) if axis is None else (a, dx, axis)
+    zero = value(x) == 0
+    if not zero.any():
+        return y * np.cumsum(t / x, axis=ax)
+    seen = np.cumsum(zero, axis=ax)
+    before, at = seen == 0, zero & (seen == 1)
+    c = np.cumprod(np.where(at, 1, x), axis=ax)
+    lead = np.sum(np.where(at, t, 0), axis=ax, keepdims=True)
+    run = np.cumsum(np.where(before, t / np.where(before, x, 1), 0), axis=ax)
+    return c * np.where(before, run, lead)
+
+
+primitive(np.cumsum, _cumsum_dx, jvp=LINEAR, domain=ACCUMULATE)
+primitive(np.cumprod, _cumprod_dx, jvp=_cumprod_jvp, domain=ACCUMULATE)
 
 
 # ---- built from the above: no rules of their own ----
