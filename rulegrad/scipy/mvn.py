@@ -1,0 +1,249 @@
+"""Gradients of ``scipy.stats.multivariate_normal.cdf`` and ``.logcdf`` in ``x``, ``mean``, ``cov``.
+
+With ``F(x) = P(X <= x)`` for ``X ~ N(mean, S)`` and ``r = x - mean``:
+
+* ``dF/dx_i = phi(r_i; S_ii) * F_i``, where ``F_i`` is the cdf of the other coordinates
+  given ``X_i = x_i``: normal, with covariance ``S_kk - S_ki S_ik / S_ii`` and at the point
+  ``r_k - S_ki r_i / S_ii`` (``F_i = 1`` when ``d = 1``); ``dF/dmean = -dF/dx``.
+* ``d2F/dx_i dx_j`` (``i != j``) is the bivariate density of ``(r_i, r_j)`` times the cdf of
+  the rest given both, and the diagonal follows from ``sum_k S_ik d2F/dx_i dx_k = -r_i dF/dx_i``
+  (differentiate ``dF/dx_i`` once more in ``x_i``).
+* Plackett's identity: ``dF/dS_ij = d2F/dx_i dx_j`` for ``i != j``, counting ``S_ij`` and
+  ``S_ji`` as one entry of a symmetric matrix, and ``dF/dS_ii = d2F/dx_i^2 / 2``.
+
+``cov`` is read from its lower triangle, as scipy's ``logpdf`` reads it (scipy's own cdf
+reads the upper one in two dimensions and the lower one in more), and its gradient goes
+there, as for ``logpdf``: the strictly lower entry ``(i, j)`` gets ``dF/dS_ij``, the diagonal
+``dF/dS_ii``, the upper triangle zero. A vector ``cov`` (the variances) gets ``dF/dS_ii``,
+a number (``cov * I``) their sum.
+
+Accuracy: the conditional factors are cdfs of ``d - 1`` and ``d - 2`` dimensions, which scipy
+computes in closed form up to two dimensions, so for ``d <= 3`` the gradient is exact to
+roundoff, although the value itself (``d >= 3``) is a randomized quasi-Monte Carlo
+estimate (Genz) good to ``abseps``. Conditional factors of three or more dimensions
+(``d >= 4``) are such estimates too, with ``abseps = min(abseps, GRAD_ABSEPS)`` and a fixed
+seed, so the gradient is deterministic (scipy 1.15, whose Fortran code takes no seed:
+random to about ``GRAD_ABSEPS``). Not covered: ``lower_limit`` (a box's lower corner: the rules
+raise `RuleError`), singular covariances, second derivatives (the rules are first order:
+differentiating the gradient raises `RuleError`).
+
+Examples:
+    >>> import numpy as np, scipy.stats as ss, rulegrad as rg
+    >>> g = rg.grad(lambda x: ss.multivariate_normal.cdf(x, np.zeros(2), np.eye(2)))(np.zeros(2))
+    >>> np.allclose(g, ss.norm.pdf(0) * ss.norm.cdf(0))  # independent coordinates
+    True
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import scipy.special as sc
+import scipy.stats as ss
+
+from ..core import RuleError, Tracked
+from ._util import float_dtype
+
+__all__ = ["GRAD_ABSEPS", "GRAD_SEED", "gradients", "hessians", "make_impl", "rules", "sample"]
+
+#: The largest absolute error of a conditional cdf of three or more dimensions computed by
+#: quasi-Monte Carlo in a gradient (one of about 0.2 s in three dimensions).
+GRAD_ABSEPS = 1e-7
+#: The seed of those estimates' random shifts, so that a gradient is deterministic.
+GRAD_SEED = 0
+#: The parameters of scipy's cdf past ``cov`` (positional, then keyword-only).
+OPTIONS = ("allow_singular", "maxpts", "abseps", "releps")
+#: Whether scipy's cdf takes ``rng`` (1.16 on; 1.15's Fortran code draws its own numbers).
+SEEDED = "rng" in inspect.signature(ss.multivariate_normal.cdf).parameters
+
+
+def _lower(cov: Any) -> Any:
+    """The symmetric matrix whose lower triangle is ``cov``'s (a vector or number unchanged)."""
+    cov = np.asarray(cov)
+    if cov.ndim != 2:
+        return cov
+    return np.tril(cov) + np.swapaxes(np.tril(cov, -1), 0, 1)
+
+
+def make_impl(method: str) -> Any:
+    """scipy's ``multivariate_normal.<method>`` with ``cov`` read from its lower triangle,
+    the result in the arguments' float dtype."""
+    original = getattr(ss.multivariate_normal, method)
+
+    def impl(
+        x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False,
+        maxpts: Any = None, abseps: float = 1e-5, releps: float = 1e-5,
+        *, lower_limit: Any = None, rng: Any = None,
+    ) -> Any:  # fmt: skip
+        seed = {} if rng is None else {"rng": rng}  # scipy 1.15 has no rng
+        y = original(
+            x, mean, _lower(cov), allow_singular, maxpts, abseps, releps,
+            lower_limit=lower_limit, **seed,
+        )  # fmt: skip
+        return np.asarray(y).astype(float_dtype(x, mean, cov), copy=False)[()]
+
+    impl.__name__ = impl.__qualname__ = f"multivariate_normal.{method}"
+    impl.__module__ = "scipy.stats"  # what the catalog and errors name
+    impl.__doc__ = f"scipy.stats.multivariate_normal.{method}, cov read from its lower triangle."
+    return impl
+
+
+def _points(x: Any, mean: Any, cov: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``r = x - mean`` as float64 points (n, d), and the covariance matrix (d, d)."""
+    d = np.shape(cov)[0] if np.ndim(cov) else (np.shape(mean)[-1] if np.ndim(mean) else 1)
+    x = np.asarray(x, dtype=np.float64)
+    if d == 1 and (x.ndim == 0 or x.shape[-1] != 1):
+        x = x[..., None]  # a batch of scalars, as scipy reads it
+    r = np.reshape(x - (0.0 if mean is None else np.asarray(mean, dtype=np.float64)), (-1, d))
+    cov = np.asarray(cov, dtype=np.float64)
+    S = _lower(cov) if cov.ndim == 2 else cov * np.eye(d) if cov.ndim == 0 else np.diag(cov)
+    return r, S
+
+
+def _cdf(
+    y: np.ndarray, C: np.ndarray, maxpts: Any = None, abseps: float = GRAD_ABSEPS
+) -> np.ndarray:
+    """P(Y <= y) for ``Y ~ N(0, C)``, per row of ``y`` (n, k); ones when k = 0."""
+    n, k = y.shape
+    if k == 0:
+        return np.ones(n)
+    if k == 1:
+        return sc.ndtr(y[:, 0] / np.sqrt(C[0, 0]))
+    C = (C + C.T) / 2  # roundoff of the conditioning
+    seed = {"rng": GRAD_SEED} if SEEDED else {}
+    out = ss.multivariate_normal.cdf(
+        y, np.zeros(k), C, maxpts=maxpts, abseps=min(abseps, GRAD_ABSEPS), **seed
+    )
+    return np.reshape(out, (n,))
+
+
+def _given(r: np.ndarray, S: np.ndarray, on: list[int], options: tuple) -> np.ndarray:
+    """The cdf of the coordinates not in ``on`` given those in ``on`` at ``r``, per point."""
+    rest = [k for k in range(S.shape[0]) if k not in on]
+    B = np.linalg.solve(S[np.ix_(on, on)], S[np.ix_(on, rest)])  # S_oo^-1 S_or
+    C = S[np.ix_(rest, rest)] - S[np.ix_(rest, on)] @ B
+    return _cdf(r[:, rest] - r[:, on] @ B, C, *options)
+
+
+def gradients(r: np.ndarray, S: np.ndarray, options: tuple = ()) -> np.ndarray:
+    """``dF/dx`` at each point ``r = x - mean`` (n, d) for covariance ``S``; ``options`` are
+    ``(maxpts, abseps)`` for the conditional cdfs.
+
+    Examples:
+        >>> import numpy as np, scipy.stats as ss
+        >>> g = gradients(np.array([[0.5]]), np.array([[4.0]]))
+        >>> np.allclose(g, ss.norm.pdf(0.5, scale=2.0))
+        True
+    """
+    d = S.shape[0]
+    g = np.empty_like(r)
+    for i in range(d):
+        density = np.exp(-(r[:, i] ** 2) / (2 * S[i, i])) / np.sqrt(2 * np.pi * S[i, i])
+        g[:, i] = density * _given(r, S, [i], options)
+    return g
+
+
+def hessians(r: np.ndarray, S: np.ndarray, g: np.ndarray, options: tuple = ()) -> np.ndarray:
+    """``d2F/dx dx^T`` at each point (n, d, d), given the gradients ``g``.
+
+    Examples:
+        >>> import numpy as np, scipy.stats as ss
+        >>> H = hessians(np.array([[0.5]]), np.array([[4.0]]), np.array([[0.1]]))
+        >>> float(H[0, 0, 0])  # -r / S * dF/dx
+        -0.0125
+    """
+    n, d = r.shape
+    H = np.zeros((n, d, d))
+    for i in range(d):
+        for j in range(i):
+            block = S[np.ix_([i, j], [i, j])]
+            u = np.linalg.solve(block, r[:, [i, j]].T)  # (2, n)
+            det = block[0, 0] * block[1, 1] - block[0, 1] ** 2
+            density = np.exp(-np.sum(r[:, [i, j]].T * u, axis=0) / 2) / (2 * np.pi * np.sqrt(det))
+            H[:, i, j] = H[:, j, i] = density * _given(r, S, [i, j], options)
+    for i in range(d):  # sum_k S_ik H_ik = -r_i g_i
+        off = np.delete(np.arange(d), i)
+        H[:, i, i] = -(r[:, i] * g[:, i] + H[:, i, off] @ S[i, off]) / S[i, i]
+    return H
+
+
+def _check(args: tuple, kwargs: dict, where: str) -> None:
+    if any(isinstance(a, Tracked) for a in args):
+        raise RuleError(
+            f"scipy.stats.multivariate_normal.{where}: the gradient was itself differentiated "
+            "(a gradient of a gradient); its rules are first order only: take second "
+            "derivatives by finite differences of the gradient"
+        )
+    if kwargs.get("lower_limit") is not None:
+        raise RuleError(
+            f"scipy.stats.multivariate_normal.{where}: no gradient with lower_limit (the "
+            "probability of a box) is implemented; write it as a sum of cdfs at the box's "
+            "corners (inclusion-exclusion), each of which has a gradient"
+        )
+
+
+def _weights(dy: Any, y: Any, log: bool, n: int) -> Any:
+    """dy (or dy / cdf for logcdf) as a column (n, 1), one row per point."""
+    w = dy / np.exp(y) if log else dy
+    return np.reshape(w, (n, 1))
+
+
+def _dtype(a: Any) -> np.dtype:
+    return float_dtype(a)
+
+
+def rules(method: str) -> list:
+    """The rules of ``cdf`` or ``logcdf``: ``x``, ``mean``, ``cov``, then None for the options."""
+    log = method == "logcdf"
+
+    def setup(x: Any, mean: Any, cov: Any, rest: tuple, kwargs: dict) -> tuple:
+        _check((x, mean, cov, *rest), kwargs, method)
+        options = {**dict(zip(OPTIONS, rest)), **kwargs}
+        return (*_points(x, mean, cov), (options.get("maxpts"), options.get("abseps", 1e-5)))
+
+    def rx(dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
+        r, S, opts = setup(x, mean, cov, rest, kw)
+        g = _weights(dy, y, log, len(r)) * gradients(r, S, opts).astype(_dtype(x))
+        return np.reshape(g, np.shape(x))
+
+    def rmean(
+        dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any
+    ) -> Any:
+        r, S, opts = setup(x, mean, cov, rest, kw)
+        g = -np.sum(
+            _weights(dy, y, log, len(r)) * gradients(r, S, opts).astype(_dtype(mean)), axis=0
+        )
+        return np.sum(g) if np.ndim(mean) == 0 else np.reshape(g, np.shape(mean))
+
+    def rcov(dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
+        """Half the weighted Hessians (the gradient of a symmetric matrix), mapped to cov's form."""
+        r, S, opts = setup(x, mean, cov, rest, kw)
+        H = hessians(r, S, gradients(r, S, opts), opts).astype(_dtype(cov))
+        w = np.reshape(_weights(dy, y, log, len(r)), (-1, 1, 1))
+        G = np.sum(w * H, axis=0) / 2
+        d = S.shape[0]
+        if np.ndim(cov) == 2:  # read from the lower triangle: it gets the gradient
+            return np.tril(G + np.swapaxes(G, 0, 1)) - G * np.eye(d, dtype=G.dtype)
+        if np.ndim(cov) == 1:
+            return np.diagonal(G)
+        return np.trace(G)
+
+    return [rx, rmean, rcov, None, None, None, None]
+
+
+def sample(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """Inputs for the generated checks: d = 1 or 2, one or three points, an SPD cov.
+
+    Not d = 3: there scipy's value is a quasi-Monte Carlo estimate, smooth in its inputs
+    for a fixed seed but with derivatives off by about 2e-5 of the gradient at
+    ``abseps=1e-6`` (more than the checks' 1e-5; ``abseps=1e-8`` takes a second a call).
+    tests/scipy/test_mvn_cdf.py checks d = 3 and 4 with a tolerance for that error.
+    """
+    d = int(rng.integers(1, 3))
+    m = rng.uniform(-1.0, 1.0, size=(d, d))
+    cov = m @ m.T / d + np.eye(d)
+    shape = (d,) if rng.integers(0, 2) else (3, d)
+    x = rng.uniform(-1.5, 1.5, size=shape)
+    return (x, rng.uniform(-0.5, 0.5, size=(d,)), cov), {}
