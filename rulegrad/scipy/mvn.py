@@ -11,11 +11,13 @@ With ``F(x) = P(X <= x)`` for ``X ~ N(mean, S)`` and ``r = x - mean``:
 * Plackett's identity: ``dF/dS_ij = d2F/dx_i dx_j`` for ``i != j``, counting ``S_ij`` and
   ``S_ji`` as one entry of a symmetric matrix, and ``dF/dS_ii = d2F/dx_i^2 / 2``.
 
-``cov`` is read from its lower triangle, as scipy's ``logpdf`` reads it (scipy's own cdf
-reads the upper one in two dimensions and the lower one in more), and its gradient goes
-there, as for ``logpdf``: the strictly lower entry ``(i, j)`` gets ``dF/dS_ij``, the diagonal
-``dF/dS_ii``, the upper triangle zero. A vector ``cov`` (the variances) gets ``dF/dS_ii``,
-a number (``cov * I``) their sum.
+A matrix ``cov``'s gradient goes to the triangle scipy reads, as for ``logpdf`` (which
+reads the lower one): the strictly triangular entry ``(i, j)`` gets ``dF/dS_ij``, the
+diagonal ``dF/dS_ii``, the other triangle zero, so the gradient agrees with central
+differences of scipy's own cdf in every direction. Which triangle scipy's cdf reads depends
+on its version and on ``d`` (1.16 and later read the upper one for ``d = 2``, the lower one
+for ``d >= 3``; 1.15 the lower one): `reads_upper` asks scipy once per case. A vector
+``cov`` (the variances) gets ``dF/dS_ii``, a number (``cov * I``) their sum.
 
 Accuracy: the conditional factors are cdfs of ``d - 1`` and ``d - 2`` dimensions, which scipy
 computes in closed form up to two dimensions, so for ``d <= 3`` the gradient is exact to
@@ -36,6 +38,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -46,7 +49,16 @@ import scipy.stats as ss
 from ..core import RuleError, Tracked
 from ._util import float_dtype
 
-__all__ = ["GRAD_ABSEPS", "GRAD_SEED", "gradients", "hessians", "make_impl", "rules", "sample"]
+__all__ = [
+    "GRAD_ABSEPS",
+    "GRAD_SEED",
+    "gradients",
+    "hessians",
+    "make_impl",
+    "reads_upper",
+    "rules",
+    "sample",
+]
 
 #: The largest absolute error of a conditional cdf of three or more dimensions computed by
 #: quasi-Monte Carlo in a gradient (one of about 0.2 s in three dimensions).
@@ -59,17 +71,35 @@ OPTIONS = ("allow_singular", "maxpts", "abseps", "releps")
 SEEDED = "rng" in inspect.signature(ss.multivariate_normal.cdf).parameters
 
 
-def _lower(cov: Any) -> Any:
-    """The symmetric matrix whose lower triangle is ``cov``'s (a vector or number unchanged)."""
-    cov = np.asarray(cov)
-    if cov.ndim != 2:
-        return cov
-    return np.tril(cov) + np.swapaxes(np.tril(cov, -1), 0, 1)
+@functools.cache
+def reads_upper(d: int) -> bool:
+    """Whether scipy's cdf in ``d`` dimensions reads ``cov``'s upper triangle, not its lower.
+
+    Asked once per case (``d = 2``; ``d >= 3``, one code path): a correlation of 0.9 in the
+    upper triangle only changes the cdf at 0 from ``1 / 2**d`` (by 0.18 for ``d = 2``) when
+    scipy reads it.
+
+    Examples:
+        >>> reads_upper(1)
+        False
+    """
+    if d < 2:
+        return False
+    d = min(d, 3)
+    cov = np.eye(d)
+    cov[0, 1] = 0.9
+    return bool(abs(ss.multivariate_normal.cdf(np.zeros(d), np.zeros(d), cov) - 0.5**d) > 0.05)
+
+
+def _symmetric(cov: np.ndarray) -> np.ndarray:
+    """The symmetric matrix made of the triangle of ``cov`` that scipy's cdf reads."""
+    if reads_upper(cov.shape[0]):
+        return np.triu(cov) + np.triu(cov, 1).T
+    return np.tril(cov) + np.tril(cov, -1).T
 
 
 def make_impl(method: str) -> Any:
-    """scipy's ``multivariate_normal.<method>`` with ``cov`` read from its lower triangle,
-    the result in the arguments' float dtype."""
+    """scipy's ``multivariate_normal.<method>``, its result in the arguments' float dtype."""
     original = getattr(ss.multivariate_normal, method)
 
     def impl(
@@ -79,14 +109,14 @@ def make_impl(method: str) -> Any:
     ) -> Any:  # fmt: skip
         seed = {} if rng is None else {"rng": rng}  # scipy 1.15 has no rng
         y = original(
-            x, mean, _lower(cov), allow_singular, maxpts, abseps, releps,
+            x, mean, cov, allow_singular, maxpts, abseps, releps,
             lower_limit=lower_limit, **seed,
         )  # fmt: skip
         return np.asarray(y).astype(float_dtype(x, mean, cov), copy=False)[()]
 
     impl.__name__ = impl.__qualname__ = f"multivariate_normal.{method}"
     impl.__module__ = "scipy.stats"  # what the catalog and errors name
-    impl.__doc__ = f"scipy.stats.multivariate_normal.{method}, cov read from its lower triangle."
+    impl.__doc__ = f"scipy.stats.multivariate_normal.{method}, in the arguments' float dtype."
     return impl
 
 
@@ -98,7 +128,7 @@ def _points(x: Any, mean: Any, cov: Any) -> tuple[np.ndarray, np.ndarray]:
         x = x[..., None]  # a batch of scalars, as scipy reads it
     r = np.reshape(x - (0.0 if mean is None else np.asarray(mean, dtype=np.float64)), (-1, d))
     cov = np.asarray(cov, dtype=np.float64)
-    S = _lower(cov) if cov.ndim == 2 else cov * np.eye(d) if cov.ndim == 0 else np.diag(cov)
+    S = _symmetric(cov) if cov.ndim == 2 else cov * np.eye(d) if cov.ndim == 0 else np.diag(cov)
     return r, S
 
 
@@ -224,8 +254,9 @@ def rules(method: str) -> list:
         w = np.reshape(_weights(dy, y, log, len(r)), (-1, 1, 1))
         G = np.sum(w * H, axis=0) / 2
         d = S.shape[0]
-        if np.ndim(cov) == 2:  # read from the lower triangle: it gets the gradient
-            return np.tril(G + np.swapaxes(G, 0, 1)) - G * np.eye(d, dtype=G.dtype)
+        if np.ndim(cov) == 2:  # the triangle scipy reads gets the gradient
+            full = G + G.T - G * np.eye(d, dtype=G.dtype)
+            return np.triu(full) if reads_upper(d) else np.tril(full)
         if np.ndim(cov) == 1:
             return np.diagonal(G)
         return np.trace(G)
