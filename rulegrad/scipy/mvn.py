@@ -143,8 +143,8 @@ def _cdf(
         return sc.ndtr(y[:, 0] / np.sqrt(C[0, 0]))
     C = (C + C.T) / 2  # roundoff of the conditioning
     seed = {"rng": GRAD_SEED} if SEEDED else {}
-    out = ss.multivariate_normal.cdf(
-        y, np.zeros(k), C, maxpts=maxpts, abseps=min(abseps, GRAD_ABSEPS), **seed
+    out = ss.multivariate_normal.cdf(  # releps=0: abseps alone bounds the error (1.15)
+        y, np.zeros(k), C, maxpts=maxpts, abseps=min(abseps, GRAD_ABSEPS), releps=0, **seed
     )
     return np.reshape(out, (n,))
 
@@ -224,42 +224,61 @@ def _dtype(a: Any) -> np.dtype:
     return float_dtype(a)
 
 
+#: The last ``(key, r, S, dF/dx)``: a node's rules for x, mean and cov, called one after
+#: another on the same arguments, compute the conditional cdfs once.
+_LAST: list = [None]
+
+
+def _sensitivities(x: Any, mean: Any, cov: Any, options: tuple) -> tuple:
+    """``r``, ``S`` and ``dF/dx`` (n, d) for these arguments, reusing the last call's."""
+    r, S = _points(x, mean, cov)
+    key = (r.shape, r.tobytes(), S.tobytes(), options)
+    last = _LAST[0]
+    if last is None or last[0] != key:
+        last = _LAST[0] = (key, r, S, gradients(r, S, options))
+    return last[1:]
+
+
 def rules(method: str) -> list:
-    """The rules of ``cdf`` or ``logcdf``: ``x``, ``mean``, ``cov``, then None for the options."""
+    """The rules of ``cdf`` or ``logcdf``: ``x``, ``mean``, ``cov``, then None for the options.
+
+    Each computes its sensitivities on plain values and weighs them by ``dy`` (over the
+    cdf for logcdf) last, the only step a tracked ``dy`` (forward mode) goes through.
+    """
     log = method == "logcdf"
 
     def setup(x: Any, mean: Any, cov: Any, rest: tuple, kwargs: dict) -> tuple:
         _check((x, mean, cov, *rest), kwargs, method)
-        options = {**dict(zip(OPTIONS, rest)), **kwargs}
-        return (*_points(x, mean, cov), (options.get("maxpts"), options.get("abseps", 1e-5)))
+        given = {**dict(zip(OPTIONS, rest)), **kwargs}
+        options = (given.get("maxpts"), given.get("abseps", 1e-5))
+        return (*_sensitivities(x, mean, cov, options), options)
 
     def rx(dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
-        r, S, opts = setup(x, mean, cov, rest, kw)
-        g = _weights(dy, y, log, len(r)) * gradients(r, S, opts).astype(_dtype(x))
-        return np.reshape(g, np.shape(x))
+        r, S, g, _ = setup(x, mean, cov, rest, kw)
+        return np.reshape(_weights(dy, y, log, len(r)) * g.astype(_dtype(x)), np.shape(x))
 
     def rmean(
         dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any
     ) -> Any:
-        r, S, opts = setup(x, mean, cov, rest, kw)
-        g = -np.sum(
-            _weights(dy, y, log, len(r)) * gradients(r, S, opts).astype(_dtype(mean)), axis=0
-        )
-        return np.sum(g) if np.ndim(mean) == 0 else np.reshape(g, np.shape(mean))
+        r, S, g, _ = setup(x, mean, cov, rest, kw)
+        total = np.sum(_weights(dy, y, log, len(r)) * -g.astype(_dtype(mean)), axis=0)
+        return np.sum(total) if np.ndim(mean) == 0 else np.reshape(total, np.shape(mean))
 
     def rcov(dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
-        """Half the weighted Hessians (the gradient of a symmetric matrix), mapped to cov's form."""
-        r, S, opts = setup(x, mean, cov, rest, kw)
-        H = hessians(r, S, gradients(r, S, opts), opts).astype(_dtype(cov))
-        w = np.reshape(_weights(dy, y, log, len(r)), (-1, 1, 1))
-        G = np.sum(w * H, axis=0) / 2
+        """Half of each point's Hessian (the gradient of a symmetric matrix), in cov's form,
+        weighed by the points' ``dy``."""
+        r, S, g, options = setup(x, mean, cov, rest, kw)
+        G = hessians(r, S, g, options) / 2  # (n, d, d)
         d = S.shape[0]
         if np.ndim(cov) == 2:  # the triangle scipy reads gets the gradient
-            full = G + G.T - G * np.eye(d, dtype=G.dtype)
-            return np.triu(full) if reads_upper(d) else np.tril(full)
-        if np.ndim(cov) == 1:
-            return np.diagonal(G)
-        return np.trace(G)
+            full = G + np.swapaxes(G, 1, 2) - G * np.eye(d)
+            G = np.triu(full) if reads_upper(d) else np.tril(full)
+        elif np.ndim(cov) == 1:
+            G = np.diagonal(G, axis1=1, axis2=2)
+        else:
+            G = np.trace(G, axis1=1, axis2=2)
+        w = np.reshape(_weights(dy, y, log, len(r)), (-1,) + (1,) * np.ndim(cov))
+        return np.sum(w * G.astype(_dtype(cov)), axis=0)
 
     return [rx, rmean, rcov, None, None, None, None]
 
