@@ -239,48 +239,81 @@ def _sensitivities(x: Any, mean: Any, cov: Any, options: tuple) -> tuple:
     return last[1:]
 
 
+def _setup(method: str, x: Any, mean: Any, cov: Any, rest: tuple, kwargs: dict) -> tuple:
+    """``r``, ``S``, ``dF/dx`` per point and the conditional cdfs' ``(maxpts, abseps)``."""
+    _check((x, mean, cov, *rest), kwargs, method)
+    given = {**dict(zip(OPTIONS, rest)), **kwargs}
+    options = (given.get("maxpts"), given.get("abseps", 1e-5))
+    return (*_sensitivities(x, mean, cov, options), options)
+
+
+def _cov_sensitivity(r: np.ndarray, S: np.ndarray, g: np.ndarray, options: tuple, cov: Any) -> Any:
+    """Each point's ``dF/dcov`` in cov's form (n, *cov.shape): half its Hessian (the gradient
+    of a symmetric matrix), a matrix's in the triangle scipy reads."""
+    G = hessians(r, S, g, options) / 2  # (n, d, d)
+    d = S.shape[0]
+    if np.ndim(cov) == 2:
+        full = G + np.swapaxes(G, 1, 2) - G * np.eye(d)
+        return np.triu(full) if reads_upper(d) else np.tril(full)
+    if np.ndim(cov) == 1:
+        return np.diagonal(G, axis1=1, axis2=2)
+    return np.trace(G, axis1=1, axis2=2)
+
+
 def rules(method: str) -> list:
     """The rules of ``cdf`` or ``logcdf``: ``x``, ``mean``, ``cov``, then None for the options.
 
     Each computes its sensitivities on plain values and weighs them by ``dy`` (over the
-    cdf for logcdf) last, the only step a tracked ``dy`` (forward mode) goes through.
+    cdf for logcdf) last, the only step a tracked ``dy`` goes through.
     """
     log = method == "logcdf"
 
-    def setup(x: Any, mean: Any, cov: Any, rest: tuple, kwargs: dict) -> tuple:
-        _check((x, mean, cov, *rest), kwargs, method)
-        given = {**dict(zip(OPTIONS, rest)), **kwargs}
-        options = (given.get("maxpts"), given.get("abseps", 1e-5))
-        return (*_sensitivities(x, mean, cov, options), options)
-
     def rx(dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
-        r, S, g, _ = setup(x, mean, cov, rest, kw)
+        r, S, g, _ = _setup(method, x, mean, cov, rest, kw)
         return np.reshape(_weights(dy, y, log, len(r)) * g.astype(_dtype(x)), np.shape(x))
 
     def rmean(
         dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any
     ) -> Any:
-        r, S, g, _ = setup(x, mean, cov, rest, kw)
+        r, S, g, _ = _setup(method, x, mean, cov, rest, kw)
         total = np.sum(_weights(dy, y, log, len(r)) * -g.astype(_dtype(mean)), axis=0)
         return np.sum(total) if np.ndim(mean) == 0 else np.reshape(total, np.shape(mean))
 
     def rcov(dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
-        """Half of each point's Hessian (the gradient of a symmetric matrix), in cov's form,
-        weighed by the points' ``dy``."""
-        r, S, g, options = setup(x, mean, cov, rest, kw)
-        G = hessians(r, S, g, options) / 2  # (n, d, d)
-        d = S.shape[0]
-        if np.ndim(cov) == 2:  # the triangle scipy reads gets the gradient
-            full = G + np.swapaxes(G, 1, 2) - G * np.eye(d)
-            G = np.triu(full) if reads_upper(d) else np.tril(full)
-        elif np.ndim(cov) == 1:
-            G = np.diagonal(G, axis1=1, axis2=2)
-        else:
-            G = np.trace(G, axis1=1, axis2=2)
+        r, S, g, options = _setup(method, x, mean, cov, rest, kw)
+        M = _cov_sensitivity(r, S, g, options, cov).astype(_dtype(cov))
         w = np.reshape(_weights(dy, y, log, len(r)), (-1,) + (1,) * np.ndim(cov))
-        return np.sum(w * G.astype(_dtype(cov)), axis=0)
+        return np.sum(w * M, axis=0)
 
     return [rx, rmean, rcov, None, None, None, None]
+
+
+def forward(method: str) -> list:
+    """The forward rules of ``cdf`` or ``logcdf`` for ``x``, ``mean``, ``cov``: each point's
+    sensitivities times the tangent, summed over the argument's entries (over the cdf for
+    logcdf)."""
+    log = method == "logcdf"
+
+    def shaped(t: Any, y: Any) -> Any:
+        t = np.reshape(t, np.shape(y))
+        return t / np.exp(y) if log else t
+
+    def fx(dx: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
+        r, S, g, _ = _setup(method, x, mean, cov, rest, kw)
+        return shaped(np.sum(g * np.reshape(dx, r.shape), axis=1), y)
+
+    def fmean(
+        dm: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any
+    ) -> Any:
+        r, S, g, _ = _setup(method, x, mean, cov, rest, kw)
+        return shaped(-np.sum(g * dm, axis=1), y)
+
+    def fcov(dc: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
+        r, S, g, options = _setup(method, x, mean, cov, rest, kw)
+        M = _cov_sensitivity(r, S, g, options, cov)
+        return shaped(np.sum(M * dc, axis=tuple(range(1, 1 + np.ndim(cov)))), y)
+
+    return [fx, fmean, fcov, None, None, None, None]
 
 
 def sample(rng: np.random.Generator) -> tuple[tuple, dict]:

@@ -463,6 +463,9 @@ for _method in ("logpdf", "pdf"):
 #: for d >= 3, on plain values; differentiating them again raises RuleError).
 for _method in ("cdf", "logcdf"):
     _impl_c = mvn.make_impl(_method)
-    _prim = primitive(_impl_c, *mvn.rules(_method), domain=Domain(sample=mvn.sample, order=1))
+    _prim = primitive(
+        _impl_c, *mvn.rules(_method), jvp=mvn.forward(_method),
+        domain=Domain(sample=mvn.sample, order=1),
+    )  # fmt: skip
     PRIMITIVES[_impl_c.__name__] = _prim
     intercept(ss.multivariate_normal, _method, _prim, _impl_c)

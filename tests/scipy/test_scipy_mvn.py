@@ -190,13 +190,22 @@ def test_float32_stays_float32() -> None:
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
-def test_jvp_is_the_gradient_along_the_tangent() -> None:
-    """Forward mode (derived from the reverse rules) gives <grad, t> for x, mean and cov."""
-    ts = (np.array([0.3, -1.0, 0.5]), np.array([0.2, 0.1, -0.4]), np.tril(S3) - 0.5)
+JVP_CASES = [
+    (X3, M3, S3),
+    (np.array([-1.0, 0.2, 0.7]), 0.3, 1.7),  # d = 1: a batch of scalars, numbers
+    (np.array([[0.3, -0.2], [1.0, 0.5]]), M3[:2], np.array([1.5, 0.7])),  # a vector cov
+]
+
+
+@pytest.mark.parametrize("case", range(len(JVP_CASES)))
+def test_jvp_is_the_gradient_along_the_tangent(case: int) -> None:
+    """Forward mode (the forward rules) gives <grad, t> for x, mean and cov together."""
+    args = JVP_CASES[case]
+    ts = tuple(np.linspace(-1.0, 1.0, np.size(a)).reshape(np.shape(a)) for a in args)
     f = lambda x, m, S: mvn.logcdf(x, m, S, **QMC)  # noqa: E731
-    _, jt = rg.jvp(f, (X3, M3, S3), ts)
-    expected = sum(np.sum(g * t) for g, t in zip(grads(f, X3, M3, S3), ts))
-    np.testing.assert_allclose(jt, expected, rtol=AGREE)
+    _, jt = rg.jvp(f, args, ts)
+    expected = sum(np.sum(g * t) for g, t in zip(grads(f, *args), ts))
+    np.testing.assert_allclose(np.sum(jt), expected, rtol=AGREE)
 
 
 @pytest.mark.skipif(not SEEDED, reason="scipy 1.15's cdf takes no rng")
