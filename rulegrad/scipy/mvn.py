@@ -230,10 +230,6 @@ def _weights(dy: Any, y: Any, log: bool, n: int) -> Any:
     return np.reshape(w, (n, 1))
 
 
-def _dtype(a: Any) -> np.dtype:
-    return float_dtype(a)
-
-
 #: The last ``(key, r, S, dF/dx)``: a node's rules for x, mean and cov, called one after
 #: another on the same arguments, compute the conditional cdfs once.
 _LAST: list = [None]
@@ -280,18 +276,18 @@ def rules(method: str) -> list:
 
     def rx(dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
         r, S, g, _ = _setup(method, x, mean, cov, rest, kw)
-        return np.reshape(_weights(dy, y, log, len(r)) * g.astype(_dtype(x)), np.shape(x))
+        return np.reshape(_weights(dy, y, log, len(r)) * g.astype(float_dtype(x)), np.shape(x))
 
     def rmean(
         dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any
     ) -> Any:
         r, S, g, _ = _setup(method, x, mean, cov, rest, kw)
-        total = np.sum(_weights(dy, y, log, len(r)) * -g.astype(_dtype(mean)), axis=0)
+        total = np.sum(_weights(dy, y, log, len(r)) * -g.astype(float_dtype(mean)), axis=0)
         return np.sum(total) if np.ndim(mean) == 0 else np.reshape(total, np.shape(mean))
 
     def rcov(dy: Any, y: Any, x: Any, mean: Any = None, cov: Any = 1, *rest: Any, **kw: Any) -> Any:
         r, S, g, options = _setup(method, x, mean, cov, rest, kw)
-        M = _cov_sensitivity(r, S, g, options, cov).astype(_dtype(cov))
+        M = _cov_sensitivity(r, S, g, options, cov).astype(float_dtype(cov))
         w = np.reshape(_weights(dy, y, log, len(r)), (-1,) + (1,) * np.ndim(cov))
         return np.sum(w * M, axis=0)
 
@@ -330,9 +326,10 @@ def sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     """Inputs for the generated checks: d = 1 or 2, one or three points, an SPD cov.
 
     Not d = 3: there scipy's value is a quasi-Monte Carlo estimate, smooth in its inputs
-    for a fixed seed but with derivatives off by about 2e-5 of the gradient at
+    for a fixed seed but with derivatives off by up to 2e-5 of the gradient at
     ``abseps=1e-6`` (more than the checks' 1e-5; ``abseps=1e-8`` takes a second a call).
-    tests/scipy/test_mvn_cdf.py checks d = 3 and 4 with a tolerance for that error.
+    tests/scipy/test_scipy_mvn.py checks d = 3 against an exact (quadrature) cdf and
+    d = 3, 4 against scipy's seeded one, with a tolerance for that error.
     """
     d = int(rng.integers(1, 3))
     m = rng.uniform(-1.0, 1.0, size=(d, d))
