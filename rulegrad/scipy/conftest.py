@@ -9,6 +9,7 @@ except ImportError:
         "__init__.py",
         "special.py",
         "stats.py",
+        "mvn.py",
         "linalg.py",
         "signal.py",
         "catalog.py",

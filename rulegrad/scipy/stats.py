@@ -1,5 +1,6 @@
 """scipy.stats: logpdf, pdf, logcdf, cdf, sf and logsf of norm, t, gamma, beta, chi2 and expon;
-logpmf, pmf, cdf, sf of poisson; logpdf and pdf of dirichlet and multivariate_normal.
+logpmf, pmf, cdf, sf of poisson; logpdf and pdf of dirichlet and multivariate_normal;
+cdf and logcdf of multivariate_normal (rules in `rulegrad.scipy.mvn`).
 
 Differentiable in every continuous argument: the point ``x``, ``loc``, ``scale`` and the
 shape parameters (``df``, ``a``, ``b``), except the cdf family's derivative with respect to
@@ -40,6 +41,7 @@ import scipy.stats as ss
 
 from ..core import Domain, Primitive, primitive
 from ..rules._util import dtype_of
+from . import mvn
 from ._intercept import intercept
 from ._util import float_dtype, no_derivative
 
@@ -454,3 +456,16 @@ for _method in ("logpdf", "pdf"):
     )
     PRIMITIVES[_impl_m.__name__] = _prim
     intercept(ss.multivariate_normal, _method, _prim, _impl_m)
+
+
+# ---- multivariate_normal.cdf, logcdf: the rules are in rulegrad.scipy.mvn ----
+#: order 1: the rules are first order (they call scipy's cdf, a quasi-Monte Carlo estimate
+#: for d >= 3, on plain values; differentiating them again raises RuleError).
+for _method in ("cdf", "logcdf"):
+    _impl_c = mvn.make_impl(_method)
+    _prim = primitive(
+        _impl_c, *mvn.rules(_method), jvp=mvn.forward(_method),
+        domain=Domain(sample=mvn.sample, order=1),
+    )  # fmt: skip
+    PRIMITIVES[_impl_c.__name__] = _prim
+    intercept(ss.multivariate_normal, _method, _prim, _impl_c)
