@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-__all__ = ["betainc_dab", "gammainc_da"]
+__all__ = ["betainc_dab", "gammainc_da", "t_cdf_ddf"]
 
 EPS = 1e-16
 TINY = 1e-300
@@ -247,3 +247,28 @@ def betainc_dab(a: Any, b: Any, x: Any, xc: Any = None) -> tuple[np.ndarray, np.
     qb, qa = _beta_tail(b[high], a[high], xc[high], x[high])  # I_x(a, b) = 1 - I_{1-x}(b, a)
     da[high], db[high] = -qa, -qb
     return da[()], db[()]
+
+
+# ---- d/ddf of the t distribution's cdf ----
+def t_cdf_ddf(z: Any, df: Any) -> np.ndarray:
+    """d/ddf of scipy.stats.t.cdf(z, df) (float64).
+
+    With ``x = df/(df+z^2)`` and ``G = I_x(df/2, 1/2)``, the cdf is ``G/2`` below 0 and
+    ``1 - G/2`` above, so its derivative is ``-sign(z) G'/2``, with
+    ``G' = (d/da I)/2 + density(x) dx/ddf``; ``1 - x = z^2/(df+z^2)`` goes in exactly.
+
+    Examples:
+        >>> t_cdf_ddf(np.array([-1.0, 0.0, 1.0]), 3.0).round(6)  # lighter tails
+        array([-0.01111,  0.     ,  0.01111])
+    """
+    z, df = _f64(z, df)
+    q = z * z
+    with np.errstate(divide="ignore", invalid="ignore"):  # z = 0 or +-inf: 0, below
+        x, xc = df / (df + q), q / (df + q)
+        da, _ = betainc_dab(df / 2, 0.5, x, xc)
+        # density(x) dx/ddf = x^(df/2-1) xc^(-1/2) / B(df/2, 1/2) * z^2/(df+z^2)^2
+        dens = np.exp(
+            sc.xlogy(df / 2 - 1, x) + 0.5 * np.log(xc) - sc.betaln(df / 2, 0.5) - np.log(df + q)
+        )
+    out = -np.sign(z) * (da / 2 + dens) / 2
+    return np.where(((z == 0) | np.isinf(z)) & (df > 0), 0.0, out)[()]
