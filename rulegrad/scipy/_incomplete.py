@@ -37,8 +37,8 @@ import scipy.special as sc
 __all__ = ["betainc_dab", "gammainc_da", "t_cdf_ddf"]
 
 EPS = 1e-16
-TINY = 1e-300
 MAXITER = 100_000
+CHECK = 4
 
 
 def _f64(*xs: Any) -> list[np.ndarray]:
@@ -46,16 +46,18 @@ def _f64(*xs: Any) -> list[np.ndarray]:
 
 
 def _iterate(state: dict[str, np.ndarray], step: Any) -> dict[str, np.ndarray]:
-    """Run ``step(state, n) -> converged`` for n = 1, 2, ... on the elements not yet
-    converged (the state's arrays are flat, all of one length); the final state."""
+    """Run ``step(state, n, check)`` for n = 1, 2, ... on the elements not yet converged
+    (the state's arrays are flat, all of one length); the final state. Every `CHECK`-th
+    step has ``check`` True and returns which elements have converged (a converged element
+    runs on, unchanged to the last bit, till then)."""
     out = {k: v.copy() for k, v in state.items()}
     live = np.arange(len(next(iter(state.values()))))
     cur = {k: v.copy() for k, v in state.items()}
     for n in range(1, MAXITER):
         if not len(live):
             return out
-        done = step(cur, n)
-        if n % 4 == 0 and done.any():  # a converged element runs on unchanged till then
+        done = step(cur, n, n % CHECK == 0)
+        if done is not None and done.any():
             for k, v in cur.items():
                 out[k][live[done]] = v[done]
             keep = ~done
@@ -83,14 +85,16 @@ def _gamma_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         "p": np.ones_like(a),
     }
 
-    def step(st: dict, n: int) -> np.ndarray:
+    def step(st: dict, n: int, check: bool) -> np.ndarray | None:
         st["w"] = st["w"] - 1 / st["ap"]  # digamma(z + 1) = digamma(z) + 1/z
         st["r"] = st["r"] * st["x"] / st["ap"]
         st["ap"] = st["ap"] + 1
         term = st["r"] * st["w"]
         st["s"] = st["s"] + term
         st["p"] = st["p"] + st["r"]
-        return (np.abs(term) <= EPS * np.abs(st["s"])) & (st["r"] <= EPS * st["p"])
+        if check:
+            return (np.abs(term) <= EPS * np.abs(st["s"])) & (st["r"] <= EPS * st["p"])
+        return None
 
     st = _iterate(state, step)
     return st["s"] * np.exp(a * st["lx"] - x - sc.gammaln(a + 1))
@@ -115,22 +119,22 @@ def _gamma_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         "L": d.copy(),
     }
 
-    def step(st: dict, i: int) -> np.ndarray:
+    def step(st: dict, i: int, check: bool) -> np.ndarray | None:
         an, dan = -i * (i - st["a"]), float(i)  # a_i and its a-derivative (b' = -1)
         st["b"] = st["b"] + 2
-        D = an * st["d"] + st["b"]
+        D = an * st["d"] + st["b"]  # never 0 here: b_i > x >= a + 1 and |a_i d| < b_i
         dD = dan * st["d"] + an * st["dd"] - 1
-        D = np.where(np.abs(D) < TINY, TINY, D)
         C = st["b"] + an / st["c"]
         dC = -1 + (dan * st["c"] - an * st["dc"]) / st["c"] ** 2
-        C = np.where(np.abs(C) < TINY, TINY, C)
         st["d"], st["dd"] = 1 / D, -dD / D**2
         st["c"], st["dc"] = C, dC
         f = st["d"] * C
         st["h"] = st["h"] * f
         dL = st["dd"] / st["d"] + dC / C
         st["L"] = st["L"] + dL
-        return (np.abs(f - 1) <= EPS) & (np.abs(dL) <= EPS * (np.abs(st["L"]) + st["s"]))
+        if check:
+            return (np.abs(f - 1) <= EPS) & (np.abs(dL) <= EPS * (np.abs(st["L"]) + st["s"]))
+        return None
 
     st = _iterate(state, step)
     q = st["h"] * np.exp(a * lx - x - sc.gammaln(a))
@@ -159,23 +163,43 @@ def gammainc_da(a: Any, x: Any) -> np.ndarray:
 
 
 # ---- d/da, d/db I_x(a, b) ----
+def _beta_coef(m: int, odd: bool, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> tuple:
+    """The continued fraction's d_j (j = 2m+1 if odd, else 2m) and its a- and b-derivatives."""
+    if odd:
+        c = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        ca = c * (1 / (a + m) + 1 / (a + b + m) - 1 / (a + 2 * m) - 1 / (a + 2 * m + 1))
+        return c, ca, c / (a + b + m)
+    den = (a + 2 * m - 1) * (a + 2 * m)
+    c = m * (b - m) * x / den
+    return c, -c * (1 / (a + 2 * m - 1) + 1 / (a + 2 * m)), m * x / den
+
+
+def _lentz(st: dict, c: np.ndarray, ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
+    """One modified-Lentz step of 1/(1 + d1/(1 + d2/...)) with coefficient ``c`` (and its
+    derivatives ``ca``, ``cb``): updates d, C, their log-derivatives and h, La, Lb; the
+    factor d C by which h changed."""
+    D = 1 + c * st["d"]  # never 0 on the converging side: x < (a+1)/(a+b+2)
+    dn = 1 / D
+    g = -st["d"] * dn  # d ln(dn) = -(c' + c d ln d) d / D
+    ada, adb = (ca + c * st["ad"]) * g, (cb + c * st["bd"]) * g
+    C = 1 + c / st["c"]
+    k = 1 / (st["c"] * C)  # d ln C = (c' - c d ln c) / (c C)
+    acA, acB = (ca - c * st["ac"]) * k, (cb - c * st["bc"]) * k
+    st["d"], st["ad"], st["bd"], st["c"], st["ac"], st["bc"] = dn, ada, adb, C, acA, acB
+    f = dn * C
+    st["h"] = st["h"] * f
+    st["La"] = st["La"] + ada + acA
+    st["Lb"] = st["Lb"] + adb + acB
+    return f
+
+
 def _beta_tail(a: np.ndarray, b: np.ndarray, x: np.ndarray, xc: np.ndarray) -> tuple:
     """(dI/da, dI/db) for x < (a+1)/(a+b+2), from I = exp(a ln x + b ln(1-x) - ln a -
-    ln B(a, b)) h, h = 1/(1 + d1/(1 + d2/(1 + ...))); La, Lb = dh/h in a and b."""
-
-    def coef(m: int, odd: bool, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> tuple:
-        """d_j (j = 2m+1 if odd, else 2m) and its a- and b-derivatives."""
-        if odd:
-            c = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
-            ca = c * (1 / (a + m) + 1 / (a + b + m) - 1 / (a + 2 * m) - 1 / (a + 2 * m + 1))
-            return c, ca, c / (a + b + m)
-        den = (a + 2 * m - 1) * (a + 2 * m)
-        c = m * (b - m) * x / den
-        return c, -c * (1 / (a + 2 * m - 1) + 1 / (a + 2 * m)), m * x / den
-
+    ln B(a, b)) h, h = 1/(1 + d1/(1 + d2/(1 + ...))); La, Lb = dh/h in a and b, summed
+    from the log-derivatives of the Lentz factors d and C."""
     lx, lxc = np.log(x), np.log(xc)
     psa, psb, psab = sc.digamma(a), sc.digamma(b), sc.digamma(a + b)
-    c1, c1a, c1b = coef(0, True, a, b, x)
+    c1, c1a, c1b = _beta_coef(0, True, a, b, x)
     d = 1 / (1 + c1)
     zero = np.zeros_like(a)
     state = {
@@ -183,41 +207,28 @@ def _beta_tail(a: np.ndarray, b: np.ndarray, x: np.ndarray, xc: np.ndarray) -> t
         "b": b,
         "x": x,
         "c": np.ones_like(a),
-        "ca": zero,
-        "cb": zero,
+        "ac": zero,
+        "bc": zero,
         "d": d,
-        "da": -c1a * d * d,
-        "db": -c1b * d * d,
+        "ad": -c1a * d,
+        "bd": -c1b * d,
         "h": d,
         "sa": np.abs(lx) + 1 / a + np.abs(psa) + np.abs(psab),
         "sb": np.abs(lxc) + np.abs(psb) + np.abs(psab),
     }
-    state["La"], state["Lb"] = state["da"] / d, state["db"] / d
+    state["La"], state["Lb"] = state["ad"].copy(), state["bd"].copy()
 
-    def lentz(st: dict, cc: np.ndarray, cca: np.ndarray, ccb: np.ndarray) -> np.ndarray:
-        D = 1 + cc * st["d"]
-        D = np.where(np.abs(D) < TINY, TINY, D)
-        C = 1 + cc / st["c"]
-        C = np.where(np.abs(C) < TINY, TINY, C)
-        dn = 1 / D
-        dna = -(cca * st["d"] + cc * st["da"]) * dn * dn
-        dnb = -(ccb * st["d"] + cc * st["db"]) * dn * dn
-        c2 = st["c"] ** 2
-        Ca = (cca * st["c"] - cc * st["ca"]) / c2
-        Cb = (ccb * st["c"] - cc * st["cb"]) / c2
-        st["d"], st["da"], st["db"], st["c"], st["ca"], st["cb"] = dn, dna, dnb, C, Ca, Cb
-        st["h"] = st["h"] * dn * C
-        dLa, dLb = dna / dn + Ca / C, dnb / dn + Cb / C
-        st["La"], st["Lb"] = st["La"] + dLa, st["Lb"] + dLb
-        return (
-            (np.abs(dn * C - 1) <= EPS)
-            & (np.abs(dLa) <= EPS * (np.abs(st["La"]) + st["sa"]))
-            & (np.abs(dLb) <= EPS * (np.abs(st["Lb"]) + st["sb"]))
-        )
-
-    def step(st: dict, m: int) -> np.ndarray:
-        first = lentz(st, *coef(m, False, st["a"], st["b"], st["x"]))
-        return lentz(st, *coef(m, True, st["a"], st["b"], st["x"])) & first
+    def step(st: dict, m: int, check: bool) -> np.ndarray | None:
+        La, Lb = st["La"], st["Lb"]
+        f = _lentz(st, *_beta_coef(m, False, st["a"], st["b"], st["x"]))
+        f = f * _lentz(st, *_beta_coef(m, True, st["a"], st["b"], st["x"]))
+        if check:
+            return (
+                (np.abs(f - 1) <= EPS)
+                & (np.abs(st["La"] - La) <= EPS * (np.abs(st["La"]) + st["sa"]))
+                & (np.abs(st["Lb"] - Lb) <= EPS * (np.abs(st["Lb"]) + st["sb"]))
+            )
+        return None
 
     st = _iterate(state, step)
     i = st["h"] * np.exp(a * lx + b * lxc - np.log(a) - sc.betaln(a, b))
@@ -241,11 +252,11 @@ def betainc_dab(a: Any, b: Any, x: Any, xc: Any = None) -> tuple[np.ndarray, np.
     edge = ok & ((x == 0) | (x == 1))
     da[edge] = db[edge] = 0.0
     fin = ok & ~edge & np.isfinite(a) & np.isfinite(b)
-    low = fin & (x < (a + 1) / (a + b + 2))
-    high = fin & ~low
-    da[low], db[low] = _beta_tail(a[low], b[low], x[low], xc[low])
-    qb, qa = _beta_tail(b[high], a[high], xc[high], x[high])  # I_x(a, b) = 1 - I_{1-x}(b, a)
-    da[high], db[high] = -qa, -qb
+    # above the mean, I_x(a, b) = 1 - I_{1-x}(b, a): one run of the fraction for both sides
+    hi = (x >= (a + 1) / (a + b + 2))[fin]
+    p, q, u, uc = (np.where(hi, w[fin], v[fin]) for v, w in ((a, b), (b, a), (x, xc), (xc, x)))
+    dp, dq = _beta_tail(p, q, u, uc)
+    da[fin], db[fin] = np.where(hi, -dq, dp), np.where(hi, -dp, dq)
     return da[()], db[()]
 
 
