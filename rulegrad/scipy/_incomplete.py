@@ -1,6 +1,8 @@
 """Derivatives of the regularized incomplete gamma and beta functions in their shape
-parameters, which have no closed form: plain numpy kernels, computed in float64 to about
-1e-13 of the value (first derivatives only).
+parameters, which have no closed form: plain numpy kernels in float64 (first derivatives
+only). Against mpmath, for a, b in 1e-2..1e3 and x over the whole range: within 1.5e-12
+(gamma; the rounding of ``a ln x`` in the prefactor grows with a) and 6e-11 (beta; where
+``digamma(a+b) - digamma(b)`` cancels, b small and a large) of the derivative.
 
 * ``gammainc_da(a, x)``: d/da P(a, x), with P = scipy.special.gammainc. Below ``x = a + 1``
   it sums the series ``P = sum_n exp((a+n) ln x - x - lgamma(a+n+1))`` termwise
@@ -13,6 +15,8 @@ parameters, which have no closed form: plain numpy kernels, computed in float64 
   (Boik and Robison-Cox 1998 differentiate it so), on the side of the mean where it
   converges (``x < (a+1)/(a+b+2)``; beyond, ``I_x(a, b) = 1 - I_{1-x}(b, a)``). An exact
   ``1 - x`` may be passed as ``xc`` (the t distribution's ``x^2/(df+x^2)``).
+* ``t_cdf_ddf(z, df)``: d/ddf of the t distribution's cdf, from ``betainc_dab`` (within
+  1e-10 up to df = 100; 1e-9 at df = 1000, where its two terms nearly cancel).
 
 The prefactors are taken in log space, so nothing overflows; a derivative below the
 smallest float is 0. Every element iterates until it has converged (the iteration count
