@@ -7,9 +7,12 @@ on tracked values as they are (``scipy.special.erf(w)``). The functions scipy wr
 Python (``polygamma``, ``multigammaln``, ``logsumexp``, ``softmax``, ``log_softmax``) are
 primitives here and are intercepted on ``scipy.special`` (see `rulegrad.scipy._intercept`).
 
-Derivatives with no closed form, with respect to a Bessel function's order ``v`` or an
-incomplete gamma or beta function's shape parameters ``a``, ``b``, raise `RuleError` when a
-tracked value reaches them. Constants are Python floats, so float32 stays float32.
+The incomplete gamma and beta functions' derivatives in their shape parameters ``a``, ``b``
+have no closed form: `rulegrad.scipy._incomplete` computes them numerically (to ~1e-11),
+behind the primitives `gammainc_da`, `betainc_da` and `betainc_db`, which differentiate
+again in ``x`` but not in a shape parameter (so those functions are checked to first
+order). A Bessel function's order ``v`` has no derivative here: a tracked order raises
+`RuleError`. Constants are Python floats, so float32 stays float32.
 
 Complex arguments follow autograd's convention (``docs/primitives.md``): the functions
 scipy defines for complex ``z`` that are holomorphic there (``erf erfc erfcx erfi wofz
@@ -28,6 +31,8 @@ Examples:
     array([-0.5772,  0.4228])
     >>> rg.grad(lambda x: scipy.special.jv(1.5, x))(2.0).round(6)
     np.float64(0.144546)
+    >>> rg.grad(lambda a: scipy.special.gammainc(a, 1.0))(1.0).round(6)  # a shape parameter
+    np.float64(-0.43173)
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import scipy.special as sc
 
 from ..core import Domain, primitive, zerograd
 from ..rules._util import expand, is_complex
+from . import _incomplete
 from ._intercept import intercept
 from ._util import float_dtype, no_derivative
 
@@ -171,7 +177,7 @@ poch = primitive(
 )
 
 
-# ---- incomplete gamma and beta functions (derivatives in x only) ----
+# ---- incomplete gamma and beta functions ----
 def _gamma_density(a: Any, x: Any) -> Any:
     """d/dx gammainc(a, x) = x^(a-1) e^-x / Gamma(a)."""
     return np.exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a))
@@ -183,7 +189,7 @@ def _beta_density(a: Any, b: Any, x: Any) -> Any:
 
 
 def _sample_shape_x(rng: np.random.Generator) -> tuple[tuple, dict]:
-    """A plain shape parameter (no derivative) and a positive x."""
+    """A shape parameter and a positive x."""
     return (rng.uniform(0.5, 3.0, size=(3,)).round(1), rng.uniform(0.3, 3.0, size=(3,))), {}
 
 
@@ -196,39 +202,90 @@ def _sample_shape_p(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (rng.uniform(0.5, 3.0, size=(3,)).round(1), rng.uniform(0.1, 0.9, size=(3,))), {}
 
 
-SHAPE_X = Domain(args=("plain", "real"), sample=_sample_shape_x)
-_A = no_derivative("scipy.special.gammainc", "a", "the shape parameter")
-gammainc = primitive(sc.gammainc, _A, lambda dy, y, a, x: dy * _gamma_density(a, x), domain=SHAPE_X)
+# The shape derivatives have no closed form: `rulegrad.scipy._incomplete` computes them
+# numerically (to ~1e-11), as primitives whose own derivative in x is closed (d/dx d/da =
+# d/da of the density) but whose derivative in a shape parameter is not implemented. So
+# the functions' checks stop at order 1; the derivative primitives' checks (a shape
+# parameter drawn plain) go to order 2.
+_SECOND = "a second derivative in a shape parameter"
+_AB = ("a", "b")
+SHAPE_X = Domain(args=("positive", "positive"), sample=_sample_shape_x, order=1)
+AB_X = Domain(args=("positive", "positive", "unit"), sample=_sample_ab_x, order=1)
+
+
+@primitive(
+    no_derivative("gammainc_da", "a", _SECOND),
+    lambda dy, y, a, x: dy * _gamma_density(a, x) * (np.log(x) - sc.digamma(a)),
+    domain=Domain(args=("plain", "positive"), sample=_sample_shape_x),
+)
+def gammainc_da(a: Any, x: Any) -> Any:
+    """d/da gammainc(a, x), numerically (`rulegrad.scipy._incomplete`), in the args' dtype.
+
+    Examples:
+        >>> gammainc_da(np.float32(1.0), np.float32(1.0))  # P(a, 1) falls as a grows
+        np.float32(-0.4317297)
+    """
+    return _cast(_incomplete.gammainc_da(a, x), a, x)
+
+
+def _beta_shape(name: str, i: int) -> Any:
+    """The primitive d/da (i = 0) or d/db (i = 1) betainc(a, b, x)."""
+
+    def impl(a: Any, b: Any, x: Any) -> Any:
+        return _cast(_incomplete.betainc_dab(a, b, x)[i], a, b, x)
+
+    impl.__name__ = impl.__qualname__ = name
+    impl.__doc__ = f"d/d{'ab'[i]} betainc(a, b, x), numerically, in the arguments' dtype."
+
+    def rx(dy: Any, y: Any, a: Any, b: Any, x: Any) -> Any:
+        """d/dx of it: d/da (or d/db) of the density."""
+        log = np.log(x) - sc.digamma(a) if i == 0 else np.log1p(-x) - sc.digamma(b)
+        return dy * _beta_density(a, b, x) * (log + sc.digamma(a + b))
+
+    no = [no_derivative(name, n, _SECOND) for n in _AB]
+    unit = Domain(args=("plain", "plain", "unit"), sample=_sample_ab_x)
+    return primitive(*no, rx, domain=unit)(impl)
+
+
+betainc_da, betainc_db = _beta_shape("betainc_da", 0), _beta_shape("betainc_db", 1)
+
+gammainc = primitive(
+    sc.gammainc,
+    lambda dy, y, a, x: dy * gammainc_da(a, x),
+    lambda dy, y, a, x: dy * _gamma_density(a, x),
+    domain=SHAPE_X,
+)
 gammaincc = primitive(
     sc.gammaincc,
-    no_derivative("scipy.special.gammaincc", "a", "the shape parameter"),
+    lambda dy, y, a, x: -dy * gammainc_da(a, x),
     lambda dy, y, a, x: -dy * _gamma_density(a, x),
     domain=SHAPE_X,
 )
-gammaincinv = primitive(
+gammaincinv = primitive(  # P(a, y) = p: dy/da = -(dP/da) / (dP/dx) at x = y
     sc.gammaincinv,
-    no_derivative("scipy.special.gammaincinv", "a", "the shape parameter"),
+    lambda dy, y, a, p: -dy * gammainc_da(a, y) / _gamma_density(a, y),
     lambda dy, y, a, p: dy / _gamma_density(a, y),
-    domain=Domain(args=("plain", "real"), sample=_sample_shape_p),
+    domain=Domain(args=("positive", "unit"), sample=_sample_shape_p, order=1),
 )
-_AB = ("a", "b")
-AB_X = Domain(args=("plain", "plain", "real"), sample=_sample_ab_x)
 betainc = primitive(
     sc.betainc,
-    *(no_derivative("scipy.special.betainc", n, "a shape parameter") for n in _AB),
+    lambda dy, y, a, b, x: dy * betainc_da(a, b, x),
+    lambda dy, y, a, b, x: dy * betainc_db(a, b, x),
     lambda dy, y, a, b, x: dy * _beta_density(a, b, x),
     domain=AB_X,
 )
 if hasattr(sc, "betaincc"):  # scipy >= 1.11
     betaincc = primitive(
         sc.betaincc,
-        *(no_derivative("scipy.special.betaincc", n, "a shape parameter") for n in _AB),
+        lambda dy, y, a, b, x: -dy * betainc_da(a, b, x),
+        lambda dy, y, a, b, x: -dy * betainc_db(a, b, x),
         lambda dy, y, a, b, x: -dy * _beta_density(a, b, x),
         domain=AB_X,
     )
-betaincinv = primitive(
+betaincinv = primitive(  # I_y(a, b) = p: dy/da = -(dI/da) / (dI/dx) at x = y
     sc.betaincinv,
-    *(no_derivative("scipy.special.betaincinv", n, "a shape parameter") for n in _AB),
+    lambda dy, y, a, b, p: -dy * betainc_da(a, b, y) / _beta_density(a, b, y),
+    lambda dy, y, a, b, p: -dy * betainc_db(a, b, y) / _beta_density(a, b, y),
     lambda dy, y, a, b, p: dy / _beta_density(a, b, y),
     domain=AB_X,
 )

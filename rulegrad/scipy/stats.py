@@ -3,9 +3,11 @@ logpmf, pmf, cdf, sf of poisson; logpdf and pdf of dirichlet and multivariate_no
 cdf and logcdf of multivariate_normal (rules in `rulegrad.scipy.mvn`).
 
 Differentiable in every continuous argument: the point ``x``, ``loc``, ``scale`` and the
-shape parameters (``df``, ``a``, ``b``), except the cdf family's derivative with respect to
-a shape parameter, which has no closed form: a tracked shape parameter there raises
-`RuleError`. poisson's ``k`` and ``loc`` are integers (no gradient).
+shape parameters (``df``, ``a``, ``b``). The cdf family's derivatives in a shape parameter
+have no closed form: they are the incomplete gamma and beta functions' (`gammainc_da`,
+`betainc_da`, `betainc_db` of `rulegrad.scipy.special`, and `t_cdf_ddf` here), computed
+numerically, which do not differentiate again in a shape parameter. poisson's ``k`` and
+``loc`` are integers (no gradient).
 
 These are methods of scipy's distribution objects (``scipy.stats.norm`` is an instance of
 ``norm_gen``), which convert their arguments with ``np.asarray``. While the plugin is
@@ -25,6 +27,8 @@ Examples:
     >>> import numpy as np, scipy.stats, rulegrad as rg
     >>> rg.grad(lambda m: scipy.stats.norm.logpdf(1.0, loc=m))(0.5)  # (x - m) / s^2
     np.float64(0.5)
+    >>> rg.grad(lambda a: scipy.stats.gamma.cdf(1.0, a))(1.0).round(6)  # d/da P(a, 1)
+    np.float64(-0.43173)
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ import scipy.stats as ss
 
 from ..core import Domain, Primitive, primitive
 from ..rules._util import dtype_of
-from . import mvn
+from . import _incomplete, mvn
 from ._intercept import intercept
 from ._util import float_dtype, no_derivative
+from .special import betainc_da, betainc_db, gammainc_da
 
 __all__ = ["FAMILIES", "PRIMITIVES"]
 
@@ -69,6 +74,7 @@ class Family:
         dshapes: ``dg/dshape`` for each shape parameter.
         z: draws standardized points inside the support (for the checks).
         draw_shapes: draws valid shape parameters (for the checks).
+        dcdf: ``d cdf(z)/dshape`` for each shape parameter.
     """
 
     name: str
@@ -78,6 +84,7 @@ class Family:
     dshapes: tuple[Callable[..., Any], ...]
     z: Callable[[np.random.Generator], Any]
     draw_shapes: Callable[[np.random.Generator], tuple] = lambda rng: ()
+    dcdf: tuple[Callable[..., Any], ...] = ()
 
 
 def _t_g(z: Any, df: Any) -> Any:
@@ -99,6 +106,18 @@ def _chi2_g(z: Any, df: Any) -> Any:
     return sc.xlogy(df / 2 - 1, z) - z / 2 - df / 2 * LOG_2 - sc.gammaln(df / 2)
 
 
+@primitive(
+    lambda dy, y, z, df: dy * np.exp(_t_g(z, df)) * _t_ddf(z, df),  # d/dz: d/ddf of the pdf
+    no_derivative("t_cdf_ddf", "df", "a second derivative in the shape parameter"),
+    domain=Domain(args=("real", "plain"), sample=lambda rng: (
+        (rng.uniform(-3.0, 3.0, size=(3,)), rng.uniform(1.0, 6.0, size=(3,))), {}
+    )),
+)  # fmt: skip
+def t_cdf_ddf(z: Any, df: Any) -> Any:
+    """d/ddf of scipy.stats.t.cdf(z, df), numerically (`rulegrad.scipy._incomplete`)."""
+    return _cast(_incomplete.t_cdf_ddf(z, df), z, df)
+
+
 def _beta_g(z: Any, a: Any, b: Any) -> Any:
     return sc.xlogy(a - 1, z) + sc.xlog1py(b - 1, -z) - sc.betaln(a, b)
 
@@ -117,6 +136,7 @@ FAMILIES = (
         (_t_ddf,),
         _uniform(-2.0, 2.0),
         lambda rng: (rng.uniform(1.0, 6.0, size=(3,)),),
+        (t_cdf_ddf,),
     ),  # fmt: skip
     Family(
         "gamma",
@@ -126,6 +146,7 @@ FAMILIES = (
         (lambda z, a: np.log(z) - sc.digamma(a),),
         _uniform(0.3, 3.0),
         lambda rng: (rng.uniform(0.8, 4.0, size=(3,)),),
+        (lambda z, a: gammainc_da(a, z),),
     ),  # fmt: skip
     Family(
         "beta",
@@ -138,6 +159,7 @@ FAMILIES = (
         ),
         _uniform(0.15, 0.85),
         lambda rng: tuple(rng.uniform(0.8, 4.0, size=(2, 3))),
+        (lambda z, a, b: betainc_da(a, b, z), lambda z, a, b: betainc_db(a, b, z)),
     ),  # fmt: skip
     Family(
         "chi2",
@@ -147,6 +169,7 @@ FAMILIES = (
         (lambda z, df: (np.log(z) - LOG_2 - sc.digamma(df / 2)) / 2,),
         _uniform(0.3, 3.0),
         lambda rng: (rng.uniform(1.5, 6.0, size=(3,)),),
+        (lambda z, df: gammainc_da(df / 2, z / 2) / 2,),
     ),  # fmt: skip
     Family("expon", (), lambda z: -z, lambda z: -np.ones_like(z), (), _uniform(0.2, 3.0)),
 )
@@ -243,9 +266,15 @@ def _cdf_rules(fam: Family, method: str) -> list:
         x, th, loc, s, z = _split(fam, args)
         return -w(dy, y, th, z, s) * z
 
-    where = f"scipy.stats.{fam.name}.{method}"
-    shapes = [no_derivative(where, n, "a shape parameter of a cdf") for n in fam.shapes]
-    return [rx, *shapes, rloc, rscale]
+    def shape_rule(i: int) -> Callable[..., Any]:
+        def rule(dy: Any, y: Any, *args: Any) -> Any:
+            x, th, loc, s, z = _split(fam, args)
+            d = fam.dcdf[i](z, *th)  # the cdf's; the sf's is its negative
+            return sign * dy * (d / np.exp(y) if log else d)
+
+        return rule
+
+    return [rx, *(shape_rule(i) for i in range(len(fam.shapes))), rloc, rscale]
 
 
 def _family_sample(fam: Family) -> Callable[[np.random.Generator], tuple[tuple, dict]]:
@@ -261,12 +290,13 @@ def _register_family(fam: Family) -> None:
     dist = getattr(ss, fam.name)
     names = ("x", *fam.shapes, "loc", "scale")
     defaults = {"loc": 0, "scale": 1}
-    plain = ("plain",) * len(fam.shapes)
+    kinds = ("real", *("positive",) * len(fam.shapes), "real", "real")
     for method in ("logpdf", "pdf", "logcdf", "cdf", "sf", "logsf"):
         density = method in ("logpdf", "pdf")
         rules = _density_rules(fam, method == "logpdf") if density else _cdf_rules(fam, method)
-        kinds = ("real", *(("real",) * len(fam.shapes) if density else plain), "real", "real")
-        domain = Domain(args=kinds, sample=_family_sample(fam))
+        # order 1 for a cdf with shapes: its shape derivative does not differentiate again
+        order = 2 if density or not fam.shapes else 1
+        domain = Domain(args=kinds, sample=_family_sample(fam), order=order)
         _register(dist, method, names, defaults, rules, domain)
 
 
