@@ -56,6 +56,7 @@ def test_extras() -> None:
     assert {"pytest", "hypothesis"} <= _requires("test") <= _requires("dev")
     assert _requires("cuda12") == {"cupy-cuda12x"} and _requires("cuda13") == {"cupy-cuda13x"}
     assert {"mpi4py", "mpich"} == _requires("mpi") <= _requires("test")  # the MPI tests run
+    assert {"scipy", "mpmath"} <= _requires("test")  # the scipy rules and their references
 
 
 def test_gpu_extra_named_the_same_everywhere() -> None:
