@@ -7,6 +7,11 @@ on tracked values as they are (``scipy.special.erf(w)``). The functions scipy wr
 Python (``polygamma``, ``multigammaln``, ``logsumexp``, ``softmax``, ``log_softmax``) are
 primitives here and are intercepted on ``scipy.special`` (see `rulegrad.scipy._intercept`).
 
+Forward mode: scipy's ufuncs work elementwise, so each rule is also its argument's forward
+rule (``jvp=ELEMENTWISE``): ``primitive`` in this module is rulegrad's with that default.
+logsumexp, softmax and log_softmax, which reduce along an axis, give forward rules of
+their own.
+
 Derivatives with no closed form, with respect to a Bessel function's order ``v`` or an
 incomplete gamma or beta function's shape parameters ``a``, ``b``, raise `RuleError` when a
 tracked value reaches them. Constants are Python floats, so float32 stays float32.
@@ -21,13 +26,15 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 import scipy.special as sc
 
-from ..core import Domain, primitive, zerograd
+from ..core import ELEMENTWISE, Domain, zerograd
+from ..core import primitive as _primitive
 from ..rules._util import expand
 from ._intercept import intercept
 from ._util import float_dtype, no_derivative
@@ -40,6 +47,10 @@ TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
 SQRT_2PI = math.sqrt(2 * math.pi)
 LN2, LN10 = math.log(2), math.log(10)
+
+#: Every ufunc rule here is ``dy`` times the elementwise derivative, so with a tangent in
+#: place of ``dy`` it is that argument's forward rule; the reductions below pass their own.
+primitive = functools.partial(_primitive, jvp=ELEMENTWISE)
 
 
 def _cast(y: Any, *xs: Any) -> Any:
@@ -351,12 +362,28 @@ def _lse_weights(dy: Any, y: Any, a: Any, axis: Any, b: Any, keepdims: bool) -> 
     return expand(dy, a, axis, keepdims) * np.exp(a - expand(y, a, axis, keepdims))
 
 
+def _lse_da(
+    da: Any, y: Any, a: Any, axis: Any = None, b: Any = None, keepdims: bool = False
+) -> Any:
+    """Forward: sum(b exp(a - y) da, axis), the weights of the softmax ``b exp(a) / exp(y)``."""
+    w = np.exp(a - expand(y, a, axis, keepdims)) * (1 if b is None else b)
+    return np.sum(w * da, axis=axis, keepdims=keepdims)
+
+
+def _lse_db(
+    db: Any, y: Any, a: Any, axis: Any = None, b: Any = None, keepdims: bool = False
+) -> Any:
+    """Forward: sum(exp(a - y) db, axis)."""
+    return np.sum(np.exp(a - expand(y, a, axis, keepdims)) * db, axis=axis, keepdims=keepdims)
+
+
 @primitive(
     lambda dy, y, a, axis=None, b=None, keepdims=False: (
         _lse_weights(dy, y, a, axis, b, keepdims) * (1 if b is None else b)
     ),
     None,  # axis
     lambda dy, y, a, axis=None, b=None, keepdims=False: _lse_weights(dy, y, a, axis, b, keepdims),
+    jvp=(_lse_da, None, _lse_db),
     domain=Domain(sample=_sample_reduce),
 )
 def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -> Any:
@@ -378,11 +405,13 @@ def _sum(g: Any, axis: Any) -> Any:
     return np.sum(g, axis=axis, keepdims=True)
 
 
-@primitive(
-    lambda dy, y, x, axis=None: y * (dy - _sum(dy * y, axis)),
-    None,
-    domain=Domain(sample=_sample_softmax),
-)
+def _softmax_dx(dy: Any, y: Any, x: Any, axis: Any = None) -> Any:
+    """(diag(y) - y y^T) dy along ``axis``: a symmetric Jacobian, so the reverse rule and the
+    forward rule (``dx`` in place of ``dy``) are one function."""
+    return y * (dy - _sum(dy * y, axis))
+
+
+@primitive(_softmax_dx, None, jvp=_softmax_dx, domain=Domain(sample=_sample_softmax))
 def softmax(x: Any, axis: Any = None) -> Any:
     """``exp(x) / sum(exp(x), axis)`` (scipy's)."""
     return _cast(sc.softmax(x, axis=axis), x)
@@ -391,6 +420,7 @@ def softmax(x: Any, axis: Any = None) -> Any:
 @primitive(
     lambda dy, y, x, axis=None: dy - np.exp(y) * _sum(dy, axis),
     None,
+    jvp=lambda dx, y, x, axis=None: dx - _sum(np.exp(y) * dx, axis),  # (I - 1 softmax^T) dx
     domain=Domain(sample=_sample_softmax),
 )
 def log_softmax(x: Any, axis: Any = None) -> Any:
