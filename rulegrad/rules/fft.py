@@ -11,9 +11,9 @@ by the same factor, which for the real transforms is the other direction's norm.
 gradients follow autograd's convention (complex.py); a real input gets the real part.
 
 Forward mode: every transform and shift is linear (over the reals: irfft and hfft read
-only a Hermitian half), so its forward rule is the transform itself on the tangent
-(``jvp=LINEAR``), with the same ``n``/``s``, axes and ``norm``; a complex tangent goes
-through as it is.
+only a Hermitian half), so its forward rule is the transform itself on the tangent, with
+the same ``n``/``s``, axes and ``norm`` (not ``out``, which holds the output); a complex
+tangent goes through as it is.
 
 Examples:
     >>> import rulegrad as rg
@@ -299,6 +299,18 @@ def _ifftshift_dx(dy: Any, y: Any, x: Any, axes: Any = None) -> Any:
     return np.fft.fftshift(dy, axes)
 
 
+def _tangent(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The forward rule of transform ``f``: ``f`` of the tangent with the same ``n``/``s``,
+    axes and ``norm`` (the first three arguments after the input), without ``out``, which
+    holds the output itself (`rg.LINEAR`'s rule would write the tangent into it)."""
+
+    def rule(da: Any, y: Any, a: Any, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        return f(da, *args[:3], **kwargs)
+
+    rule.__name__ = f"{f.__name__}_tangent"
+    return rule
+
+
 ANY_1D = Domain(args=("complex",), sample=_one_axis(None))  # real or complex
 REAL_1D = Domain(args=("real",), sample=_one_axis(False))  # rfft, ihfft: real input only
 HALF_1D = Domain(args=("complex",), sample=_one_axis(True, half=True))
@@ -310,19 +322,19 @@ REAL_ND = Domain(args=("real",), sample=_many_axes(False))
 HALF_ND = Domain(args=("complex",), sample=_many_axes(True))
 SHIFT = Domain(args=("complex",), sample=_shift)
 
-primitive(np.fft.fft, _fft_dx, jvp=LINEAR, domain=ANY_1D)
-primitive(np.fft.ifft, _ifft_dx, jvp=LINEAR, domain=ANY_1D)
-primitive(np.fft.rfft, _rfft_dx, jvp=LINEAR, domain=REAL_1D)
-primitive(np.fft.irfft, _irfft_dx, jvp=LINEAR, domain=HALF_1D)
-primitive(np.fft.hfft, _hfft_dx, jvp=LINEAR, domain=HALF_1D)
-primitive(np.fft.ihfft, _ihfft_dx, jvp=LINEAR, domain=REAL_1D)
-primitive(np.fft.fft2, _fft2_dx, jvp=LINEAR, domain=ANY_2D)
-primitive(np.fft.ifft2, _ifft2_dx, jvp=LINEAR, domain=ANY_2D)
-primitive(np.fft.rfft2, _rfft2_dx, jvp=LINEAR, domain=REAL_2D)
-primitive(np.fft.irfft2, _irfft2_dx, jvp=LINEAR, domain=HALF_2D)
-primitive(np.fft.fftn, _fftn_dx, jvp=LINEAR, domain=ANY_ND)
-primitive(np.fft.ifftn, _ifftn_dx, jvp=LINEAR, domain=ANY_ND)
-primitive(np.fft.rfftn, _rfftn_dx, jvp=LINEAR, domain=REAL_ND)
-primitive(np.fft.irfftn, _irfftn_dx, jvp=LINEAR, domain=HALF_ND)
+primitive(np.fft.fft, _fft_dx, jvp=_tangent(np.fft.fft), domain=ANY_1D)
+primitive(np.fft.ifft, _ifft_dx, jvp=_tangent(np.fft.ifft), domain=ANY_1D)
+primitive(np.fft.rfft, _rfft_dx, jvp=_tangent(np.fft.rfft), domain=REAL_1D)
+primitive(np.fft.irfft, _irfft_dx, jvp=_tangent(np.fft.irfft), domain=HALF_1D)
+primitive(np.fft.hfft, _hfft_dx, jvp=_tangent(np.fft.hfft), domain=HALF_1D)
+primitive(np.fft.ihfft, _ihfft_dx, jvp=_tangent(np.fft.ihfft), domain=REAL_1D)
+primitive(np.fft.fft2, _fft2_dx, jvp=_tangent(np.fft.fft2), domain=ANY_2D)
+primitive(np.fft.ifft2, _ifft2_dx, jvp=_tangent(np.fft.ifft2), domain=ANY_2D)
+primitive(np.fft.rfft2, _rfft2_dx, jvp=_tangent(np.fft.rfft2), domain=REAL_2D)
+primitive(np.fft.irfft2, _irfft2_dx, jvp=_tangent(np.fft.irfft2), domain=HALF_2D)
+primitive(np.fft.fftn, _fftn_dx, jvp=_tangent(np.fft.fftn), domain=ANY_ND)
+primitive(np.fft.ifftn, _ifftn_dx, jvp=_tangent(np.fft.ifftn), domain=ANY_ND)
+primitive(np.fft.rfftn, _rfftn_dx, jvp=_tangent(np.fft.rfftn), domain=REAL_ND)
+primitive(np.fft.irfftn, _irfftn_dx, jvp=_tangent(np.fft.irfftn), domain=HALF_ND)
 primitive(np.fft.fftshift, _fftshift_dx, jvp=LINEAR, domain=SHIFT)
 primitive(np.fft.ifftshift, _ifftshift_dx, jvp=LINEAR, domain=SHIFT)

@@ -96,3 +96,13 @@ def test_reverse_over_forward_through_rfft() -> None:
         return np.sum(np.abs(rg.jvp(np.fft.rfft, (x,), (x**2,))[1]) ** 2)
 
     rg.checkgrad(g, X[0], order=1)
+
+
+def test_out_keeps_the_primal() -> None:
+    """fft(x, out=buf) in a jvp: buf holds fft(x), and the tangent is a new array, not
+    written over the output."""
+    buf = np.zeros(6, complex)
+    out, t = rg.jvp(lambda x: np.fft.fft(x, out=buf), (X[0],), (TX[0],))
+    np.testing.assert_allclose(out, np.fft.fft(X[0]))
+    np.testing.assert_allclose(buf, np.fft.fft(X[0]))
+    np.testing.assert_allclose(t, np.fft.fft(TX[0]))
