@@ -10,6 +10,11 @@ gradient cuts or pads back; ``norm`` ("backward", "ortho", "forward") scales the
 by the same factor, which for the real transforms is the other direction's norm. Complex
 gradients follow autograd's convention (complex.py); a real input gets the real part.
 
+Forward mode: every transform and shift is linear (over the reals: irfft and hfft read
+only a Hermitian half), so its forward rule is the transform itself on the tangent, with
+the same ``n``/``s``, axes and ``norm`` (not ``out``, which holds the output); a complex
+tangent goes through as it is.
+
 Examples:
     >>> import rulegrad as rg
     >>> x = np.array([1.0, 2.0, 0.0, -1.0])
@@ -24,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Domain, primitive, value
+from ..core import LINEAR, Domain, primitive, value
 from ._util import cast_like, dtype_of
 
 #: The norm whose scale factor is the same in the other direction.
@@ -294,6 +299,18 @@ def _ifftshift_dx(dy: Any, y: Any, x: Any, axes: Any = None) -> Any:
     return np.fft.fftshift(dy, axes)
 
 
+def _tangent(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The forward rule of transform ``f``: ``f`` of the tangent with the same ``n``/``s``,
+    axes and ``norm`` (the first three arguments after the input), without ``out``, which
+    holds the output itself (`rg.LINEAR`'s rule would write the tangent into it)."""
+
+    def rule(da: Any, y: Any, a: Any, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        return f(da, *args[:3], **kwargs)
+
+    rule.__name__ = f"{f.__name__}_tangent"
+    return rule
+
+
 ANY_1D = Domain(args=("complex",), sample=_one_axis(None))  # real or complex
 REAL_1D = Domain(args=("real",), sample=_one_axis(False))  # rfft, ihfft: real input only
 HALF_1D = Domain(args=("complex",), sample=_one_axis(True, half=True))
@@ -305,19 +322,19 @@ REAL_ND = Domain(args=("real",), sample=_many_axes(False))
 HALF_ND = Domain(args=("complex",), sample=_many_axes(True))
 SHIFT = Domain(args=("complex",), sample=_shift)
 
-primitive(np.fft.fft, _fft_dx, domain=ANY_1D)
-primitive(np.fft.ifft, _ifft_dx, domain=ANY_1D)
-primitive(np.fft.rfft, _rfft_dx, domain=REAL_1D)
-primitive(np.fft.irfft, _irfft_dx, domain=HALF_1D)
-primitive(np.fft.hfft, _hfft_dx, domain=HALF_1D)
-primitive(np.fft.ihfft, _ihfft_dx, domain=REAL_1D)
-primitive(np.fft.fft2, _fft2_dx, domain=ANY_2D)
-primitive(np.fft.ifft2, _ifft2_dx, domain=ANY_2D)
-primitive(np.fft.rfft2, _rfft2_dx, domain=REAL_2D)
-primitive(np.fft.irfft2, _irfft2_dx, domain=HALF_2D)
-primitive(np.fft.fftn, _fftn_dx, domain=ANY_ND)
-primitive(np.fft.ifftn, _ifftn_dx, domain=ANY_ND)
-primitive(np.fft.rfftn, _rfftn_dx, domain=REAL_ND)
-primitive(np.fft.irfftn, _irfftn_dx, domain=HALF_ND)
-primitive(np.fft.fftshift, _fftshift_dx, domain=SHIFT)
-primitive(np.fft.ifftshift, _ifftshift_dx, domain=SHIFT)
+primitive(np.fft.fft, _fft_dx, jvp=_tangent(np.fft.fft), domain=ANY_1D)
+primitive(np.fft.ifft, _ifft_dx, jvp=_tangent(np.fft.ifft), domain=ANY_1D)
+primitive(np.fft.rfft, _rfft_dx, jvp=_tangent(np.fft.rfft), domain=REAL_1D)
+primitive(np.fft.irfft, _irfft_dx, jvp=_tangent(np.fft.irfft), domain=HALF_1D)
+primitive(np.fft.hfft, _hfft_dx, jvp=_tangent(np.fft.hfft), domain=HALF_1D)
+primitive(np.fft.ihfft, _ihfft_dx, jvp=_tangent(np.fft.ihfft), domain=REAL_1D)
+primitive(np.fft.fft2, _fft2_dx, jvp=_tangent(np.fft.fft2), domain=ANY_2D)
+primitive(np.fft.ifft2, _ifft2_dx, jvp=_tangent(np.fft.ifft2), domain=ANY_2D)
+primitive(np.fft.rfft2, _rfft2_dx, jvp=_tangent(np.fft.rfft2), domain=REAL_2D)
+primitive(np.fft.irfft2, _irfft2_dx, jvp=_tangent(np.fft.irfft2), domain=HALF_2D)
+primitive(np.fft.fftn, _fftn_dx, jvp=_tangent(np.fft.fftn), domain=ANY_ND)
+primitive(np.fft.ifftn, _ifftn_dx, jvp=_tangent(np.fft.ifftn), domain=ANY_ND)
+primitive(np.fft.rfftn, _rfftn_dx, jvp=_tangent(np.fft.rfftn), domain=REAL_ND)
+primitive(np.fft.irfftn, _irfftn_dx, jvp=_tangent(np.fft.irfftn), domain=HALF_ND)
+primitive(np.fft.fftshift, _fftshift_dx, jvp=LINEAR, domain=SHIFT)
+primitive(np.fft.ifftshift, _ifftshift_dx, jvp=LINEAR, domain=SHIFT)

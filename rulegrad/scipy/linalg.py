@@ -19,6 +19,10 @@ Conventions, as for numpy's rules (docs/primitives.md):
   gradient is the Fréchet derivative at ``a.T`` applied to the output gradient, computed
   as the upper-right block of ``f([[a.T, dy], [0, a.T]])``: itself a call of the same
   primitive, so they differentiate again.
+* **Forward rules.** Every function has its own (``jvp=``): the solves solve again for
+  the tangent (``dx = -A^-1 dA x``), the matrix functions take the Fréchet derivative at
+  ``a`` in the tangent by the same block trick, ``cholesky`` and ``eigh`` use the textbook
+  formulas; a tangent counts on the triangle read only, as a gradient does.
 * ``eigh`` with ``b`` (the generalized problem) is not differentiable here: a tracked
   ``b`` raises `RuleError`. With a tracked argument (and no ``b``) its forward is
   ``np.linalg.eigh`` (LAPACK's syevd), the decomposition numpy's rule is for: the
@@ -66,6 +70,11 @@ def _conj(a: Any) -> Any:
     return np.conj(a) if np.iscomplexobj(a) else a
 
 
+def _h(a: Any) -> Any:
+    """The conjugate transpose (the transpose of a real ``a``)."""
+    return _conj(_t(a))
+
+
 def _numpy_rule(func: Any) -> Callable[..., Any]:
     """rulegrad's rule for numpy's ``func`` (its first argument), from the registry."""
     return PRIMITIVES[func].methods[0].rules[0]
@@ -99,8 +108,26 @@ def _rhs(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.uniform(-1.0, 1.0, (n,) if rng.integers(0, 2) else (n, 2))
 
 
+def _read(t: Any, lower: bool, k: int = 0) -> Any:
+    """The part of tangent ``t`` that a function reading one triangle sees: on the diagonal
+    ``k`` and below (``lower``), or on ``-k`` and above."""
+    return np.tril(t, -k) if lower else np.triu(t, k)
+
+
+def _symmetric(t: Any, lower: bool) -> Any:
+    """The symmetric (Hermitian) matrix a function reading one triangle of ``t`` sees
+    (cholesky, eigh): that triangle, its conjugate transpose, and the real part of the
+    diagonal (LAPACK reads no imaginary part there)."""
+    s = _read(t, lower) + _h(_read(t, lower, 1))
+    return s - 1j * np.imag(np.tril(np.triu(t))) if np.iscomplexobj(t) else s
+
+
 # ---- inverse and determinant (numpy's rules) ----
-@primitive(lambda dy, y, a, *rest: -_t(y) @ dy @ _t(y), domain=Domain(sample=_sample_square))
+@primitive(
+    lambda dy, y, a, *rest: -_t(y) @ dy @ _t(y),
+    jvp=lambda da, y, a, *rest: -(y @ da @ y),
+    domain=Domain(sample=_sample_square),
+)
 def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     """scipy.linalg.inv."""
     return _cast(ORIGINAL["inv"](a, overwrite_a, check_finite), a)
@@ -108,6 +135,7 @@ def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
 
 @primitive(
     lambda dy, y, a, *rest: _numpy_rule(np.linalg.det)(dy, y, a),
+    jvp=lambda da, y, a, *rest: y * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1),
     domain=Domain(sample=_sample_square),
 )
 def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
@@ -120,9 +148,20 @@ def _sample_spd(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (_spd(rng, _n(rng)), bool(rng.integers(0, 2))), {}
 
 
+def _cholesky_fa(da: Any, y: Any, a: Any, lower: bool = False, *rest: Any) -> Any:
+    """A = L L^H: dL = L Phi(L^-1 dA L^-H), Phi taking the lower triangle with half the
+    diagonal; the upper factor U = L^H gets dL^H."""
+    s = _symmetric(da, lower)
+    low = y if lower else _h(y)
+    p = solve_triangular(low, _h(solve_triangular(low, s, 0, True)), 0, True)
+    phi = np.tril(p) - np.triu(np.tril(p)) / 2
+    return low @ phi if lower else _h(low @ phi)
+
+
 @primitive(
     lambda dy, y, a, lower=False, *rest: _numpy_rule(np.linalg.cholesky)(dy, y, a, upper=not lower),
     None,
+    jvp=_cholesky_fa,
     domain=Domain(sample=_sample_spd),
 )
 def cholesky(
@@ -150,10 +189,19 @@ def _cho_dc(dy: Any, y: Any, c: Any, lower: bool, b: Any, *rest: Any) -> Any:
     return np.tril(s @ c) if lower else np.triu(c @ s)
 
 
+def _cho_fc(dc: Any, y: Any, c: Any, lower: bool, b: Any, *rest: Any) -> Any:
+    """dA = dC C^H + C dC^H (lower; U^H dU + dU^H U upper) on the triangle read, and
+    dx = -A^-1 dA x."""
+    dc = _read(dc, lower)
+    e = dc @ _h(c) if lower else _h(c) @ dc
+    return -cho_solve_unpacked(c, lower, (e + _h(e)) @ y)
+
+
 @primitive(
     _cho_dc,
     None,
     lambda dy, y, c, lower, b, *rest: cho_solve_unpacked(_conj(c), lower, dy),  # A^T = conj(A)
+    jvp=(_cho_fc, None, lambda db, y, c, lower, b, *rest: cho_solve_unpacked(c, lower, db)),
     domain=Domain(sample=_sample_cho),
 )
 def cho_solve_unpacked(
@@ -208,7 +256,21 @@ def _tri_da(dy: Any, y: Any, a: Any, b: Any, trans: Any = 0, lower: bool = False
     return g
 
 
-@primitive(_tri_da, _tri_db, domain=Domain(sample=_sample_tri))
+def _tri_fa(da: Any, y: Any, a: Any, b: Any, trans: Any = 0, lower: bool = False,
+            unit_diagonal: bool = False, *rest: Any) -> Any:  # fmt: skip
+    """op(A) x = b: dx = -op(A)^-1 op(dA) x, dA on the triangle read (without a unit
+    diagonal)."""
+    da = _read(da, lower, 1 if unit_diagonal else 0)
+    e = (da if TRANS[trans] == 0 else _t(da)) @ y
+    return -solve_triangular(a, e, trans, lower, unit_diagonal)
+
+
+def _tri_fb(db: Any, y: Any, a: Any, b: Any, trans: Any = 0, lower: bool = False,
+            unit_diagonal: bool = False, *rest: Any) -> Any:  # fmt: skip
+    return solve_triangular(a, db, trans, lower, unit_diagonal)
+
+
+@primitive(_tri_da, _tri_db, jvp=(_tri_fa, _tri_fb), domain=Domain(sample=_sample_tri))
 def solve_triangular(
     a: Any, b: Any, trans: Any = 0, lower: bool = False, unit_diagonal: bool = False,
     overwrite_b: bool = False, check_finite: bool = True,
@@ -268,7 +330,18 @@ def _banded_dab(dy: Any, y: Any, lu: tuple, ab: Any, b: Any, *rest: Any) -> Any:
     return _banded(-(b2 @ _t(x2)), *lu)
 
 
-@primitive(None, _banded_dab, _banded_db, domain=Domain(sample=_sample_banded))
+def _banded_fab(dab: Any, y: Any, lu: tuple, ab: Any, b: Any, *rest: Any) -> Any:
+    """dx = -A^-1 dA x, dA the dense matrix of the tangent's band."""
+    return -solve_banded(lu, ab, _dense(dab, *lu) @ y)
+
+
+@primitive(
+    None,
+    _banded_dab,
+    _banded_db,
+    jvp=(None, _banded_fab, lambda db, y, lu, ab, b, *rest: solve_banded(lu, ab, db)),
+    domain=Domain(sample=_sample_banded),
+)
 def solve_banded(
     l_and_u: tuple, ab: Any, b: Any, overwrite_ab: bool = False, overwrite_b: bool = False,
     check_finite: bool = True,
@@ -293,6 +366,11 @@ def _syl_dq(dy: Any, y: Any, a: Any, b: Any, q: Any) -> Any:
     lambda dy, y, a, b, q: -(_syl_dq(dy, y, a, b, q) @ _t(y)),
     lambda dy, y, a, b, q: -(_t(y) @ _syl_dq(dy, y, a, b, q)),
     _syl_dq,
+    jvp=(  # dA X + A dX + dX B + X dB = dQ
+        lambda da, y, a, b, q: solve_sylvester(a, b, -(da @ y)),
+        lambda db, y, a, b, q: solve_sylvester(a, b, -(y @ db)),
+        lambda dq, y, a, b, q: solve_sylvester(a, b, dq),
+    ),
     domain=Domain(sample=_sample_sylvester),
 )
 def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
@@ -321,10 +399,26 @@ def _eigh_da(
     return _numpy_rule(np.linalg.eigh)(dy, y, a, UPLO=uplo)
 
 
+def _eigh_fa(
+    da: Any, y: Any, a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False
+) -> Any:
+    """With B = V^H dA V: dw = Re diag(B), dV = V (F * B), F_ij = 1 / (w_j - w_i) off the
+    diagonal and 0 on it; dA as the Hermitian matrix of the triangle read."""
+    w, v = (y, np.linalg.eigh(a, "L" if lower else "U")[1]) if eigvals_only else y
+    m = _h(v) @ _symmetric(da, lower) @ v
+    dw = np.diagonal(m, axis1=-2, axis2=-1)
+    dw = np.real(dw) if np.iscomplexobj(dw) else dw
+    if eigvals_only:
+        return dw
+    eye = np.eye(np.shape(w)[-1], dtype=dw.dtype)
+    f = 1 / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye) - eye
+    return dw, v @ (f * m)
+
+
 _NO_B = no_derivative("scipy.linalg.eigh", "b", "the generalized problem's second matrix")
 
 
-@primitive(_eigh_da, _NO_B, domain=Domain(sample=_sample_eigh))
+@primitive(_eigh_da, _NO_B, jvp=(_eigh_fa, _NO_B), domain=Domain(sample=_sample_eigh))
 def eigh(a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False) -> Any:
     """scipy.linalg.eigh of a real symmetric matrix: ``(w, v)``, or ``w`` if ``eigvals_only``
     (scipy's other options are not taken with tracked arguments)."""
@@ -344,7 +438,11 @@ def _frechet(f: Any, a: Any, e: Any) -> Any:
     return f(big)[..., :n, n:]
 
 
-@primitive(lambda dy, y, a: _frechet(expm, _t(a), dy), domain=Domain(sample=_sample_real_square))
+@primitive(
+    lambda dy, y, a: _frechet(expm, _t(a), dy),
+    jvp=lambda da, y, a: _frechet(expm, a, da),
+    domain=Domain(sample=_sample_real_square),
+)
 def expm(a: Any) -> Any:
     """scipy.linalg.expm."""
     return _cast(ORIGINAL["expm"](a), a)
@@ -374,7 +472,11 @@ def _real(y: np.ndarray, a: Any) -> np.ndarray:
 LOGM = Domain(sample=_sample_square, order=1)
 
 
-@primitive(lambda dy, y, a, *rest: _frechet(logm, _t(a), dy), domain=LOGM)
+@primitive(
+    lambda dy, y, a, *rest: _frechet(logm, _t(a), dy),
+    jvp=lambda da, y, a, *rest: _frechet(logm, a, da),
+    domain=LOGM,
+)
 def logm(a: Any, disp: bool = True) -> Any:
     """scipy.linalg.logm of a complex matrix, or of a real one with a real logarithm (a
     complex logarithm of a real matrix is refused)."""
@@ -389,7 +491,11 @@ def logm(a: Any, disp: bool = True) -> Any:
     return _cast(y, a)
 
 
-@primitive(lambda dy, y, a, *rest: _frechet(sqrtm, _t(a), dy), domain=Domain(sample=_sample_square))
+@primitive(
+    lambda dy, y, a, *rest: _frechet(sqrtm, _t(a), dy),
+    jvp=lambda da, y, a, *rest: _frechet(sqrtm, a, da),
+    domain=Domain(sample=_sample_square),
+)
 def sqrtm(a: Any, disp: bool = True, blocksize: int = 64) -> Any:
     """scipy.linalg.sqrtm of a complex matrix, or of a real one with a real square root (a
     complex square root of a real matrix is refused)."""

@@ -6,7 +6,9 @@ Both are intercepted on ``scipy.signal`` while the plugin is loaded (see
 shape first. Then, for ``y = convolve(a, b, "full")``, ``abar = correlate(ybar, b, "valid")``
 and ``bbar = correlate(ybar, a, "valid")``; ``correlate(a, b)`` is ``convolve(a, flip(b))``.
 The rules call these primitives again, so they differentiate to any order; ``method``
-("auto", "direct", "fft") is passed on to scipy.
+("auto", "direct", "fft") is passed on to scipy. Both are bilinear, so the forward rules
+run the function itself with one argument's tangent in its place (``convolve(da, b)``,
+``convolve(a, db)``), in the same mode.
 
 Complex arrays follow autograd's convention (``docs/primitives.md``): ``convolve`` is
 bilinear, so its rules multiply unconjugated, and scipy's ``correlate`` conjugates the
@@ -97,7 +99,20 @@ def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
 DOMAIN = Domain(args=("real", "real", "plain"), sample=_sample)
 
 
-@primitive(_conv_da, _conv_db, None, domain=DOMAIN)
+def _bilinear(f: Any) -> tuple:
+    """The forward rules of ``f``, linear in each of its first two arguments (``f`` is a
+    lambda calling the primitive being defined, which is looked up when a rule runs)."""
+
+    def fa(da: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
+        return f(da, b, mode, method)
+
+    def fb(db: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
+        return f(a, db, mode, method)
+
+    return (fa, fb, None)
+
+
+@primitive(_conv_da, _conv_db, None, jvp=_bilinear(lambda *args: convolve(*args)), domain=DOMAIN)
 def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """scipy.signal.convolve of real or complex arrays, in their float (complex) dtype."""
     _check("convolve", in1, in2, mode)
@@ -105,7 +120,7 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
     return np.asarray(y).astype(float_dtype(in1, in2), copy=False)
 
 
-@primitive(_corr_da, _corr_db, None, domain=DOMAIN)
+@primitive(_corr_da, _corr_db, None, jvp=_bilinear(lambda *args: correlate(*args)), domain=DOMAIN)
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """scipy.signal.correlate of real or complex arrays, in their float (complex) dtype."""
     _check("correlate", in1, in2, mode)

@@ -25,6 +25,12 @@ scaling's conjugate part. scipy itself refuses complex arguments of the real-onl
 functions: for ``gammaln`` use ``loggamma``, for ``expit``/``logit`` write
 ``1 / (1 + np.exp(-z))``/``np.log(z / (1 - z))``, for ``beta`` use ``gamma``.
 
+Forward mode: scipy's ufuncs work elementwise, so each rule is also its argument's forward
+rule (``jvp=ELEMENTWISE``): ``primitive`` in this module is rulegrad's with that default.
+logsumexp, softmax and log_softmax, which reduce along an axis, give forward rules of
+their own, and so do ``ive``, ``jve``, ``yve`` (not holomorphic) and ``wofz`` and the Hankel
+functions (complex for a real ``x``, whose gradient is real but whose tangent is not).
+
 Examples:
     >>> import numpy as np, scipy.special, rulegrad as rg
     >>> rg.grad(lambda w: np.sum(scipy.special.gammaln(w)))(np.array([1.0, 2.0])).round(4)
@@ -37,13 +43,15 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 import scipy.special as sc
 
-from ..core import Domain, primitive, zerograd
+from ..core import ELEMENTWISE, Domain, zerograd
+from ..core import primitive as _primitive
 from ..rules._util import expand, is_complex
 from . import _incomplete
 from ._intercept import intercept
@@ -58,6 +66,10 @@ TWO_I_OVER_SQRT_PI = 2j / math.sqrt(math.pi)
 SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
 SQRT_2PI = math.sqrt(2 * math.pi)
 LN2, LN10 = math.log(2), math.log(10)
+
+#: Every ufunc rule here is ``dy`` times the elementwise derivative, so with a tangent in
+#: place of ``dy`` it is that argument's forward rule; the reductions below pass their own.
+primitive = functools.partial(_primitive, jvp=ELEMENTWISE)
 
 
 def _cast(y: Any, *xs: Any) -> Any:
@@ -586,12 +598,28 @@ def _lse_weights(dy: Any, y: Any, a: Any, axis: Any, b: Any, keepdims: bool) -> 
     return expand(dy, a, axis, keepdims) * np.exp(a - expand(y, a, axis, keepdims))
 
 
+def _lse_da(
+    da: Any, y: Any, a: Any, axis: Any = None, b: Any = None, keepdims: bool = False
+) -> Any:
+    """Forward: sum(b exp(a - y) da, axis), the weights of the softmax ``b exp(a) / exp(y)``."""
+    w = np.exp(a - expand(y, a, axis, keepdims)) * (1 if b is None else b)
+    return np.sum(w * da, axis=axis, keepdims=keepdims)
+
+
+def _lse_db(
+    db: Any, y: Any, a: Any, axis: Any = None, b: Any = None, keepdims: bool = False
+) -> Any:
+    """Forward: sum(exp(a - y) db, axis)."""
+    return np.sum(np.exp(a - expand(y, a, axis, keepdims)) * db, axis=axis, keepdims=keepdims)
+
+
 @primitive(
     lambda dy, y, a, axis=None, b=None, keepdims=False: (
         _lse_weights(dy, y, a, axis, b, keepdims) * (1 if b is None else b)
     ),
     None,  # axis
     lambda dy, y, a, axis=None, b=None, keepdims=False: _lse_weights(dy, y, a, axis, b, keepdims),
+    jvp=(_lse_da, None, _lse_db),
     domain=Domain(sample=_sample_reduce),
 )
 def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -> Any:
@@ -613,11 +641,13 @@ def _sum(g: Any, axis: Any) -> Any:
     return np.sum(g, axis=axis, keepdims=True)
 
 
-@primitive(
-    lambda dy, y, x, axis=None: y * (dy - _sum(dy * y, axis)),
-    None,
-    domain=Domain(sample=_sample_softmax),
-)
+def _softmax_dx(dy: Any, y: Any, x: Any, axis: Any = None) -> Any:
+    """(diag(y) - y y^T) dy along ``axis``: a symmetric Jacobian, so the reverse rule and the
+    forward rule (``dx`` in place of ``dy``) are one function."""
+    return y * (dy - _sum(dy * y, axis))
+
+
+@primitive(_softmax_dx, None, jvp=_softmax_dx, domain=Domain(sample=_sample_softmax))
 def softmax(x: Any, axis: Any = None) -> Any:
     """``exp(x) / sum(exp(x), axis)`` (scipy's)."""
     return _cast(sc.softmax(x, axis=axis), x)
@@ -626,6 +656,7 @@ def softmax(x: Any, axis: Any = None) -> Any:
 @primitive(
     lambda dy, y, x, axis=None: dy - np.exp(y) * _sum(dy, axis),
     None,
+    jvp=lambda dx, y, x, axis=None: dx - _sum(np.exp(y) * dx, axis),  # (I - 1 softmax^T) dx
     domain=Domain(sample=_sample_softmax),
 )
 def log_softmax(x: Any, axis: Any = None) -> Any:

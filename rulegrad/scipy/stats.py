@@ -22,6 +22,10 @@ standardized log density ``g(z; shapes)``, ``logpdf = g(z) - log(scale)``, so
 ``d/dx = g'(z) / scale``, ``d/dloc = -g'(z) / scale``, ``d/dscale = -(z g'(z) + 1) / scale``;
 the cdf's derivatives are the density's ``exp(g(z)) / scale`` times ``1``, ``-1``, ``-z``.
 Every rule is written with functions that have rules, so they differentiate again.
+These methods are elementwise in every argument, so each rule is also its argument's
+forward rule (``jvp=ELEMENTWISE``); dirichlet's densities, which sum over the categories,
+have forward rules of their own, and multivariate_normal's jvps are derived from its
+reverse rules.
 
 Examples:
     >>> import numpy as np, scipy.stats, rulegrad as rg
@@ -43,7 +47,7 @@ import numpy as np
 import scipy.special as sc
 import scipy.stats as ss
 
-from ..core import Domain, Primitive, primitive
+from ..core import ELEMENTWISE, Domain, Primitive, primitive
 from ..rules._util import dtype_of
 from . import _incomplete, mvn
 from ._intercept import intercept
@@ -203,7 +207,8 @@ def _register(
     dist: Any, method: str, names: tuple, defaults: dict, rules: list, domain: Any
 ) -> None:
     impl = _impl(dist, method, names, defaults)
-    prim = primitive(impl, *rules, domain=domain)
+    # (elementwise in every argument: each rule is its argument's forward rule too)
+    prim = primitive(impl, *rules, jvp=ELEMENTWISE, domain=domain)
     PRIMITIVES[impl.__name__] = prim
     intercept(dist, method, prim, impl)
 
@@ -368,6 +373,23 @@ def _dirichlet_rules(log: bool) -> list:
     return [rx, ralpha]
 
 
+def _dirichlet_forward(log: bool) -> list:
+    """Forward rules: the log density's derivatives summed against the tangents over the
+    K categories (axis 0), times y for the pdf."""
+
+    def weight(t: Any, y: Any) -> Any:
+        return t if log else t * y
+
+    def fx(dx: Any, y: Any, x: Any, alpha: Any) -> Any:
+        return weight(np.sum((_alpha_col(alpha, x) - 1) / x * dx, axis=0), y)
+
+    def falpha(dalpha: Any, y: Any, x: Any, alpha: Any) -> Any:
+        per = np.log(x) + _alpha_col(sc.digamma(np.sum(alpha)) - sc.digamma(alpha), x)
+        return weight(np.sum(per * _alpha_col(dalpha, x), axis=0), y)
+
+    return [fx, falpha]
+
+
 #: How far from the simplex ``x`` may be: looser than scipy's 1e-9, so that the gradient
 #: checks can perturb it (the gradient is the density formula's, as HIPS autograd's).
 SIMPLEX_TOL = 1e-4
@@ -399,8 +421,9 @@ def _dirichlet_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
 for _method in ("logpdf", "pdf"):
     _impl_d = _dirichlet_impl(_method)
     _prim = primitive(
-        _impl_d, *_dirichlet_rules(_method == "logpdf"), domain=Domain(sample=_dirichlet_sample)
-    )
+        _impl_d, *_dirichlet_rules(_method == "logpdf"), domain=Domain(sample=_dirichlet_sample),
+        jvp=_dirichlet_forward(_method == "logpdf"),
+    )  # fmt: skip
     PRIMITIVES[_impl_d.__name__] = _prim
     intercept(ss.dirichlet, _method, _prim, _impl_d)
 
