@@ -628,6 +628,7 @@ def _forward_rules(jvp: Any, rules: tuple, prim: Primitive) -> tuple:
             raise ArgumentError(f"jvp={jvp!r}: pass forward rules, rg.ELEMENTWISE or rg.LINEAR")
 
         def linear(dx: Any, y: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
+            kwargs.pop("out", None)  # (the primal's buffer: the tangent is an array of its own)
             return prim(dx, *args, **kwargs)
 
         linear.__name__ = f"{prim.name}_linear"

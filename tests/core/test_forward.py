@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -239,3 +241,12 @@ def test_linear_marker_applies_the_primitive_to_the_tangent():
     out, t = rg.jvp(every, (x, 2), (np.ones(6) * 3, None))
     np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])
     np.testing.assert_array_equal(t, [3.0, 3.0, 3.0])
+
+
+@pytest.mark.parametrize("f", [np.sum, np.mean])
+def test_linear_rule_leaves_the_primals_out_buffer_alone(f: Any) -> None:
+    """A jvp=LINEAR method called with ``out=`` writes the primal there, never the tangent."""
+    buf = np.zeros(())
+    out, t = rg.jvp(lambda x: f(x, out=buf), (np.arange(4.0),), (np.ones(4),))
+    assert buf == f(np.arange(4.0)) and out == buf
+    assert t == f(np.ones(4)) and t is not buf
