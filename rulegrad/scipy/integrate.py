@@ -383,6 +383,12 @@ def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
                 f"({describe(a)}); pass such values as args entries of their own (Params "
                 "inside containers are fine)"
             )
+    if len(slots) > _SLOTS and any(isinstance(tape, ForwardTape) for tape in _ACTIVE.get()):
+        raise ArgumentError(
+            f"{name} in forward mode takes at most {_SLOTS} computed entries in args=, got "
+            f"{len(slots)}: stack them into fewer arrays (np.stack) and unpack them inside "
+            "the dynamics function"
+        )
     values = tuple(args[i] for i in slots)
     plain_args = tuple(None if i in slots else a for i, a in enumerate(args))
     with _alone():

@@ -186,3 +186,20 @@ def test_second_derivatives_say_first_order_only(second: Callable[[], Any], says
     with pytest.raises(rg.RuleError, match="first order only") as caught:
         second()
     assert says in str(caught.value)
+
+
+def test_too_many_computed_args_in_forward_mode_is_an_argument_error() -> None:
+    """Past the forward rules' count of computed args entries, forward mode refuses up front
+    (saying to stack them), rather than failing inside a derived jvp of the adjoint."""
+    count = rgi._SLOTS + 1
+
+    def many(*ks: Any) -> Any:
+        def f(y: Any, t: Any, *k: Any) -> Any:
+            return -sum(k) * y
+
+        return rgi.odeint(f, np.array([1.0]), [0.0, 1.0], args=ks, **TIGHT)[-1, 0]
+
+    ks = tuple(np.full(1, 0.01) for _ in range(count))
+    with pytest.raises(rg.ArgumentError, match="np.stack"):
+        rg.jvp(many, ks, ks)
+    assert np.isclose(rg.grad(many)(*ks)[0], -np.exp(-0.01 * count), rtol=1e-8)
