@@ -1,4 +1,5 @@
-"""``scipy.integrate.odeint`` and ``solve_ivp``, differentiable by the adjoint method.
+"""``scipy.integrate.odeint`` and ``solve_ivp``: reverse mode by the adjoint method, forward
+mode by forward sensitivity.
 
 The solution of an ODE ``dy/dt = f(y, t, *args)`` at times ``t`` is differentiable with
 respect to the initial state ``y0``, the time points, the arguments in ``args`` and every
@@ -15,11 +16,23 @@ The whole solve is one `Primitive` on the tape; the solver's steps are not recor
 memory does not grow with the number of steps, and the gradient is as accurate as the
 solver's ``rtol``/``atol`` (pass tight ones, such as ``rtol=1e-10``, for precise gradients).
 
+Forward mode (`rulegrad.jvp`, `rulegrad.linearize`, ``rulegrad.jacobian(mode="fwd")``) has
+rules of its own, by forward sensitivity: the solver integrates ``(y, s)`` with
+``ds/dt = df/dy . s + df/dargs . dargs`` from ``s(t[0]) = dy0``, each right-hand side one
+`rulegrad.jvp` of ``f`` at one point (the Params it reads are constants in forward mode). A
+later time ``t[i]`` moves its row by ``f(y(t[i]), t[i]) dt[i]``; the first moves the start,
+``s(t[0]) = -f(y0, t[0]) dt[0]``. One sensitivity solve per argument with a tangent (``y0``,
+``t[0]``, each computed entry of ``args``; at most 30 such entries), with the primal's
+solver and tolerances.
+
 Use `odeint` and `solve_ivp` from here, with scipy's signatures, or call scipy's own once
 `install` has wrapped them (the scipy plugin does so when it loads): the wrappers hand a call
-to rulegrad only while a `rulegrad.diff` records, and otherwise call scipy directly.
+to rulegrad only while a `rulegrad.diff` (or a `rulegrad.jvp`) records, and otherwise call
+scipy directly.
 
-Limits: the gradient is first order (differentiating it again raises `RuleError`); the
+Limits: the derivatives are first order: a second derivative through a solve (a gradient of
+a gradient, a jvp of a jvp, a gradient of a jvp, or a jvp of a gradient, which is how
+``rg.hessian`` and ``rg.hvp`` work) raises `RuleError` naming the combination; the
 Params the dynamics function reads must be read at its first call, at ``(y0, t[0])``
 (a Param read only later raises `RuleError` in the backward pass, never a silent zero);
 tracked values inside lists or dicts in ``args`` must be Params, not computed values.
@@ -33,6 +46,10 @@ Examples:
     >>> J = rg.diff(lambda: odeint(lambda y, t: -k * y, np.array([1.0]), t, rtol=1e-10)[-1, 0])
     >>> round(float(rg.value(J)), 6), round(float(rg.grad(J, k)), 6)   # exp(-2k), -2 exp(-2k)
     (0.367879, -0.735759)
+    >>> decay = lambda k: odeint(lambda y, t, k: -k * y, np.array([1.0]), t, args=(k,), rtol=1e-10)
+    >>> y, dy = rg.jvp(decay, (0.5,), (1.0,))   # forward sensitivity: -t exp(-k t)
+    >>> dy[:, 0].round(6)
+    array([ 0.      , -0.606531, -0.735759])
 """
 
 from __future__ import annotations
