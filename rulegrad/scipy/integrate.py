@@ -260,8 +260,13 @@ def _sensitivity(
     y0 = np.asarray(y0, dtype=np.float64)
     dim = y0.size
     times = np.asarray(times, dtype=np.float64)
-    if len(times) == 1 or np.all(times == times[0]):
-        return np.tile(np.ravel(s0), (len(times), 1))
+    # Repeated time points (solve_ivp's t[0] again as the solver's first time) are solved
+    # for once: solve_ivp takes strictly monotonic times only.
+    new = np.concatenate([[True], times[1:] != times[:-1]])
+    rows = np.cumsum(new) - 1
+    times = times[new]
+    if len(times) == 1:
+        return np.tile(np.ravel(s0), (len(rows), 1))
     dslots = [None] * len(slotted)
     if which is not None:
         dslots[which] = np.asarray(dtheta, dtype=np.float64)
@@ -274,7 +279,7 @@ def _sensitivity(
     state = np.concatenate([np.ravel(y0), np.ravel(s0)])
     with _alone():
         out = problem.solve(augmented, state, times, (), True)
-    return np.asarray(out)[:, dim:]
+    return np.asarray(out)[rows, dim:]
 
 
 def _check_forward_first_order(values: tuple, name: str) -> None:

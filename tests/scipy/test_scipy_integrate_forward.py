@@ -203,3 +203,18 @@ def test_too_many_computed_args_in_forward_mode_is_an_argument_error() -> None:
     with pytest.raises(rg.ArgumentError, match="np.stack"):
         rg.jvp(many, ks, ks)
     assert np.isclose(rg.grad(many)(*ks)[0], -np.exp(-0.01 * count), rtol=1e-8)
+
+
+def test_repeated_times_and_the_solvers_own_times() -> None:
+    """Repeated time points (odeint), and solve_ivp without t_eval, whose first reported
+    time repeats t_span[0]: the sensitivity solve takes each time once."""
+    t = np.array([0.0, 0.7, 0.7, 1.5])
+    tangents = (np.array([0.3, -1.0]), np.array([0.2, 0.1, 0.1, 0.3]), np.array([1.0, -0.4]), 0.5)
+    _, tout = rg.jvp(solve, (Y0, t, A, B), tangents)
+    np.testing.assert_allclose(tout, central(solve, (Y0, t, A, B), tangents), rtol=1e-6, atol=1e-7)
+
+    def own(y0: Any) -> Any:
+        return rgi.solve_ivp(lambda t, y: -y, (0.0, 1.0), y0, rtol=1e-10, atol=1e-12).y
+
+    out, tout = rg.jvp(own, (np.array([2.0]),), (np.array([1.0]),))
+    np.testing.assert_allclose(tout, out / 2.0, rtol=1e-8)  # y = y0 exp(-t): linear in y0
