@@ -1,4 +1,5 @@
-"""``scipy.integrate.odeint`` and ``solve_ivp``, differentiable by the adjoint method.
+"""``scipy.integrate.odeint`` and ``solve_ivp``: reverse mode by the adjoint method, forward
+mode by forward sensitivity.
 
 The solution of an ODE ``dy/dt = f(y, t, *args)`` at times ``t`` is differentiable with
 respect to the initial state ``y0``, the time points, the arguments in ``args`` and every
@@ -15,11 +16,23 @@ The whole solve is one `Primitive` on the tape; the solver's steps are not recor
 memory does not grow with the number of steps, and the gradient is as accurate as the
 solver's ``rtol``/``atol`` (pass tight ones, such as ``rtol=1e-10``, for precise gradients).
 
+Forward mode (`rulegrad.jvp`, `rulegrad.linearize`, ``rulegrad.jacobian(mode="fwd")``) has
+rules of its own, by forward sensitivity: the solver integrates ``(y, s)`` with
+``ds/dt = df/dy . s + df/dargs . dargs`` from ``s(t[0]) = dy0``, each right-hand side one
+`rulegrad.jvp` of ``f`` at one point (the Params it reads are constants in forward mode). A
+later time ``t[i]`` moves its row by ``f(y(t[i]), t[i]) dt[i]``; the first moves the start,
+``s(t[0]) = -f(y0, t[0]) dt[0]``. One sensitivity solve per argument with a tangent (``y0``,
+``t[0]``, each computed entry of ``args``; at most 30 such entries), with the primal's
+solver and tolerances.
+
 Use `odeint` and `solve_ivp` from here, with scipy's signatures, or call scipy's own once
 `install` has wrapped them (the scipy plugin does so when it loads): the wrappers hand a call
-to rulegrad only while a `rulegrad.diff` records, and otherwise call scipy directly.
+to rulegrad only while a `rulegrad.diff` (or a `rulegrad.jvp`) records, and otherwise call
+scipy directly.
 
-Limits: the gradient is first order (differentiating it again raises `RuleError`); the
+Limits: the derivatives are first order: a second derivative through a solve (a gradient of
+a gradient, a jvp of a jvp, a gradient of a jvp, or a jvp of a gradient, which is how
+``rg.hessian`` and ``rg.hvp`` work) raises `RuleError` naming the combination; the
 Params the dynamics function reads must be read at its first call, at ``(y0, t[0])``
 (a Param read only later raises `RuleError` in the backward pass, never a silent zero);
 tracked values inside lists or dicts in ``args`` must be Params, not computed values.
@@ -33,6 +46,10 @@ Examples:
     >>> J = rg.diff(lambda: odeint(lambda y, t: -k * y, np.array([1.0]), t, rtol=1e-10)[-1, 0])
     >>> round(float(rg.value(J)), 6), round(float(rg.grad(J, k)), 6)   # exp(-2k), -2 exp(-2k)
     (0.367879, -0.735759)
+    >>> decay = lambda k: odeint(lambda y, t, k: -k * y, np.array([1.0]), t, args=(k,), rtol=1e-10)
+    >>> y, dy = rg.jvp(decay, (0.5,), (1.0,))   # forward sensitivity: -t exp(-k t)
+    >>> dy[:, 0].round(6)
+    array([ 0.      , -0.606531, -0.735759])
 """
 
 from __future__ import annotations
@@ -49,6 +66,7 @@ import scipy.integrate as _si
 from ..core.box import Box, Param, Tracked, describe, plain, value
 from ..core.diff import diff, grad, params
 from ..core.errors import ArgumentError, RuleError, RulegradError
+from ..core.forward import ForwardTape, jvp
 from ..core.primitive import Domain, primitive
 from ..core.tape import _ACTIVE
 
@@ -136,6 +154,20 @@ class _Problem:
             gs.append(np.zeros(np.size(plain(x))) if g is None else np.ravel(g))
         return out, gs
 
+    def push(self, y: Any, t: float, slotted: tuple, dy: Any, dslots: tuple) -> tuple[Any, Any]:
+        """``f(y, t)`` and its jvp along ``dy`` in ``y`` and ``dslots`` in the slotted
+        arguments (None: zero), flattened; one `rulegrad.jvp` of ``func``, in which the
+        Params it reads are constants."""
+
+        def f(y_: Any, *slots: Any) -> Any:
+            return _vector(self.func(y_, t, *self.fill(slots)))
+
+        ys = np.array(y, dtype=np.float64)
+        slots = tuple(np.array(v, dtype=np.float64) for v in slotted)
+        out, tangent = jvp(f, (ys, *slots), (dy, *dslots))
+        out = np.asarray(out, dtype=np.float64).ravel()
+        return out, np.asarray(tangent, dtype=np.float64).ravel()
+
 
 def _vector(out: Any) -> Any:
     """The dynamics' output as one array: a list such as ``[y[1], -y[0]]`` stacked."""
@@ -145,13 +177,23 @@ def _vector(out: Any) -> Any:
 
 
 def _check_first_order(values: tuple, name: str) -> None:
-    """Raise `RuleError` when a backward pass of the adjoint is being recorded (second order)."""
-    if any(isinstance(v, Tracked) for v in values):
-        raise RuleError(
-            f"the gradient of {name} was itself differentiated (a gradient of a gradient): "
-            "the adjoint rule is first order only; take second derivatives by finite "
-            "differences of the first, or write the solver's steps in numpy."
-        )
+    """Raise `RuleError` when the adjoint's (or the solve's) own work is being recorded by
+    an outer derivative: a second derivative through the solve."""
+    outer = next((v for v in values if isinstance(v, Tracked)), None)
+    if outer is None:
+        return
+    combination = (
+        "a jvp of a gradient (forward over reverse, as rg.hessian and rg.hvp take it)"
+        if isinstance(getattr(outer, "tape", None), ForwardTape)
+        else "a gradient of a gradient (reverse over reverse)"
+    )
+    raise RuleError(
+        f"{name}'s derivatives are first order only, and here its reverse-mode derivative "
+        f"(the adjoint rule that rg.grad and rg.vjp use) was itself differentiated: "
+        f"{combination}. Take one derivative through {name} (rg.grad or rg.jvp, not both "
+        "nested), and second derivatives by finite differences of the first, or write the "
+        "solver's steps in numpy."
+    )
 
 
 def _forward(y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
@@ -201,6 +243,110 @@ def _adjoint(dy: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) 
     return tuple(grads)
 
 
+def _sensitivity(
+    problem: _Problem,
+    y0: Any,
+    times: Any,
+    theta: tuple,
+    s0: Any,
+    which: int | None = None,
+    dtheta: Any = None,
+) -> Any:
+    """The tangent of the solution at ``times``, (len(times), D), by forward sensitivity:
+    the solver integrates ``(y, s)`` with ``dy/dt = f(y, t)`` and ``ds/dt`` the jvp of
+    ``f`` along ``s`` (and ``dtheta`` for slotted argument ``which``, if not None) from
+    ``s(t[0]) = s0``, with the primal's solver and tolerances."""
+    slotted = theta[: len(problem.slots)]
+    y0 = np.asarray(y0, dtype=np.float64)
+    dim = y0.size
+    times = np.asarray(times, dtype=np.float64)
+    # Repeated time points (solve_ivp's t[0] again as the solver's first time) are solved
+    # for once: solve_ivp takes strictly monotonic times only.
+    new = np.concatenate([[True], times[1:] != times[:-1]])
+    rows = np.cumsum(new) - 1
+    times = times[new]
+    if len(times) == 1:
+        return np.tile(np.ravel(s0), (len(rows), 1))
+    dslots = [None] * len(slotted)
+    if which is not None:
+        dslots[which] = np.asarray(dtheta, dtype=np.float64)
+
+    def augmented(state: Any, tau: float) -> Any:
+        s = np.reshape(state[dim:], np.shape(y0))
+        f, ds = problem.push(state[:dim], tau, slotted, s, tuple(dslots))
+        return np.concatenate([f, ds])
+
+    state = np.concatenate([np.ravel(y0), np.ravel(s0)])
+    with _alone():
+        out = problem.solve(augmented, state, times, (), True)
+    return np.asarray(out)[rows, dim:]
+
+
+def _check_forward_first_order(values: tuple, name: str) -> None:
+    """Raise `RuleError` when the forward rule's own work is being recorded by an outer
+    derivative (a jvp of a jvp, or reverse mode over forward mode)."""
+    outer = next((v for v in values if isinstance(v, Tracked)), None)
+    if outer is None:
+        return
+    combination = (
+        "a jvp of a jvp (forward over forward)"
+        if isinstance(getattr(outer, "tape", None), ForwardTape)
+        else "a gradient of a jvp (reverse over forward)"
+    )
+    raise RuleError(
+        f"{name}'s derivatives are first order only, and here its forward-mode derivative "
+        f"(the forward sensitivity rule that rg.jvp, rg.linearize and rg.jacobian(mode='fwd') "
+        f"use) was itself differentiated: {combination}. Take one derivative through {name} "
+        "(rg.jvp or rg.grad, not both nested), and second derivatives by finite differences "
+        "of the first."
+    )
+
+
+def _jvp_y0(dy0: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
+    """The solution's tangent along ``dy0``: the sensitivity from ``s(t[0]) = dy0``."""
+    _check_forward_first_order((dy0, ys, y0, t, *theta), problem.name)
+    s = _sensitivity(problem, y0, t, theta, np.asarray(dy0, dtype=np.float64))
+    return _like(s, ys)
+
+
+def _jvp_t(dt: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
+    """The solution's tangent along ``dt``: row ``i`` moves by ``f(y(t[i]), t[i]) dt[i]``,
+    and moving ``t[0]`` moves the start, ``s(t[0]) = -f(y0, t[0]) dt[0]`` (row 0, ``y0``
+    itself, then stays put: the two cancel there)."""
+    _check_forward_first_order((dt, ys, y0, t, *theta), problem.name)
+    dt = np.ravel(np.asarray(dt, dtype=np.float64))
+    rows = np.asarray(ys, dtype=np.float64)
+    times = np.ravel(np.asarray(t, dtype=np.float64))
+    args = problem.fill(theta[: len(problem.slots)])
+    with _alone():
+        fs = np.stack([np.ravel(_vector(problem.func(rows[i], times[i], *args)))
+                       for i in range(len(times))])  # fmt: skip
+    out = fs * dt[:, None]
+    if dt[0] != 0:
+        out += _sensitivity(problem, y0, times, theta, -fs[0] * dt[0])
+    return _like(out, ys)
+
+
+def _jvp_theta(
+    k: int, dtheta: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem
+) -> Any:
+    """The solution's tangent along ``dtheta`` in ``theta[k]``: the sensitivity from zero,
+    forced by the jvp of the dynamics in that argument (only computed arguments, the slots,
+    get here: the Params after them are constants in forward mode)."""
+    _check_forward_first_order((dtheta, ys, y0, t, *theta), problem.name)
+    if k >= len(problem.slots):  # (a Param tracked by this jvp's tape: a constant here)
+        return None
+    s0 = np.zeros(np.shape(y0))
+    s = _sensitivity(problem, y0, t, theta, s0, k, dtheta)
+    return _like(s, ys)
+
+
+#: Forward rules for y0, t and the first `_SLOTS` computed arguments of the dynamics; a
+#: rule per argument, as `rulegrad.primitive` takes them (one sensitivity solve each).
+_SLOTS = 30
+_FORWARD = (_jvp_y0, _jvp_t, *(functools.partial(_jvp_theta, k) for k in range(_SLOTS)))
+
+
 def _like(g: Any, x: Any) -> Any:
     """``g`` with the shape of ``x``, and its dtype when that is floating."""
     return np.reshape(np.asarray(g, dtype=_float(x)), np.shape(x))
@@ -226,8 +372,9 @@ def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (y0, t, 0.5 + rng.random(2)), {"problem": problem}
 
 
-# Order 1: the adjoint rule calls the solver on plain arrays, so it has no gradient itself.
-@primitive(vjp=_adjoint, domain=Domain(sample=_sample, order=1))
+# Order 1: the adjoint and forward rules call the solver on plain arrays, so they have no
+# derivatives themselves.
+@primitive(vjp=_adjoint, jvp=_FORWARD, domain=Domain(sample=_sample, order=1))
 def ode_solution(y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
     """The solution of an ODE at the times ``t``, (len(t), len(y0)), by the adjoint method.
 
@@ -258,6 +405,12 @@ def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
                 f"({describe(a)}); pass such values as args entries of their own (Params "
                 "inside containers are fine)"
             )
+    if len(slots) > _SLOTS and any(isinstance(tape, ForwardTape) for tape in _ACTIVE.get()):
+        raise ArgumentError(
+            f"{name} in forward mode takes at most {_SLOTS} computed entries in args=, got "
+            f"{len(slots)}: stack them into fewer arrays (np.stack) and unpack them inside "
+            "the dynamics function"
+        )
     values = tuple(args[i] for i in slots)
     plain_args = tuple(None if i in slots else a for i, a in enumerate(args))
     with _alone():
