@@ -55,10 +55,11 @@ arguments tried, points avoided (kinks), `ties` for selection rules checked at
 deliberate ties, the highest derivative order checked, and whether a custom `sample`
 draws the inputs. The **forward** column says where forward mode (`rg.jvp`, forward.md)
 gets each method's tangent: `native` forward rules, given with `jvp=` on `rg.primitive`
-(a function, `rg.ELEMENTWISE` or `rg.LINEAR`), or a jvp `derived` from its reverse
-rules (correct, but one extra reverse pass over the rule, on that node, per call); per
-argument where they differ. **Built from primitives** lists numpy
-functions routed to compositions of primitives: they need no rule of their own.
+(a function, `rg.ELEMENTWISE`, `rg.LINEAR`, or beside `vjp=` one function for all the
+arguments), or a jvp `derived` from its reverse rules (correct, but one extra reverse
+pass over the rule, on that node, per call); per argument where they differ. **Built
+from primitives** lists numpy functions routed to compositions of primitives: they need
+no rule of their own.
 Functions with **no gradient** return plain values even for tracked inputs.
 
 Methods that backends add for their own array types (GPU kernels, say) are listed by
