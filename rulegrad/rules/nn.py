@@ -446,8 +446,9 @@ def _lstm_tangent(
     y: tuple, w: Any, x: Any, c: Any, inj: Any = None, dh: Any = None, dc: Any = None
 ) -> tuple:
     """The tangents of `lstm`'s ``(hs, cs, gates)``, pushed through the recurrence step by
-    step: ``inj`` is what the tangent of one argument adds to every step's gates (T, B, 4H)
-    (or the bias's (4H,)), ``dh`` and ``dc`` the initial state's tangents. With
+    step: ``inj`` is what the tangents of the weights, bias and inputs add to every step's
+    gates (T, B, 4H) (or the bias's alone, (4H,)), ``dh`` and ``dc`` the initial state's
+    tangents. With
     ``dz_t = inj_t + dh_{t-1} @ w_h`` through the activations to ``di, df, do, dg``:
     ``dc_t = df*c_{t-1} + f*dc_{t-1} + di*g + i*dg`` and
     ``dh_t = do*tanh(c_t) + o*(1 - tanh(c_t)**2)*dc_t``."""
