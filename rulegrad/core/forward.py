@@ -4,7 +4,8 @@
 the ordinary recording path (`_record`: one level of boxing removed, the method found by
 type), and when that path appends the call's `Node`, the forward tape computes the tangent
 of the output instead of keeping the node: each argument's tangent goes through the
-method's forward rule for that argument (``jvp=`` of `primitive`) or, where it has none,
+method's forward rule for that argument (``jvp=`` of `primitive`; or one rule for all of
+them, beside ``vjp=``) or, where it has none,
 through the jvp derived from its reverse rule. A reverse rule is linear in ``dy``, so
 ``<rule(u), t>`` is a linear function of ``u`` whose gradient is the jvp ``J t``: one
 reverse pass over that rule, on that node only.
@@ -78,25 +79,40 @@ class ForwardTape(Tape):
 def _tangent(node: Node) -> Any:
     """The tangent of ``node``'s output from its tracked arguments' tangents (None: zero)."""
     method, args, kwargs, y = node.method, node.args, node.kwargs, node.y
-    forward, total, derived = method.forward, None, None
-    for argnum, parent, index in node.parents:
-        t = parent.tangent
-        if t is not None and index >= 0:
-            t = t[index]
-        if t is None:
-            continue
-        if argnum >= len(forward):
-            derived = derived or {}
-            derived[argnum] = t
-        elif (rule := forward[argnum]) is not None:
-            part = rule(t, y, *args, **kwargs) if kwargs else rule(t, y, *args)
-            total = part if total is None else _add(total, part)
-    if derived:
-        total = _add(total, _derived(method, derived, y, args, kwargs))
+    if method.jvp is not None:  # one forward rule for all the arguments
+        total = _whole(node)
+    else:
+        forward, total, derived = method.forward, None, None
+        for argnum, parent, index in node.parents:
+            t = parent.tangent
+            if t is not None and index >= 0:
+                t = t[index]
+            if t is None:
+                continue
+            if argnum >= len(forward):
+                derived = derived or {}
+                derived[argnum] = t
+            elif (rule := forward[argnum]) is not None:
+                part = rule(t, y, *args, **kwargs) if kwargs else rule(t, y, *args)
+                total = part if total is None else _add(total, part)
+        if derived:
+            total = _add(total, _derived(method, derived, y, args, kwargs))
     if total is None:
         return None
     fits = total.__class__ is y.__class__ is np.ndarray and total.shape == y.shape
     return total if fits and total.dtype == y.dtype else _fit(total, y, method)
+
+
+def _whole(node: Node) -> Any:
+    """The output tangent from ``jvp(dxs, y, *args, **kwargs)``, the method's one forward
+    rule for all arguments: ``dxs`` holds a tangent per positional argument (None: zero)."""
+    dxs = [None] * len(node.args)
+    for argnum, parent, index in node.parents:
+        t = parent.tangent
+        dxs[argnum] = t[index] if t is not None and index >= 0 else t
+    if all(t is None for t in dxs):
+        return None
+    return node.method.jvp(tuple(dxs), node.y, *node.args, **node.kwargs)
 
 
 def _add(total: Any, t: Any) -> Any:

@@ -80,7 +80,7 @@ class Method:
 
     __slots__ = (
         "primitive", "impl", "signature", "rules", "vjp", "domain", "origin", "replaces", "_shown",
-        "forward",
+        "forward", "jvp",
     )  # fmt: skip
 
     def __init__(
@@ -108,6 +108,10 @@ class Method:
         #: giving that argument's part of the output tangent (None: no derivative through
         #: it); an argument past the end gets its jvp derived from its reverse rule.
         self.forward = forward
+        #: One forward rule for all arguments (``jvp=`` beside ``vjp=``), or None:
+        #: ``jvp(dxs, y, *args, **kwargs)`` with a tangent per positional argument (None
+        #: where it has none) returns the output tangent, in place of ``forward``.
+        self.jvp: Callable[..., Any] | None = None
 
     @property
     def name(self) -> str:
@@ -195,7 +199,10 @@ class Primitive:
             )
         self._fn.register(_inspectable(impl), signature)
         method = Method(self, impl, signature, tuple(rules), vjp, domain, origin)
-        method.forward = _forward_rules(jvp, method.rules, self)
+        if vjp is not None and callable(jvp) and not isinstance(jvp, str):
+            method.jvp = jvp  # one rule for all arguments, as vjp= is
+        else:
+            method.forward = _forward_rules(jvp, method.rules, self)
         if old is not None:
             del self._methods[old.impl]
             method.replaces = old if old.origin != origin else old.replaces
@@ -670,7 +677,11 @@ def primitive(
     output and the plain arguments, and returns the gradient for its argument. Write it
     with numpy calls so it can be differentiated again; the core sums broadcast axes.
     ``vjp=`` instead gives one function returning a tuple with a gradient per argument
-    (for functions of any number of arguments, such as ``concatenate``).
+    (for functions of any number of arguments, such as ``concatenate``), and beside it a
+    single function ``jvp=`` is its forward counterpart, ``jvp(dxs, y, *args, **kwargs)``
+    taking a tuple with a tangent per positional argument (None where it has none) and
+    returning the output tangent, one call for all arguments (a sequence gives per-argument
+    rules, as without ``vjp=``).
 
     Forward mode (`rg.jvp`) derives each method's jvp from its reverse rules. ``jvp=``
     gives forward rules instead, faster: one per positional argument, each called as
@@ -684,7 +695,8 @@ def primitive(
     Args:
         *args: the function and its rules, or (decorator form) the rules only.
         vjp: a function ``(dy, y, *args, **kwargs) -> tuple`` replacing per-argument rules.
-        jvp: forward rules: a function, a sequence of them, `rg.ELEMENTWISE` or `rg.LINEAR`.
+        jvp: forward rules: a function, a sequence of them, `rg.ELEMENTWISE` or `rg.LINEAR`;
+            beside ``vjp=``, a function ``(dxs, y, *args, **kwargs) -> tangent`` for all.
         domain: how to draw valid inputs for the automatic checks (`Domain`).
         of: the primitive (or function) a decorated method belongs to.
         override: replace a method of the same types that another module registered
@@ -706,6 +718,17 @@ def primitive(
         >>> J = rg.diff(lambda: np.sum(sigm(x)))
         >>> rg.grad(J, x).round(4)
         array([0.25  , 0.1966])
+
+        A function of any number of arrays, with one rule each way for all of them:
+
+        >>> @rg.primitive(
+        ...     vjp=lambda dy, y, *xs: tuple(dy for _ in xs),
+        ...     jvp=lambda dxs, y, *xs: sum(dx for dx in dxs if dx is not None),
+        ... )
+        ... def total(*xs):
+        ...     return sum(xs)
+        >>> rg.jvp(lambda a, b: total(a, 5.0, b), (1.0, 2.0), (1.0, 10.0))
+        (np.float64(8.0), np.float64(11.0))
     """
     if args and not _is_rule(args[0]):
         func, *rules = args

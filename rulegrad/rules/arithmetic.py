@@ -6,8 +6,8 @@ heaviside, nextafter (piecewise constant: nondiff.py), and the bitwise, logical,
 lcm ufuncs (integers and booleans have no gradient).
 
 Forward mode: the ufuncs' rules are elementwise, so each is also its argument's forward
-rule (``jvp=ELEMENTWISE``); matmul has its own (``dx1 @ x2`` and ``x1 @ dx2``), divmod's
-(two outputs) is derived from its rules.
+rule (``jvp=ELEMENTWISE``); matmul has its own (``dx1 @ x2`` and ``x1 @ dx2``), and divmod's
+(two outputs) gives the remainder ``dx1 - q dx2`` and the quotient none.
 """
 
 from __future__ import annotations
@@ -108,9 +108,13 @@ primitive(
     jvp=ELEMENTWISE,
     domain=REMAINDER,
 )
-primitive(
-    np.divmod, lambda dy, y, x1, x2: dy[1], lambda dy, y, x1, x2: -dy[1] * y[0], domain=REMAINDER
-)  # two outputs
+primitive(  # two outputs: the quotient (a step function: no tangent) and x1 - q x2
+    np.divmod,
+    lambda dy, y, x1, x2: dy[1],
+    lambda dy, y, x1, x2: -dy[1] * y[0],
+    jvp=(lambda dx, y, x1, x2: (None, dx), lambda dx, y, x1, x2: (None, -dx * y[0])),
+    domain=REMAINDER,
+)
 
 
 # ---- selection: the gradient goes to the argument chosen, half to each on a tie ----

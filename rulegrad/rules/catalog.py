@@ -55,10 +55,11 @@ arguments tried, points avoided (kinks), `ties` for selection rules checked at
 deliberate ties, the highest derivative order checked, and whether a custom `sample`
 draws the inputs. The **forward** column says where forward mode (`rg.jvp`, forward.md)
 gets each method's tangent: `native` forward rules, given with `jvp=` on `rg.primitive`
-(a function, `rg.ELEMENTWISE` or `rg.LINEAR`), or a jvp `derived` from its reverse
-rules (correct, but one extra reverse pass over the rule, on that node, per call); per
-argument where they differ. **Built from primitives** lists numpy
-functions routed to compositions of primitives: they need no rule of their own.
+(a function, `rg.ELEMENTWISE`, `rg.LINEAR`, or beside `vjp=` one function for all the
+arguments), or a jvp `derived` from its reverse rules (correct, but one extra reverse
+pass over the rule, on that node, per call); per argument where they differ. **Built
+from primitives** lists numpy functions routed to compositions of primitives: they need
+no rule of their own.
 Functions with **no gradient** return plain values even for tracked inputs.
 
 Methods that backends add for their own array types (GPU kernels, say) are listed by
@@ -157,8 +158,9 @@ def forward_parts(method: Method, names: list[str]) -> tuple[list[str], list[str
     mode derives from the reverse rules: ``(native, derived)``.
 
     An argument at index ``i`` is native when ``jvp=`` gave a forward rule for it
-    (``i < len(method.forward)``, as `rulegrad.core.forward` decides); one without a reverse
-    rule (or with a scipy ``nondiff`` rule) has no derivative and is in neither list.
+    (``i < len(method.forward)``, as `rulegrad.core.forward` decides), and every one is when
+    it has one forward rule for all (``method.jvp``); one without a reverse rule (or with a
+    scipy ``nondiff`` rule) has no derivative and is in neither list.
 
     Examples:
         >>> import rulegrad as rg
@@ -168,9 +170,18 @@ def forward_parts(method: Method, names: list[str]) -> tuple[list[str], list[str
         >>> forward_parts(PRIMITIVES[np.reshape].methods[0], ["a", "shape"])  # shape: no rule
         (['a'], [])
     """
+    if method.jvp is not None:  # one forward rule for all the arguments
+        native, derived = _parts(method, names, 0)
+        return native + derived, []
+    return _parts(method, names, len(method.forward))
+
+
+def _parts(method: Method, names: list[str], count: int) -> tuple[list[str], list[str]]:
+    """`forward_parts` for a method with forward rules for its first ``count`` arguments."""
     named = [n for n in names if not n.startswith("*")]
     star = next((n for n in names if n.startswith("*")), None)
-    count, native, derived = len(method.forward), [], []
+    native: list[str] = []
+    derived: list[str] = []
     if method.vjp is None:  # a rule per argument: those with one are differentiable
         for i, rule in enumerate(method.rules):
             if rule is None or getattr(rule, "nondiff", False):

@@ -196,24 +196,19 @@ def _einsum_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return ("ij,jk->ik", a, b), kwargs
 
 
-def _einsum_jvp(k: int) -> Any:
-    """The forward rule of einsum's positional argument ``k``: einsum is linear in each
-    operand, so it is the einsum with that operand replaced by its tangent (the subscripts
-    and label lists have no tangents, so their positions are never called)."""
-
-    def rule(dx: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
-        return np.einsum(*args[:k], dx, *args[k + 1 :], **kwargs)
-
-    rule.__name__ = f"einsum_jvp_{k}"
-    return rule
-
-
-#: A forward rule per position, for up to 64 operands in the sublist form (numpy 2's
-#: limit; a call with more falls back to the jvp derived from `_einsum_vjp`).
-_EINSUM_JVP = tuple(_einsum_jvp(k) for k in range(129))
+def _einsum_jvp(dxs: tuple, y: Any, *args: Any, **kwargs: Any) -> Any:
+    """einsum is linear in each operand: its tangent is the sum over the operands with a
+    tangent of the einsum with that operand replaced by it (the subscripts and the label
+    lists have none)."""
+    total = None
+    for k, dx in enumerate(dxs):
+        if dx is not None:
+            part = np.einsum(*args[:k], dx, *args[k + 1 :], **kwargs)
+            total = part if total is None else total + part
+    return total
 
 
-@primitive(vjp=_einsum_vjp, jvp=_EINSUM_JVP, domain=Domain(sample=_einsum_sample), of=np.einsum)
+@primitive(vjp=_einsum_vjp, jvp=_einsum_jvp, domain=Domain(sample=_einsum_sample), of=np.einsum)
 def _einsum(*operands: Any, out: Any = None, **kwargs: Any) -> Any:
     """np.einsum, refusing ``out=`` (a plain buffer holding a tracked result)."""
     no_out("np.einsum", out)

@@ -123,5 +123,15 @@ def _modf_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     return (rng.integers(-3, 3, (3, 4)) + rng.uniform(0.1, 0.9, (3, 4)),), {}
 
 
-primitive(np.modf, lambda dy, y, x: dy[0], domain=Domain(args=("real",), sample=_modf_sample))
-primitive(np.frexp, lambda dy, y, x: np.ldexp(dy[0], -y[1]), domain=NONZERO)
+primitive(  # (the integral part and frexp's exponent are step functions: no tangent)
+    np.modf,
+    lambda dy, y, x: dy[0],
+    jvp=lambda dx, y, x: (dx, None),
+    domain=Domain(args=("real",), sample=_modf_sample),
+)
+primitive(
+    np.frexp,
+    lambda dy, y, x: np.ldexp(dy[0], -y[1]),
+    jvp=lambda dx, y, x: (np.ldexp(dx, -y[1]), None),
+    domain=NONZERO,
+)

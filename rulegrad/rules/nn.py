@@ -446,8 +446,9 @@ def _lstm_tangent(
     y: tuple, w: Any, x: Any, c: Any, inj: Any = None, dh: Any = None, dc: Any = None
 ) -> tuple:
     """The tangents of `lstm`'s ``(hs, cs, gates)``, pushed through the recurrence step by
-    step: ``inj`` is what the tangent of one argument adds to every step's gates (T, B, 4H)
-    (or the bias's (4H,)), ``dh`` and ``dc`` the initial state's tangents. With
+    step: ``inj`` is what the tangents of the weights, bias and inputs add to every step's
+    gates (T, B, 4H) (or the bias's alone, (4H,)), ``dh`` and ``dc`` the initial state's
+    tangents. With
     ``dz_t = inj_t + dh_{t-1} @ w_h`` through the activations to ``di, df, do, dg``:
     ``dc_t = df*c_{t-1} + f*dc_{t-1} + di*g + i*dg`` and
     ``dh_t = do*tanh(c_t) + o*(1 - tanh(c_t)**2)*dc_t``."""
@@ -479,33 +480,31 @@ def _lstm_tangent(
     return np.stack(out_h), np.stack(out_c), np.stack(out_g)
 
 
-def _lstm_jvp_w(dw: Any, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
-    """dw adds ``[x_t, h_{t-1}] @ dw`` to the gates: two products over the whole sequence."""
+def _lstm_jvp(dxs: tuple, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
+    """All the arguments' tangents through the recurrence in one pass: dw adds
+    ``[x_t, h_{t-1}] @ dw`` to the gates (two products over the whole sequence), db adds
+    itself and dx adds ``dx_t @ w_x``; dh and dc start the state's tangents."""
+    dw, db, dx, dh, dc = dxs
     steps, batch, nx = np.shape(x)
     n = np.shape(h)[-1]
-    before = np.concatenate([np.expand_dims(h, 0), y[0][:-1]], axis=0)  # h_{t-1}
-    inj = np.reshape(x, (steps * batch, nx)) @ dw[:nx]
-    inj = inj + np.reshape(before, (steps * batch, n)) @ dw[nx:]
-    return _lstm_tangent(y, w, x, c, inj=np.reshape(inj, (steps, batch, 4 * n)))
+    inj = db
+    if dw is not None:
+        before = np.concatenate([np.expand_dims(h, 0), y[0][:-1]], axis=0)  # h_{t-1}
+        dz = np.reshape(x, (steps * batch, nx)) @ dw[:nx]
+        dz = dz + np.reshape(before, (steps * batch, n)) @ dw[nx:]
+        inj = _plus(inj, np.reshape(dz, (steps, batch, 4 * n)))
+    if dx is not None:
+        dz = np.reshape(np.reshape(dx, (steps * batch, nx)) @ w[:nx], (steps, batch, 4 * n))
+        inj = _plus(inj, dz)
+    return _lstm_tangent(y, w, x, c, inj=inj, dh=dh, dc=dc)
 
 
-def _lstm_jvp_x(dx: Any, y: tuple, w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
-    steps, batch, nx = np.shape(x)
-    inj = np.reshape(np.reshape(dx, (steps * batch, nx)) @ w[:nx], (steps, batch, -1))
-    return _lstm_tangent(y, w, x, c, inj=inj)
+def _plus(a: Any, b: Any) -> Any:
+    """``a + b``, None being zero."""
+    return b if a is None else a + b
 
 
-@primitive(
-    vjp=lstmback,
-    jvp=(
-        _lstm_jvp_w,
-        lambda db, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, inj=db),
-        _lstm_jvp_x,
-        lambda dh, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, dh=dh),
-        lambda dc, y, w, b, x, h, c: _lstm_tangent(y, w, x, c, dc=dc),
-    ),
-    domain=Domain(sample=_lstm_sample, order=1),
-)
+@primitive(vjp=lstmback, jvp=_lstm_jvp, domain=Domain(sample=_lstm_sample, order=1))
 def lstm(w: Any, b: Any, x: Any, h: Any, c: Any) -> tuple:
     """A fused LSTM layer over a whole sequence (Knet's ``rnn``), with its own gradient.
 

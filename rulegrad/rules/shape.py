@@ -5,7 +5,8 @@ pad, astype, copy, and indexing of every kind (repeated integer indices add up).
 first); ``np.stack([a, b])`` builds the same array and is recorded, also for 0-d values.
 Not here: in-place functions (put, place, fill_diagonal, ``x[i] = v``: the core raises
 InPlaceError; so do concatenate, stack and take given ``out=``), pad modes that mix values
-(linear_ramp, mean, median, maximum, minimum, reflect_type="odd").
+(linear_ramp, mean, median, maximum, minimum, reflect_type="odd"; forward mode has all but
+median, maximum and minimum, the linear ones).
 """
 
 from __future__ import annotations
@@ -105,9 +106,21 @@ def _astype_rule(dy: Any, y: Any, x: Any, dtype: Any, **kwargs: Any) -> Any:
     return cast_like(dy, x) if np.dtype(dtype).kind in "fc" else None
 
 
+def _astype_jvp(dx: Any, y: Any, x: Any, dtype: Any, **kwargs: Any) -> Any:
+    """The tangent cast to ``dtype`` as numpy casts ``x`` (its real part for a real dtype);
+    none through a cast to integers or booleans."""
+    kind = np.dtype(dtype).kind
+    if kind not in "fc":
+        return None
+    if kind == "f" and dtype_of(dx).kind == "c":
+        dx = np.real(dx)
+    return _astype(dx, dtype)
+
+
 @primitive(
     _astype_rule,
     None,
+    jvp=_astype_jvp,
     of=np.ndarray.astype,
     domain=Domain(args=("real",), sample=lambda rng: ((_matrix(rng), "float64"), {})),
 )
@@ -329,10 +342,30 @@ def _pad_dx(
     return np.reshape(untake(np.ravel(dy), np.ravel(array), np.ravel(source)), shape)
 
 
+def _pad_jvp(
+    dx: Any, y: Any, array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any
+) -> Any:
+    """np.pad of the tangent: padded with zeros where the padding is a constant, and the
+    same way as the array by the modes that are linear in it (copies, means, ramps to 0)."""
+    if mode in ("constant", "empty"):
+        return np.pad(dx, pad_width)
+    if mode not in _LINEAR_MODES:
+        raise NoRuleError(
+            f"np.pad(mode={mode!r}) has no forward rule: it is not linear in the array. "
+            f"Modes with one: constant, empty, {', '.join(_LINEAR_MODES)}."
+        )
+    if mode == "linear_ramp":
+        kwargs = {**kwargs, "end_values": 0}
+    return np.pad(dx, pad_width, mode=mode, **kwargs)
+
+
+_LINEAR_MODES = ("edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp")
+
 primitive(
     np.pad,
     _pad_dx,
     None,
+    jvp=_pad_jvp,
     domain=Domain(
         args=("real",), sample=lambda rng: ((_matrix(rng), ((1, 2), (0, 3))), {"mode": "reflect"})
     ),
@@ -367,6 +400,7 @@ def _untake_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
     lambda dy, y, g, x, index: dy[index],
     None,
     None,
+    jvp=LINEAR,
     domain=Domain(args=("real", "real"), sample=_untake_sample),
 )
 def untake(g: Any, x: Any, index: Any) -> Any:
@@ -515,7 +549,19 @@ def _concatenate_vjp(dy: Any, y: Any, *arrays: Any, axis: int = 0) -> tuple:
     return tuple(dy[(*pre, slice(e - np.shape(a)[ax], e))] for a, e in zip(arrays, ends))
 
 
-@primitive(vjp=_concatenate_vjp, domain=Domain(args=("real", "real"), shapes="same"))
+def _concatenate_jvp(dxs: tuple, y: Any, *arrays: Any, axis: int = 0) -> Any:
+    """The pieces' tangents concatenated along ``axis`` (zeros for a piece without one):
+    one concatenation for all of them."""
+    dtype = dtype_of(y)
+    parts = (np.zeros(np.shape(a), dtype) if t is None else t for t, a in zip(dxs, arrays))
+    return concat(*parts, axis=axis)
+
+
+@primitive(
+    vjp=_concatenate_vjp,
+    jvp=_concatenate_jvp,
+    domain=Domain(args=("real", "real"), shapes="same"),
+)
 def concat(*arrays: Any, axis: int = 0) -> Any:
     """``np.concatenate(arrays, axis)`` with the arrays as separate arguments."""
     return np.concatenate(arrays, axis=axis)

@@ -197,7 +197,7 @@ def jvp_test(method: Method, *, max_examples: int | None = None) -> Callable[[],
 
 def _native(method: Method) -> bool:
     """Whether ``method`` has forward rules of its own (not only jvps derived from its vjp)."""
-    return any(rule is not None for rule in method.forward)
+    return method.jvp is not None or any(rule is not None for rule in method.forward)
 
 
 def jvp_tests(*packages: str, max_examples: int | None = None) -> Callable[..., None]:

@@ -118,16 +118,61 @@ def test_derived_jvp_from_reverse_rules_only():
 
 
 def test_derived_jvp_with_whole_vjp_and_two_outputs():
-    """vjp= methods (stack) and two-output primitives (divmod, eigh) get derived jvps."""
+    """A vjp= method without a forward rule, and a two-output one, get derived jvps."""
+
+    @rg.primitive(vjp=lambda dy, y, *xs: tuple(dy * 2 for _ in xs))
+    def twice_sum(*xs):
+        return 2 * sum(xs)
+
+    @rg.primitive(lambda dy, y, x: dy[0] * np.cos(x) - dy[1] * np.sin(x))
+    def sincos(x):
+        return np.sin(x), np.cos(x)
+
     a, b = np.array([1.0, 2.0]), np.array([3.0, 5.0])
-    _, t = rg.jvp(lambda a, b: np.stack([a, b * a]), (a, b), (np.ones(2), np.ones(2)))
-    np.testing.assert_allclose(t, [[1.0, 1.0], [4.0, 7.0]])
-    m = np.array([[2.0, 1.0], [1.0, 3.0]])
-    tm = np.array([[0.1, 0.2], [0.2, -0.3]])
-    _, (tw, _) = rg.jvp(np.linalg.eigh, (m,), (tm,))
-    np.testing.assert_allclose(
-        tw, numeric_jvp(lambda m: np.linalg.eigh(m)[0], (m,), (tm,)), rtol=1e-6
-    )
+    _, t = rg.jvp(twice_sum, (a, b), (np.ones(2), np.array([2.0, 0.0])))
+    np.testing.assert_allclose(t, [6.0, 2.0])
+    _, (ts, tc) = rg.jvp(sincos, (a,), (np.ones(2),))
+    np.testing.assert_allclose(ts, np.cos(a))
+    np.testing.assert_allclose(tc, -np.sin(a))
+
+
+def _weighted_sum(calls):
+    """A varargs primitive ``sum_k (k + 1) x_k`` whose jvp= takes all the tangents at once."""
+
+    def jvp(dxs, y, *xs):
+        calls.append(dxs)
+        return sum((k + 1) * dx for k, dx in enumerate(dxs) if dx is not None)
+
+    @rg.primitive(vjp=lambda dy, y, *xs: tuple((k + 1) * dy for k in range(len(xs))), jvp=jvp)
+    def weighted(*xs):
+        return sum((k + 1) * x for k, x in enumerate(xs))
+
+    return weighted
+
+
+def test_whole_jvp_takes_every_tangent_in_one_call():
+    """Beside vjp=, a single jvp= is one rule for all arguments: one call per node with a
+    tuple of tangents (None where an argument has none), counted as native."""
+    calls = []
+    weighted = _weighted_sum(calls)
+    xs = (np.ones(2), np.arange(2.0), np.full(2, 3.0))
+    _, t = rg.jvp(lambda a, c: weighted(a, xs[1], c), (xs[0], xs[2]), (np.ones(2), np.ones(2)))
+    np.testing.assert_allclose(t, [4.0, 4.0])  # 1 * 1 + 3 * 1
+    assert len(calls) == 1 and calls[0][1] is None and len(calls[0]) == 3
+    method = weighted.methods[0]
+    assert method.jvp is not None and method.forward == ()
+
+
+def test_whole_jvp_nests_under_reverse_mode():
+    """Forward over reverse and reverse over forward through a whole jvp= agree with the
+    closed form of d/dx of ``x * (x + 2 x**2)``'s derivative along 1."""
+    calls = []
+    weighted = _weighted_sum(calls)
+    f = lambda x: np.sum(x * weighted(x, x**2))  # noqa: E731  x^2 + 2 x^3: f'' = 2 + 12 x
+    x = np.array([0.5, 2.0])
+    np.testing.assert_allclose(rg.jvp(rg.grad(f), (x,), (np.ones(2),))[1], 2 + 12 * x)
+    np.testing.assert_allclose(rg.grad(lambda x: rg.jvp(f, (x,), (np.ones(2),))[1])(x), 2 + 12 * x)
+    assert calls and all(isinstance(c, tuple) for c in calls)
 
 
 def test_params_are_constants_in_forward_mode_and_stay_tracked_outside():

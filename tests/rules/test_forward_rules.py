@@ -12,7 +12,7 @@ import rulegrad as rg
 from rulegrad.core import PRIMITIVES
 from rulegrad.core import forward as forward_mode
 from rulegrad.core.tape import first_use
-from rulegrad.rules import conv, nn
+from rulegrad.rules import conv, nn, shape
 
 NATIVE = [
     np.tensordot, np.einsum, np.linalg.inv, np.linalg.det, np.linalg.slogdet,
@@ -20,11 +20,13 @@ NATIVE = [
     np.linalg.eig,
     np.prod, np.var, np.std, np.max, np.min, np.amax, np.amin, np.cumsum, np.cumprod,
     np.absolute, np.real, np.imag, np.conjugate, np.angle,
+    np.pad, np.ndarray.astype, np.divmod, np.modf, np.frexp,
 ]  # fmt: skip
 NATIVE_NN = [
     "relu", "sigm", "sigmback", "elu", "selu", "softplus", "softmax", "logp", "logsumexp",
     "softmax_nll", "lstm",
 ]  # fmt: skip
+NATIVE_SHAPE = ["concat", "untake"]
 NATIVE_CONV = [
     "conv4",
     "conv4_dw",
@@ -45,7 +47,8 @@ def _methods(prim):
     "prim",
     [PRIMITIVES[f] for f in NATIVE]
     + [getattr(nn, name) for name in NATIVE_NN]
-    + [getattr(conv, name) for name in NATIVE_CONV],
+    + [getattr(conv, name) for name in NATIVE_CONV]
+    + [getattr(shape, name) for name in NATIVE_SHAPE],
     ids=lambda p: p.name,
 )
 def test_method_has_native_forward_rules(prim):
@@ -54,7 +57,8 @@ def test_method_has_native_forward_rules(prim):
     methods = _methods(prim)
     assert methods
     for m in methods:
-        assert any(rule is not None for rule in m.forward), f"{m!r} has a derived jvp"
+        native = m.jvp is not None or any(rule is not None for rule in m.forward)
+        assert native, f"{m!r} has a derived jvp"
 
 
 rng = np.random.default_rng(7)
@@ -104,6 +108,35 @@ COMPOSITIONS = {
     ),
     "running": (lambda a: np.cumsum(a, 1) * np.cumprod(a, 1), A),
     "ptp_median": (lambda a: np.ptp(a, axis=1) + np.median(a, axis=1), A),
+    "joining": (
+        lambda a, b: np.concatenate([a, b.T, np.stack([a[0], b[:, 0]]), np.ones((1, 4))]),
+        A,
+        B,
+    ),
+    "pad_constant": (lambda a: np.pad(a, ((1, 2), (0, 1)), constant_values=5.0), A),
+    "pad_modes": (
+        lambda a: sum(
+            np.pad(a, 2, mode=mode, **kw)
+            for mode, kw in [
+                ("edge", {}),
+                ("reflect", {}),
+                ("symmetric", {}),
+                ("wrap", {}),
+                ("mean", {}),
+                ("linear_ramp", {"end_values": 3.0}),
+                ("reflect", {"reflect_type": "odd"}),
+                ("empty", {}),
+            ]
+        )[2:-2, 2:-2],  # (empty's padding is whatever memory held: only the middle is kept)
+        A,
+    ),  # fmt: skip
+    "steps": (
+        lambda a, b: np.divmod(a, b)[1] + np.modf(3 * a)[0] + np.frexp(a)[0] * b,
+        A,
+        0.5 + np.abs(B[:, 0]),
+    ),
+    "untake": (lambda g: shape.untake(g, X, (np.array([0, 2, 2]), slice(None))), X[:3]),
+    "astype": (lambda a: (a * 2).astype(np.complex128).real, A),
 }
 
 
@@ -194,6 +227,12 @@ SECOND_ORDER = {
     "conv": (lambda w: np.sum(conv.conv4(w, IMAGES) ** 2), FILTERS[:1, :, :2, :2]),
     "lstm": (lambda w: np.sum(nn.lstm(w, LSTM_B, SEQ, STATE, STATE)[0] ** 2), LSTM_W),
     "reductions": (lambda a: np.sum(np.prod(a, 0) * np.std(a, 1)[:, None] * np.cumprod(a, 1)), A),
+    "joining": (lambda a: np.sum(np.concatenate([a, a**2, np.ones((1, 4))]) ** 3), A),
+    "pad": (
+        lambda a: np.sum((np.pad(a**2, 1, constant_values=2.0) + np.pad(a, 1, mode="wrap")) ** 2),
+        A,
+    ),
+    "steps": (lambda a: np.sum(np.divmod(a**2, 0.7)[1] ** 2 + np.frexp(a)[0] ** 3), A),
 }
 
 
@@ -249,3 +288,63 @@ def test_var_and_std_with_where_take_the_mean_of_the_kept_elements(func):
     ]
     np.testing.assert_allclose(g, numeric, atol=1e-8)
     assert g[1] == 0.0
+
+
+def test_no_numpy_method_of_rulegrads_rules_derives_its_jvp():
+    """Every method of rulegrad's own numpy rules has native forward rules for each
+    differentiable argument (a registry scan, as the catalog's forward column reads it)."""
+    from rulegrad.rules.catalog import _argument_names, forward_parts
+
+    first_use()
+    derived = [
+        f"{m!r}: {forward_parts(m, _argument_names(m))[1]}"
+        for prim in list(PRIMITIVES.values())
+        for m in prim.methods
+        if m.origin.startswith("rulegrad.rules.") and forward_parts(m, _argument_names(m))[1]
+    ]
+    assert derived == []
+
+
+def test_pad_modes_that_are_not_linear_have_no_forward_rule():
+    """np.pad's median, maximum and minimum modes select: no forward rule, an error (not a
+    tangent padded as if the mode were linear)."""
+    with pytest.raises(rg.NoRuleError, match="not linear"):
+        rg.jvp(lambda a: np.pad(a, 1, mode="maximum"), (A,), (A,))
+
+
+def test_astype_tangent_is_cast_as_numpy_casts():
+    """astype's tangent: float32 stays float32, real to complex embeds, complex to real
+    keeps the real part (numpy's cast), and a cast to integers has a zero tangent."""
+    x = np.array([1.5, -2.0])
+    _, t = rg.jvp(lambda x: x.astype(np.float32), (x,), (np.array([1.0, 3.0]),))
+    assert t.dtype == np.float32 and t.tolist() == [1.0, 3.0]
+    _, t = rg.jvp(lambda x: x.astype(complex), (x,), (np.array([1.0, 3.0]),))
+    assert t.dtype == complex and t.tolist() == [1.0, 3.0]
+    z = np.array([1.0 + 2.0j])
+    with pytest.warns(np.exceptions.ComplexWarning):
+        out, t = rg.jvp(lambda z: z.astype(float), (z,), (np.array([3.0 - 4.0j]),))
+    assert out.tolist() == [1.0] and t.dtype == float and t.tolist() == [3.0]
+    _, t = rg.jvp(lambda x: x.astype(int), (x,), (np.array([1.0, 3.0]),))
+    assert not t.any()
+
+
+def test_concatenate_tangent_takes_one_call_and_keeps_the_dtype():
+    """concatenate's tangent is one concatenation of the pieces' tangents (zeros in the
+    output's dtype for a piece without one), float32 staying float32."""
+    calls = []
+    method = shape.concat.methods[0]
+    rule = method.jvp
+
+    def counted(dxs, y, *arrays, **kwargs):
+        calls.append(len(dxs))
+        return rule(dxs, y, *arrays, **kwargs)
+
+    pieces = [np.full(2, k, np.float32) for k in range(30)]
+    f = lambda *p: np.hstack([*p, np.ones(2, np.float32)])  # noqa: E731
+    method.jvp = counted
+    try:
+        _, t = rg.jvp(f, pieces, [np.ones(2, np.float32)] * 30)
+    finally:
+        method.jvp = rule
+    assert calls == [31] and t.dtype == np.float32
+    np.testing.assert_array_equal(t, [1.0] * 60 + [0.0, 0.0])
