@@ -21,9 +21,9 @@ rules of its own, by forward sensitivity: the solver integrates ``(y, s)`` with
 ``ds/dt = df/dy . s + df/dargs . dargs`` from ``s(t[0]) = dy0``, each right-hand side one
 `rulegrad.jvp` of ``f`` at one point (the Params it reads are constants in forward mode). A
 later time ``t[i]`` moves its row by ``f(y(t[i]), t[i]) dt[i]``; the first moves the start,
-``s(t[0]) = -f(y0, t[0]) dt[0]``. One sensitivity solve per argument with a tangent (``y0``,
-``t[0]``, each computed entry of ``args``; at most 30 such entries), with the primal's
-solver and tolerances.
+``s(t[0]) = -f(y0, t[0]) dt[0]``. One sensitivity solve serves all the tangents (``y0``,
+``t[0]`` and the computed entries of ``args`` together), with the primal's solver and
+tolerances.
 
 Use `odeint` and `solve_ivp` from here, with scipy's signatures, or call scipy's own once
 `install` has wrapped them (the scipy plugin does so when it loads): the wrappers hand a call
@@ -249,12 +249,11 @@ def _sensitivity(
     times: Any,
     theta: tuple,
     s0: Any,
-    which: int | None = None,
-    dtheta: Any = None,
+    dslots: tuple,
 ) -> Any:
     """The tangent of the solution at ``times``, (len(times), D), by forward sensitivity:
     the solver integrates ``(y, s)`` with ``dy/dt = f(y, t)`` and ``ds/dt`` the jvp of
-    ``f`` along ``s`` (and ``dtheta`` for slotted argument ``which``, if not None) from
+    ``f`` along ``s`` and ``dslots`` (the slotted arguments' tangents, None: zero) from
     ``s(t[0]) = s0``, with the primal's solver and tolerances."""
     slotted = theta[: len(problem.slots)]
     y0 = np.asarray(y0, dtype=np.float64)
@@ -267,13 +266,11 @@ def _sensitivity(
     times = times[new]
     if len(times) == 1:
         return np.tile(np.ravel(s0), (len(rows), 1))
-    dslots = [None] * len(slotted)
-    if which is not None:
-        dslots[which] = np.asarray(dtheta, dtype=np.float64)
+    dslots = tuple(None if d is None else np.asarray(d, dtype=np.float64) for d in dslots)
 
     def augmented(state: Any, tau: float) -> Any:
         s = np.reshape(state[dim:], np.shape(y0))
-        f, ds = problem.push(state[:dim], tau, slotted, s, tuple(dslots))
+        f, ds = problem.push(state[:dim], tau, slotted, s, dslots)
         return np.concatenate([f, ds])
 
     state = np.concatenate([np.ravel(y0), np.ravel(s0)])
@@ -302,49 +299,32 @@ def _check_forward_first_order(values: tuple, name: str) -> None:
     )
 
 
-def _jvp_y0(dy0: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
-    """The solution's tangent along ``dy0``: the sensitivity from ``s(t[0]) = dy0``."""
-    _check_forward_first_order((dy0, ys, y0, t, *theta), problem.name)
-    s = _sensitivity(problem, y0, t, theta, np.asarray(dy0, dtype=np.float64))
-    return _like(s, ys)
-
-
-def _jvp_t(dt: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
-    """The solution's tangent along ``dt``: row ``i`` moves by ``f(y(t[i]), t[i]) dt[i]``,
-    and moving ``t[0]`` moves the start, ``s(t[0]) = -f(y0, t[0]) dt[0]`` (row 0, ``y0``
-    itself, then stays put: the two cancel there)."""
-    _check_forward_first_order((dt, ys, y0, t, *theta), problem.name)
-    dt = np.ravel(np.asarray(dt, dtype=np.float64))
-    rows = np.asarray(ys, dtype=np.float64)
-    times = np.ravel(np.asarray(t, dtype=np.float64))
-    args = problem.fill(theta[: len(problem.slots)])
-    with _alone():
-        fs = np.stack([np.ravel(_vector(problem.func(rows[i], times[i], *args)))
-                       for i in range(len(times))])  # fmt: skip
-    out = fs * dt[:, None]
-    if dt[0] != 0:
-        out += _sensitivity(problem, y0, times, theta, -fs[0] * dt[0])
-    return _like(out, ys)
-
-
-def _jvp_theta(
-    k: int, dtheta: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem
-) -> Any:
-    """The solution's tangent along ``dtheta`` in ``theta[k]``: the sensitivity from zero,
-    forced by the jvp of the dynamics in that argument (only computed arguments, the slots,
-    get here: the Params after them are constants in forward mode)."""
-    _check_forward_first_order((dtheta, ys, y0, t, *theta), problem.name)
-    if k >= len(problem.slots):  # (a Param tracked by this jvp's tape: a constant here)
-        return None
-    s0 = np.zeros(np.shape(y0))
-    s = _sensitivity(problem, y0, t, theta, s0, k, dtheta)
-    return _like(s, ys)
-
-
-#: Forward rules for y0, t and the first `_SLOTS` computed arguments of the dynamics; a
-#: rule per argument, as `rulegrad.primitive` takes them (one sensitivity solve each).
-_SLOTS = 30
-_FORWARD = (_jvp_y0, _jvp_t, *(functools.partial(_jvp_theta, k) for k in range(_SLOTS)))
+def _jvp(dxs: tuple, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
+    """The solution's tangent along every argument's tangent ``dxs`` (None: none), in one
+    sensitivity solve: it starts from ``s(t[0]) = dy0 - f(y0, t[0]) dt[0]`` and is forced
+    by the jvp of the dynamics in the computed arguments (the slots; the Params after them
+    are constants in forward mode); then row ``i`` moves by ``f(y(t[i]), t[i]) dt[i]`` (so
+    row 0, ``y0`` itself, moves by ``dy0`` only)."""
+    _check_forward_first_order((*dxs, ys, y0, t, *theta), problem.name)
+    dy0, dt, *dtheta = dxs
+    dslots = tuple(dtheta[: len(problem.slots)])
+    s0 = np.zeros(np.shape(y0)) if dy0 is None else np.asarray(dy0, dtype=np.float64)
+    out: Any = 0.0
+    moved = False  # whether t[0] moves
+    if dt is not None:
+        dt = np.ravel(np.asarray(dt, dtype=np.float64))
+        rows = np.asarray(ys, dtype=np.float64)
+        times = np.ravel(np.asarray(t, dtype=np.float64))
+        args = problem.fill(theta[: len(problem.slots)])
+        with _alone():
+            fs = np.stack([np.ravel(_vector(problem.func(rows[i], times[i], *args)))
+                           for i in range(len(times))])  # fmt: skip
+        out = fs * dt[:, None]
+        moved = dt[0] != 0
+        s0 = s0 - np.reshape(fs[0] * dt[0], np.shape(s0))
+    if dy0 is not None or moved or any(d is not None for d in dslots):
+        out = out + _sensitivity(problem, y0, t, theta, s0, dslots)
+    return _like(np.zeros(np.shape(ys)) if np.ndim(out) == 0 else out, ys)
 
 
 def _like(g: Any, x: Any) -> Any:
@@ -374,7 +354,7 @@ def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
 
 # Order 1: the adjoint and forward rules call the solver on plain arrays, so they have no
 # derivatives themselves.
-@primitive(vjp=_adjoint, jvp=_FORWARD, domain=Domain(sample=_sample, order=1))
+@primitive(vjp=_adjoint, jvp=_jvp, domain=Domain(sample=_sample, order=1))
 def ode_solution(y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
     """The solution of an ODE at the times ``t``, (len(t), len(y0)), by the adjoint method.
 
@@ -405,12 +385,6 @@ def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
                 f"({describe(a)}); pass such values as args entries of their own (Params "
                 "inside containers are fine)"
             )
-    if len(slots) > _SLOTS and any(isinstance(tape, ForwardTape) for tape in _ACTIVE.get()):
-        raise ArgumentError(
-            f"{name} in forward mode takes at most {_SLOTS} computed entries in args=, got "
-            f"{len(slots)}: stack them into fewer arrays (np.stack) and unpack them inside "
-            "the dynamics function"
-        )
     values = tuple(args[i] for i in slots)
     plain_args = tuple(None if i in slots else a for i, a in enumerate(args))
     with _alone():
