@@ -181,11 +181,19 @@ betaln = primitive(
     lambda dy, y, a, b: dy * (sc.digamma(b) - sc.digamma(a + b)),
     domain=POSITIVE_2,
 )
+
+
+def _sample_poch(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """z and m in (0.1, 10]: poch(z, m) = Gamma(z + m) / Gamma(z) grows like a factorial
+    (poch(23, 24) is near 1e37), and its second derivatives leave float32's range first."""
+    return (rng.uniform(0.1, 10.0, (3, 3)), rng.uniform(0.1, 10.0, (3,))), {}
+
+
 poch = primitive(
     sc.poch,
     lambda dy, y, z, m: dy * y * (sc.digamma(z + m) - sc.digamma(z)),
     lambda dy, y, z, m: dy * y * sc.digamma(z + m),
-    domain=POSITIVE_2,
+    domain=Domain(args=("positive", "positive"), sample=_sample_poch),
 )
 
 
