@@ -18,7 +18,8 @@ one bucket, reduced after the walk: nothing overlapped), ``comm ms`` (the same g
 reduced by one blocking mpi4py ``Allreduce``), ``waited ms`` and ``1-bucket waited`` (per
 step, the time ``rg.grad`` waited for reductions, which includes waiting for the other rank
 to get there), ``hidden`` (the time the overlap saved, ``1-bucket ms - step ms``, as a share
-of ``comm ms``: the share of communication hidden behind the walk), ``overlapped``
+of ``comm ms``: the share of communication hidden behind the walk; ``-`` where ``comm ms``
+is under 5% of the step, too small to tell from the steps' noise), ``overlapped``
 (``dp.overlapped`` of the last step: the buckets started before its last gradient), and for
 the allreduce rows the bandwidth in MB/s (algorithm bytes: the buffer's size over the time)
 of ``dist.allreduce`` and of mpi4py's ``Allreduce`` of the same buffers (the ceiling).
@@ -190,10 +191,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if "step_ms" in r:
             speed = base.get(r["model"], float("nan")) / r["step_ms"]
             gain = r["end_ms"] - r["step_ms"]  # what overlapping saved per step
-            hidden = gain / r["comm_ms"] if r["comm_ms"] else float("nan")
+            # a share of communication too small against the step to tell from its noise
+            # (under 5% of it) is not printed: the difference of two step times is noise
+            small = r["comm_ms"] < 0.05 * r["step_ms"]
+            hidden = "-" if small or not r["comm_ms"] else f"{gain / r['comm_ms']:.0%}"
             print(f"{r['model']:9} {r['ranks']:5d} {r['step_ms']:8.2f} {speed:7.2f} "
                   f"{r['end_ms']:11.2f} {r['comm_ms']:8.3f} {r['waited_ms']:9.3f} "
-                  f"{r['end_waited_ms']:15.3f} {hidden:6.0%} {r['overlapped']:10d}")  # fmt: skip
+                  f"{r['end_waited_ms']:15.3f} {hidden:>6} {r['overlapped']:10d}")  # fmt: skip
     for r in rows:
         if "ours_MBps" in r:
             print(f"{r['model']:34} {r['ranks']:5d}  dist.allreduce {r['ours_MBps']:8.0f} MB/s, "
