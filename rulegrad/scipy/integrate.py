@@ -176,23 +176,37 @@ def _vector(out: Any) -> Any:
     return np.stack([v if isinstance(v, Tracked) else np.asarray(v) for v in out])
 
 
-def _check_first_order(values: tuple, name: str) -> None:
-    """Raise `RuleError` when the adjoint's (or the solve's) own work is being recorded by
-    an outer derivative: a second derivative through the solve."""
+#: rule -> (its mode, what it is, the combination when a jvp records it, when a grad does)
+_RULES = {
+    "adjoint": (
+        "reverse-mode",
+        "the adjoint rule that rg.grad and rg.vjp use",
+        "a jvp of a gradient (forward over reverse, as rg.hessian and rg.hvp take it)",
+        "a gradient of a gradient (reverse over reverse)",
+    ),
+    "sensitivity": (
+        "forward-mode",
+        "the forward sensitivity rule that rg.jvp, rg.linearize and rg.jacobian(mode='fwd') use",
+        "a jvp of a jvp (forward over forward)",
+        "a gradient of a jvp (reverse over forward)",
+    ),
+}
+
+
+def _check_first_order(values: tuple, name: str, rule: str = "adjoint") -> None:
+    """Raise `RuleError` when the work of a derivative rule of the solve (``rule``: the
+    adjoint, or the forward sensitivity) is being recorded by an outer derivative: a second
+    derivative through the solve."""
     outer = next((v for v in values if isinstance(v, Tracked)), None)
     if outer is None:
         return
-    combination = (
-        "a jvp of a gradient (forward over reverse, as rg.hessian and rg.hvp take it)"
-        if isinstance(getattr(outer, "tape", None), ForwardTape)
-        else "a gradient of a gradient (reverse over reverse)"
-    )
+    mode, what, over_jvp, over_grad = _RULES[rule]
+    combination = over_jvp if isinstance(getattr(outer, "tape", None), ForwardTape) else over_grad
     raise RuleError(
-        f"{name}'s derivatives are first order only, and here its reverse-mode derivative "
-        f"(the adjoint rule that rg.grad and rg.vjp use) was itself differentiated: "
-        f"{combination}. Take one derivative through {name} (rg.grad or rg.jvp, not both "
-        "nested), and second derivatives by finite differences of the first, or write the "
-        "solver's steps in numpy."
+        f"{name}'s derivatives are first order only, and here its {mode} derivative ({what}) "
+        f"was itself differentiated: {combination}. Take one derivative through {name} "
+        "(rg.grad or rg.jvp, not both nested), and second derivatives by finite differences "
+        "of the first, or write the solver's steps in numpy."
     )
 
 
@@ -279,33 +293,13 @@ def _sensitivity(
     return np.asarray(out)[rows, dim:]
 
 
-def _check_forward_first_order(values: tuple, name: str) -> None:
-    """Raise `RuleError` when the forward rule's own work is being recorded by an outer
-    derivative (a jvp of a jvp, or reverse mode over forward mode)."""
-    outer = next((v for v in values if isinstance(v, Tracked)), None)
-    if outer is None:
-        return
-    combination = (
-        "a jvp of a jvp (forward over forward)"
-        if isinstance(getattr(outer, "tape", None), ForwardTape)
-        else "a gradient of a jvp (reverse over forward)"
-    )
-    raise RuleError(
-        f"{name}'s derivatives are first order only, and here its forward-mode derivative "
-        f"(the forward sensitivity rule that rg.jvp, rg.linearize and rg.jacobian(mode='fwd') "
-        f"use) was itself differentiated: {combination}. Take one derivative through {name} "
-        "(rg.jvp or rg.grad, not both nested), and second derivatives by finite differences "
-        "of the first."
-    )
-
-
 def _jvp(dxs: tuple, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) -> Any:
     """The solution's tangent along every argument's tangent ``dxs`` (None: none), in one
     sensitivity solve: it starts from ``s(t[0]) = dy0 - f(y0, t[0]) dt[0]`` and is forced
     by the jvp of the dynamics in the computed arguments (the slots; the Params after them
     are constants in forward mode); then row ``i`` moves by ``f(y(t[i]), t[i]) dt[i]`` (so
     row 0, ``y0`` itself, moves by ``dy0`` only)."""
-    _check_forward_first_order((*dxs, ys, y0, t, *theta), problem.name)
+    _check_first_order((*dxs, ys, y0, t, *theta), problem.name, "sensitivity")
     dy0, dt, *dtheta = dxs
     dslots = tuple(dtheta[: len(problem.slots)])
     s0 = np.zeros(np.shape(y0)) if dy0 is None else np.asarray(dy0, dtype=np.float64)
