@@ -1,4 +1,4 @@
-"""Differential fuzzing: random programs of registered primitives, checked three ways.
+"""Differential fuzzing: random programs of registered primitives, checked four ways.
 
 Each seed builds a random program (`Program`): a chain of 2 to 8 steps over an input
 batch ``x`` and three Params (a matrix ``W``, a vector ``v``, a scalar ``s``), each step
@@ -11,6 +11,9 @@ a weighted sum of the last value and one other. Then:
   differences (`rulegrad.testing.checkgrad`); every third seed also at second order;
 * ``test_fuzz_jit``: ``rg.jit``'s value and Param gradients equal ``rg.diff``'s on three
   batches of the same shape (the first call records, the others replay).
+* ``test_fuzz_forward``: ``rg.jvp`` along a random tangent gives the program's value and
+  reverse mode's ``<grad, t>``, keeps float32, and (every third seed) its
+  forward-over-reverse Hessian-vector product equals reverse-over-reverse.
 
 A point where the program has a kink within the finite-difference step (relu, max, a
 tie) is skipped, not failed. A failure prints the program, which `Program.source`
@@ -278,3 +281,48 @@ def test_fuzz_jit(seed: int) -> None:
             assert (g is None) == (w is None), f"{name}: {g} vs {w}; {where}"
             if w is not None:
                 np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=f"{name}; {where}")
+
+
+def _dot(gradients: Sequence[Any], tangents: Sequence[np.ndarray]) -> Any:
+    """``<g, t>`` summed over the arguments (a None gradient is a zero)."""
+    return sum(np.sum(g * t) for g, t in zip(gradients, tangents) if g is not None)
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_fuzz_forward(seed: int) -> None:
+    """Forward mode on a random program: ``rg.jvp``'s value is the program's, its tangent
+    is ``<grad, t>`` from reverse mode (whose gradient ``test_fuzz_gradients`` checks
+    against central differences), float32 stays float32, and for every third seed the
+    forward-over-reverse Hessian-vector product equals reverse-over-reverse."""
+    program, point = make(seed)
+    if not _finite(program, point):
+        pytest.skip("the program overflows at this point")
+    rng = np.random.default_rng(seed + 2 * 10**6)
+    tangents = [rng.standard_normal(np.shape(p)) for p in point]
+    where = f"seed {seed}:\n{program.source()}"
+
+    value, tangent = rg.jvp(program, tuple(point), tuple(tangents))
+    loss, back = rg.vjp(program, *point)
+    np.testing.assert_allclose(value, loss, rtol=1e-12, err_msg=where)
+    want = _dot(back(1.0), tangents)
+    np.testing.assert_allclose(tangent, want, rtol=1e-9, atol=1e-12, err_msg=where)
+
+    weights32 = [(i, c.astype(np.float32)) for i, c in program.weights]
+    program32 = Program(program.shapes, program.steps, weights32)
+    low = [p.astype(np.float32) for p in point]
+    with np.errstate(all="ignore"):
+        value32, tangent32 = rg.jvp(
+            program32, tuple(low), tuple(t.astype(np.float32) for t in tangents)
+        )
+    assert np.asarray(value32).dtype == np.asarray(tangent32).dtype == np.float32, where
+
+    if seed % 3 == 0:
+
+        def gradient(*args: Any) -> Any:
+            return rg.vjp(program, *args)[1](1.0)
+
+        _, forward_over_reverse = rg.jvp(gradient, tuple(point), tuple(tangents))
+        reverse_over_reverse = rg.vjp(lambda *a: _dot(gradient(*a), tangents), *point)[1](1.0)
+        for name, a, b in zip("xWvs", forward_over_reverse, reverse_over_reverse):
+            a, b = (0.0 if g is None else g for g in (a, b))
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"{name}; {where}")
