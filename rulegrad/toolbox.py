@@ -233,7 +233,7 @@ def _stack(parts: list, out: Any, x: Any, axis: int) -> Any:
     shape = np.shape(plain(out)) + np.shape(x)
     if not parts:
         return np.zeros(shape, dtype=np.result_type(plain(out), x))
-    return np.reshape(np.stack([np.asarray(p) for p in parts], axis=axis), shape)
+    return np.reshape(np.stack(parts, axis=axis), shape)  # (boxes of an outer tape: tracked)
 
 
 def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:

@@ -155,6 +155,24 @@ def test_jacobian_rev_refuses_a_dict_output_and_fwd_takes_it():
     np.testing.assert_allclose(J["square"], np.diag([2.0, 6.0]))
 
 
+@pytest.mark.parametrize("mode", ["fwd", "rev"])
+def test_jacobian_nests_in_itself_and_in_diff(mode):
+    """A Jacobian of a Jacobian (third-order tensor) and a Jacobian inside diff are
+    tracked by the outer tapes: its columns are stacked as tracked values."""
+    g = lambda x: np.stack([x[0] ** 3 * x[1], 2 * x[1]])  # noqa: E731
+    x = np.array([1.0, 2.0])
+    for outer in ("fwd", "rev"):
+        H = rg.jacobian(rg.jacobian(g, mode=mode), mode=outer)(x)
+        np.testing.assert_allclose(H[0], [[6 * x[0] * x[1], 3 * x[0] ** 2], [3 * x[0] ** 2, 0]])
+        np.testing.assert_allclose(H[1], np.zeros((2, 2)))
+    w = rg.Param(np.array([0.5, -1.0, 2.0]))
+    J = rg.diff(lambda: np.sum(rg.jacobian(lambda x: w * x[0] ** 2 + x[1], mode=mode)(x)))
+    assert rg.value(J) == 6.0
+    np.testing.assert_allclose(rg.grad(J, w), [2.0, 2.0, 2.0])  # d/dw sum(2 w x0 + 1)
+    J = rg.diff(lambda: np.sum(rg.hessian(lambda x: np.sum(w * x**3))(np.ones(3))))
+    np.testing.assert_allclose(rg.grad(J, w), [6.0, 6.0, 6.0])
+
+
 def test_hessian_of_a_function_of_a_dict():
     """hessian takes structures: blocks H[a][b] of d2f / da db."""
     f = lambda p: np.sum(p["a"] ** 2 * p["b"])  # noqa: E731
