@@ -27,9 +27,20 @@ _MODES = ("auto", "fwd", "rev")
 
 def _nums(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
-    if not nums or not all(isinstance(i, int) and not isinstance(i, bool) for i in nums):
+    if not nums or not all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in nums
+    ):
         raise ArgumentError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
     return nums
+
+
+def _positions(nums: tuple[int, ...], n: int) -> list[int]:
+    """The argument positions ``nums`` name among ``n`` positional arguments (negative ones
+    count from the end, as in Python); `ArgumentError` for one out of range."""
+    for i in nums:
+        if not -n <= i < n:
+            raise ArgumentError(f"argnums {i} is out of range for {n} positional arguments")
+    return [int(i) % n for i in nums]
 
 
 def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
@@ -125,18 +136,8 @@ def jacobian(
         raise ArgumentError(f"jacobian's mode is one of {_MODES}, got {mode!r}")
 
     def jacobian_of(*args: Any, **kwargs: Any) -> Any:
-        args = list(args)
-        for i in nums:
-            if i >= len(args):
-                raise ArgumentError(f"argnums {i} is out of range for {len(args)} arguments")
-
-        def at(*xs: Any) -> Any:
-            full = list(args)
-            for i, x in zip(nums, xs):
-                full[i] = x
-            return f(*full, **kwargs)
-
-        leaves, rebuild = _flatten(tuple(args[i] for i in nums))
+        at, picked = _at(f, args, kwargs, _positions(nums, len(args)))
+        leaves, rebuild = _flatten(picked)
         leaves = [_as_leaf_value(x, "argument") for x in leaves]
         xs = rebuild(leaves)
         use = mode
@@ -154,6 +155,21 @@ def jacobian(
 
     jacobian_of.__name__ = f"jacobian_{getattr(f, '__name__', 'f')}"
     return jacobian_of
+
+
+def _at(
+    f: Callable[..., Any], args: tuple, kwargs: dict, positions: list[int]
+) -> tuple[Callable[..., Any], tuple]:
+    """``f`` as a function of the arguments at ``positions`` (the others fixed to ``args``
+    and ``kwargs``), and those arguments."""
+
+    def at(*xs: Any) -> Any:
+        full = list(args)
+        for i, x in zip(positions, xs):
+            full[i] = x
+        return f(*full, **kwargs)
+
+    return at, tuple(args[i] for i in positions)
 
 
 def _flatten(x: Any) -> tuple[list, Callable[[list], Any]]:
@@ -265,21 +281,25 @@ def hvp(f: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
     return jvp(lambda p: grad(f)(p, *args), (x,), (v,))[1]
 
 
-def elementwise_grad(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def elementwise_grad(
+    f: Callable[..., Any], argnums: int | tuple[int, ...] = 0
+) -> Callable[..., Any]:
     """The gradient of ``sum(f(x))``: for an elementwise ``f``, each output's derivative
-    by its own input (HIPS autograd's name), with one reverse pass.
+    by its own input (HIPS autograd's name), with one reverse pass. A tuple of argnums
+    gives a tuple of gradients, and a negative one counts from the end, as for `grad`.
 
     Examples:
         >>> import rulegrad as rg
         >>> rg.elementwise_grad(np.tanh)(np.array([0.0, 1.0])).round(4)
         array([1.  , 0.42])
     """
-    _nums(argnums)
+    nums = _nums(argnums)
 
     def gradient(*args: Any, **kwargs: Any) -> Any:
-        out, back = vjp(lambda x: f(*args[:argnums], x, *args[argnums + 1 :], **kwargs),
-                        args[argnums])  # fmt: skip
-        return back(np.ones_like(plain(out)))[0]
+        at, picked = _at(f, args, kwargs, _positions(nums, len(args)))
+        out, back = vjp(at, *picked)
+        grads = back(np.ones_like(plain(out)))
+        return grads if isinstance(argnums, tuple) else grads[0]
 
     gradient.__name__ = f"elementwise_grad_{getattr(f, '__name__', 'f')}"
     return gradient

@@ -109,6 +109,23 @@ def test_elementwise_grad():
     np.testing.assert_allclose(g, 6 * x**2)
 
 
+def test_elementwise_grad_takes_negative_and_tuple_argnums():
+    """argnums=-1 is the last argument and a tuple gives a tuple, as for grad; one out of
+    range is an ArgumentError (it called f with the arguments shuffled or crashed)."""
+    x = np.array([1.0, 2.0, 3.0])
+    f = lambda a, x: a * x**2  # noqa: E731
+    np.testing.assert_allclose(rg.elementwise_grad(f, -1)(2.0, x), 4 * x)
+    da, dx = rg.elementwise_grad(f, (0, -1))(2.0, x)
+    assert da == np.sum(x**2)
+    np.testing.assert_allclose(dx, 4 * x)
+    for bad in (2, -3):
+        with pytest.raises(rg.ArgumentError, match="out of range"):
+            rg.elementwise_grad(f, bad)(2.0, x)
+    with pytest.raises(rg.ArgumentError, match="out of range"):
+        rg.jacobian(f, -3)(2.0, x)
+    np.testing.assert_allclose(rg.jacobian(f, np.int64(1))(2.0, x), np.diag(4 * x))
+
+
 def test_value_and_grad_in_jax_order_with_argnums_and_aux():
     """value_and_grad returns (value, grad) and ((value, aux), grad) with has_aux."""
     f = lambda w, x: np.sum(w * x) ** 2  # noqa: E731
