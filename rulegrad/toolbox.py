@@ -116,8 +116,9 @@ def jacobian(
     ``mode="fwd"`` pushes one tangent per input element (`rg.jvp`: cheap for few inputs
     and many outputs), ``"rev"`` pulls one output gradient per output element (`rg.vjp`:
     cheap for many inputs and few outputs), ``"auto"`` takes forward mode when there are
-    fewer input than output elements. Arguments may be structures (lists, tuples, dicts
-    of arrays, as for `grad`), and so may the output (``"rev"``: an array or a tuple):
+    fewer input than output elements (or the output is a structure ``"rev"`` refuses).
+    Arguments may be structures (lists, tuples, dicts of arrays, as for `grad`), and so
+    may the output (``"rev"``: an array, or a tuple or list of them):
     each output array holds, in the argument's structure, its Jacobian by each argument
     array (JAX's layout). A tuple of argnums gives a tuple per output array.
 
@@ -142,9 +143,11 @@ def jacobian(
         xs = rebuild(leaves)
         use = mode
         if use == "auto":
-            outs, _ = _flatten(at(*xs))  # (plain values: numpy speed)
+            out = at(*xs)  # (plain values: numpy speed)
+            outs, _ = _flatten(out)
             inputs = sum(int(np.size(x)) for x in leaves)
-            use = "fwd" if inputs < sum(int(np.size(plain(o))) for o in outs) else "rev"
+            fewer = inputs < sum(int(np.size(plain(o))) for o in outs)
+            use = "fwd" if fewer or not _pullable(out) else "rev"
         blocks, out_rebuild = (_forward if use == "fwd" else _reverse)(at, xs, leaves, rebuild)
         # blocks[o][j]: the Jacobian of output array o by input array j
         per_output = []
@@ -191,6 +194,13 @@ def _flatten(x: Any) -> tuple[list, Callable[[list], Any]]:
         leaves, build = _flatten([x[k] for k in keys])
         return leaves, lambda new: dict(zip(keys, build(new)))
     return [x], lambda new: new[0]
+
+
+def _pullable(out: Any) -> bool:
+    """Whether `_reverse` takes output structure ``out``: an array or a number, or a
+    tuple or list of them (`vjp`'s outputs); forward mode takes any structure."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return not any(o is None or isinstance(o, (str, bytes, list, tuple, dict)) for o in outs)
 
 
 def _basis(x: Any, k: int) -> Any:

@@ -190,6 +190,16 @@ def test_jacobian_nests_in_itself_and_in_diff(mode):
     np.testing.assert_allclose(rg.grad(J, w), [6.0, 6.0, 6.0])
 
 
+def test_jacobian_auto_takes_forward_mode_for_structures_rev_refuses():
+    """mode='auto' on a dict or nested output with fewer outputs than inputs (where it
+    would pick 'rev', which refuses them) takes 'fwd' instead of raising."""
+    x = np.array([1.0, 2.0, 3.0])
+    J = rg.jacobian(lambda x: {"s": np.sum(x**2)})(x)
+    np.testing.assert_allclose(J["s"], 2 * x)
+    J = rg.jacobian(lambda x: (np.sum(x), [np.prod(x)]))(x)
+    np.testing.assert_allclose(J[1][0], [6.0, 3.0, 2.0])
+
+
 def test_hessian_of_a_function_of_a_dict():
     """hessian takes structures: blocks H[a][b] of d2f / da db."""
     f = lambda p: np.sum(p["a"] ** 2 * p["b"])  # noqa: E731
