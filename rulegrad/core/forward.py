@@ -254,9 +254,16 @@ def _same(x: Any, t: Any, kind: type) -> None:
         fits = isinstance(t, (list, tuple)) and len(t) == len(x)
     if not fits:
         raise ArgumentError(
-            f"a tangent's structure ({describe(t)}) does not match its primal's "
-            f"({describe(x)}): give tangents the structure of the primals"
+            f"a tangent's structure ({_outline(t)}) does not match its primal's "
+            f"({_outline(x)}): give tangents the structure of the primals"
         )
+
+
+def _outline(x: Any) -> str:
+    """``x`` described for a structure mismatch: a list's length, a dict's keys."""
+    if isinstance(x, dict):
+        return f"dict with keys {list(x)}"
+    return f"{type(x).__name__} of {len(x)}" if isinstance(x, (list, tuple)) else describe(x)
 
 
 def _primal(out: Any, tape: ForwardTape) -> Any:

@@ -85,6 +85,15 @@ def test_wrong_tangents_are_errors():
         rg.jvp(np.sin, np.ones(2), np.ones(2))
 
 
+def test_a_structure_mismatch_says_what_differs():
+    """The message names the lengths or keys that differ (it said 'list' and 'list')."""
+    x = np.ones(2)
+    with pytest.raises(rg.ArgumentError, match=r"\(list of 1\) .* \(list of 2\)"):
+        rg.jvp(lambda p: p[0], ([x, x],), ([x],))
+    with pytest.raises(rg.ArgumentError, match=r"keys \['a'\]\) .* keys \['a', 'b'\]"):
+        rg.jvp(lambda d: d["a"], ({"a": x, "b": x},), ({"a": x},))
+
+
 def test_native_forward_rule_is_used_per_method():
     """jvp= attaches forward rules per method: two methods of one primitive differ."""
     calls = []
