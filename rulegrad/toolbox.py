@@ -308,7 +308,14 @@ def elementwise_grad(
     def gradient(*args: Any, **kwargs: Any) -> Any:
         at, picked = _at(f, args, kwargs, _positions(nums, len(args)))
         out, back = vjp(at, *picked)
-        grads = back(np.ones_like(plain(out)))
+        raw = plain(out)
+        if isinstance(raw, (tuple, list)) or np.result_type(raw).kind != "f":
+            raise OutputError(
+                f"elementwise_grad differentiates sum(f(x)) and needs f to return one real "
+                f"float array, got {describe(out)}: a bool or integer output (a comparison, a "
+                "count) has no derivative, and a complex one needs np.real or np.abs first"
+            )
+        grads = back(np.ones_like(raw))
         return grads if isinstance(argnums, tuple) else grads[0]
 
     gradient.__name__ = f"elementwise_grad_{getattr(f, '__name__', 'f')}"

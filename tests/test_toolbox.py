@@ -126,6 +126,16 @@ def test_elementwise_grad_takes_negative_and_tuple_argnums():
     np.testing.assert_allclose(rg.jacobian(f, np.int64(1))(2.0, x), np.diag(4 * x))
 
 
+def test_elementwise_grad_refuses_outputs_grad_refuses():
+    """A complex, bool or tuple output is an OutputError, as in grad (a complex one gave
+    zeros for x * 1j, and a comparison zeros, silently)."""
+    x = np.array([1.0, 2.0])
+    for f in (lambda x: x * 1j, lambda x: x > 1, lambda x: (x, x**2)):
+        with pytest.raises(rg.OutputError, match="real float array"):
+            rg.elementwise_grad(f)(x)
+    np.testing.assert_allclose(rg.elementwise_grad(lambda x: np.abs(x * 1j))(x), [1.0, 1.0])
+
+
 def test_value_and_grad_in_jax_order_with_argnums_and_aux():
     """value_and_grad returns (value, grad) and ((value, aux), grad) with has_aux."""
     f = lambda w, x: np.sum(w * x) ** 2  # noqa: E731
