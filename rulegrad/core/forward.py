@@ -237,6 +237,8 @@ def _dual(tape: ForwardTape, x: Any, t: Any) -> Any:
             f"a tangent has shape {np.shape(raw)} but its primal has shape "
             f"{np.shape(want)} ({describe(want)}): give each tangent its primal's shape"
         )
+    if isinstance(t, Param) and not t._live():
+        t = t.value  # (a Param outside any diff is its array: else the jvp's tape tracks it)
     if not isinstance(t, Tracked):  # (in the primal's dtype: float32 stays float32)
         t = _as_leaf_value(t, "tangent")
         dtype = getattr(want, "dtype", None)
