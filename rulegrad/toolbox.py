@@ -27,9 +27,20 @@ _MODES = ("auto", "fwd", "rev")
 
 def _nums(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
-    if not nums or not all(isinstance(i, int) and not isinstance(i, bool) for i in nums):
+    if not nums or not all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in nums
+    ):
         raise ArgumentError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
     return nums
+
+
+def _positions(nums: tuple[int, ...], n: int) -> list[int]:
+    """The argument positions ``nums`` name among ``n`` positional arguments (negative ones
+    count from the end, as in Python); `ArgumentError` for one out of range."""
+    for i in nums:
+        if not -n <= i < n:
+            raise ArgumentError(f"argnums {i} is out of range for {n} positional arguments")
+    return [int(i) % n for i in nums]
 
 
 def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
@@ -105,8 +116,9 @@ def jacobian(
     ``mode="fwd"`` pushes one tangent per input element (`rg.jvp`: cheap for few inputs
     and many outputs), ``"rev"`` pulls one output gradient per output element (`rg.vjp`:
     cheap for many inputs and few outputs), ``"auto"`` takes forward mode when there are
-    fewer input than output elements. Arguments may be structures (lists, tuples, dicts
-    of arrays, as for `grad`), and so may the output (``"rev"``: an array or a tuple):
+    fewer input than output elements (or the output is a structure ``"rev"`` refuses).
+    Arguments may be structures (lists, tuples, dicts of arrays, as for `grad`), and so
+    may the output (``"rev"``: an array, or a tuple or list of them):
     each output array holds, in the argument's structure, its Jacobian by each argument
     array (JAX's layout). A tuple of argnums gives a tuple per output array.
 
@@ -125,25 +137,17 @@ def jacobian(
         raise ArgumentError(f"jacobian's mode is one of {_MODES}, got {mode!r}")
 
     def jacobian_of(*args: Any, **kwargs: Any) -> Any:
-        args = list(args)
-        for i in nums:
-            if i >= len(args):
-                raise ArgumentError(f"argnums {i} is out of range for {len(args)} arguments")
-
-        def at(*xs: Any) -> Any:
-            full = list(args)
-            for i, x in zip(nums, xs):
-                full[i] = x
-            return f(*full, **kwargs)
-
-        leaves, rebuild = _flatten(tuple(args[i] for i in nums))
+        at, picked = _at(f, args, kwargs, _positions(nums, len(args)))
+        leaves, rebuild = _flatten(picked)
         leaves = [_as_leaf_value(x, "argument") for x in leaves]
         xs = rebuild(leaves)
         use = mode
         if use == "auto":
-            outs, _ = _flatten(at(*xs))  # (plain values: numpy speed)
+            out = at(*xs)  # (plain values: numpy speed)
+            outs, _ = _flatten(out)
             inputs = sum(int(np.size(x)) for x in leaves)
-            use = "fwd" if inputs < sum(int(np.size(plain(o))) for o in outs) else "rev"
+            fewer = inputs < sum(int(np.size(plain(o))) for o in outs)
+            use = "fwd" if fewer or not _pullable(out) else "rev"
         blocks, out_rebuild = (_forward if use == "fwd" else _reverse)(at, xs, leaves, rebuild)
         # blocks[o][j]: the Jacobian of output array o by input array j
         per_output = []
@@ -154,6 +158,21 @@ def jacobian(
 
     jacobian_of.__name__ = f"jacobian_{getattr(f, '__name__', 'f')}"
     return jacobian_of
+
+
+def _at(
+    f: Callable[..., Any], args: tuple, kwargs: dict, positions: list[int]
+) -> tuple[Callable[..., Any], tuple]:
+    """``f`` as a function of the arguments at ``positions`` (the others fixed to ``args``
+    and ``kwargs``), and those arguments."""
+
+    def at(*xs: Any) -> Any:
+        full = list(args)
+        for i, x in zip(positions, xs):
+            full[i] = x
+        return f(*full, **kwargs)
+
+    return at, tuple(args[i] for i in positions)
 
 
 def _flatten(x: Any) -> tuple[list, Callable[[list], Any]]:
@@ -175,6 +194,13 @@ def _flatten(x: Any) -> tuple[list, Callable[[list], Any]]:
         leaves, build = _flatten([x[k] for k in keys])
         return leaves, lambda new: dict(zip(keys, build(new)))
     return [x], lambda new: new[0]
+
+
+def _pullable(out: Any) -> bool:
+    """Whether `_reverse` takes output structure ``out``: an array or a number, or a
+    tuple or list of them (`vjp`'s outputs); forward mode takes any structure."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return not any(o is None or isinstance(o, (str, bytes, list, tuple, dict)) for o in outs)
 
 
 def _basis(x: Any, k: int) -> Any:
@@ -233,7 +259,7 @@ def _stack(parts: list, out: Any, x: Any, axis: int) -> Any:
     shape = np.shape(plain(out)) + np.shape(x)
     if not parts:
         return np.zeros(shape, dtype=np.result_type(plain(out), x))
-    return np.reshape(np.stack([np.asarray(p) for p in parts], axis=axis), shape)
+    return np.reshape(np.stack(parts, axis=axis), shape)  # (boxes of an outer tape: tracked)
 
 
 def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
@@ -265,21 +291,32 @@ def hvp(f: Callable[..., Any], x: Any, v: Any, *args: Any) -> Any:
     return jvp(lambda p: grad(f)(p, *args), (x,), (v,))[1]
 
 
-def elementwise_grad(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def elementwise_grad(
+    f: Callable[..., Any], argnums: int | tuple[int, ...] = 0
+) -> Callable[..., Any]:
     """The gradient of ``sum(f(x))``: for an elementwise ``f``, each output's derivative
-    by its own input (HIPS autograd's name), with one reverse pass.
+    by its own input (HIPS autograd's name), with one reverse pass. A tuple of argnums
+    gives a tuple of gradients, and a negative one counts from the end, as for `grad`.
 
     Examples:
         >>> import rulegrad as rg
         >>> rg.elementwise_grad(np.tanh)(np.array([0.0, 1.0])).round(4)
         array([1.  , 0.42])
     """
-    _nums(argnums)
+    nums = _nums(argnums)
 
     def gradient(*args: Any, **kwargs: Any) -> Any:
-        out, back = vjp(lambda x: f(*args[:argnums], x, *args[argnums + 1 :], **kwargs),
-                        args[argnums])  # fmt: skip
-        return back(np.ones_like(plain(out)))[0]
+        at, picked = _at(f, args, kwargs, _positions(nums, len(args)))
+        out, back = vjp(at, *picked)
+        raw = plain(out)
+        if isinstance(raw, (tuple, list)) or np.result_type(raw).kind != "f":
+            raise OutputError(
+                f"elementwise_grad differentiates sum(f(x)) and needs f to return one real "
+                f"float array, got {describe(out)}: a bool or integer output (a comparison, a "
+                "count) has no derivative, and a complex one needs np.real or np.abs first"
+            )
+        grads = back(np.ones_like(raw))
+        return grads if isinstance(argnums, tuple) else grads[0]
 
     gradient.__name__ = f"elementwise_grad_{getattr(f, '__name__', 'f')}"
     return gradient

@@ -109,6 +109,33 @@ def test_elementwise_grad():
     np.testing.assert_allclose(g, 6 * x**2)
 
 
+def test_elementwise_grad_takes_negative_and_tuple_argnums():
+    """argnums=-1 is the last argument and a tuple gives a tuple, as for grad; one out of
+    range is an ArgumentError (it called f with the arguments shuffled or crashed)."""
+    x = np.array([1.0, 2.0, 3.0])
+    f = lambda a, x: a * x**2  # noqa: E731
+    np.testing.assert_allclose(rg.elementwise_grad(f, -1)(2.0, x), 4 * x)
+    da, dx = rg.elementwise_grad(f, (0, -1))(2.0, x)
+    assert da == np.sum(x**2)
+    np.testing.assert_allclose(dx, 4 * x)
+    for bad in (2, -3):
+        with pytest.raises(rg.ArgumentError, match="out of range"):
+            rg.elementwise_grad(f, bad)(2.0, x)
+    with pytest.raises(rg.ArgumentError, match="out of range"):
+        rg.jacobian(f, -3)(2.0, x)
+    np.testing.assert_allclose(rg.jacobian(f, np.int64(1))(2.0, x), np.diag(4 * x))
+
+
+def test_elementwise_grad_refuses_outputs_grad_refuses():
+    """A complex, bool or tuple output is an OutputError, as in grad (a complex one gave
+    zeros for x * 1j, and a comparison zeros, silently)."""
+    x = np.array([1.0, 2.0])
+    for f in (lambda x: x * 1j, lambda x: x > 1, lambda x: (x, x**2)):
+        with pytest.raises(rg.OutputError, match="real float array"):
+            rg.elementwise_grad(f)(x)
+    np.testing.assert_allclose(rg.elementwise_grad(lambda x: np.abs(x * 1j))(x), [1.0, 1.0])
+
+
 def test_value_and_grad_in_jax_order_with_argnums_and_aux():
     """value_and_grad returns (value, grad) and ((value, aux), grad) with has_aux."""
     f = lambda w, x: np.sum(w * x) ** 2  # noqa: E731
@@ -153,6 +180,34 @@ def test_jacobian_rev_refuses_a_dict_output_and_fwd_takes_it():
         rg.jacobian(f, mode="rev")(np.ones(2))
     J = rg.jacobian(f, mode="fwd")(np.array([1.0, 3.0]))
     np.testing.assert_allclose(J["square"], np.diag([2.0, 6.0]))
+
+
+@pytest.mark.parametrize("mode", ["fwd", "rev"])
+def test_jacobian_nests_in_itself_and_in_diff(mode):
+    """A Jacobian of a Jacobian (third-order tensor) and a Jacobian inside diff are
+    tracked by the outer tapes: its columns are stacked as tracked values."""
+    g = lambda x: np.stack([x[0] ** 3 * x[1], 2 * x[1]])  # noqa: E731
+    x = np.array([1.0, 2.0])
+    for outer in ("fwd", "rev"):
+        H = rg.jacobian(rg.jacobian(g, mode=mode), mode=outer)(x)
+        np.testing.assert_allclose(H[0], [[6 * x[0] * x[1], 3 * x[0] ** 2], [3 * x[0] ** 2, 0]])
+        np.testing.assert_allclose(H[1], np.zeros((2, 2)))
+    w = rg.Param(np.array([0.5, -1.0, 2.0]))
+    J = rg.diff(lambda: np.sum(rg.jacobian(lambda x: w * x[0] ** 2 + x[1], mode=mode)(x)))
+    assert rg.value(J) == 6.0
+    np.testing.assert_allclose(rg.grad(J, w), [2.0, 2.0, 2.0])  # d/dw sum(2 w x0 + 1)
+    J = rg.diff(lambda: np.sum(rg.hessian(lambda x: np.sum(w * x**3))(np.ones(3))))
+    np.testing.assert_allclose(rg.grad(J, w), [6.0, 6.0, 6.0])
+
+
+def test_jacobian_auto_takes_forward_mode_for_structures_rev_refuses():
+    """mode='auto' on a dict or nested output with fewer outputs than inputs (where it
+    would pick 'rev', which refuses them) takes 'fwd' instead of raising."""
+    x = np.array([1.0, 2.0, 3.0])
+    J = rg.jacobian(lambda x: {"s": np.sum(x**2)})(x)
+    np.testing.assert_allclose(J["s"], 2 * x)
+    J = rg.jacobian(lambda x: (np.sum(x), [np.prod(x)]))(x)
+    np.testing.assert_allclose(J[1][0], [6.0, 3.0, 2.0])
 
 
 def test_hessian_of_a_function_of_a_dict():

@@ -237,6 +237,8 @@ def _dual(tape: ForwardTape, x: Any, t: Any) -> Any:
             f"a tangent has shape {np.shape(raw)} but its primal has shape "
             f"{np.shape(want)} ({describe(want)}): give each tangent its primal's shape"
         )
+    if isinstance(t, Param) and not t._live():
+        t = t.value  # (a Param outside any diff is its array: else the jvp's tape tracks it)
     if not isinstance(t, Tracked):  # (in the primal's dtype: float32 stays float32)
         t = _as_leaf_value(t, "tangent")
         dtype = getattr(want, "dtype", None)
@@ -254,9 +256,16 @@ def _same(x: Any, t: Any, kind: type) -> None:
         fits = isinstance(t, (list, tuple)) and len(t) == len(x)
     if not fits:
         raise ArgumentError(
-            f"a tangent's structure ({describe(t)}) does not match its primal's "
-            f"({describe(x)}): give tangents the structure of the primals"
+            f"a tangent's structure ({_outline(t)}) does not match its primal's "
+            f"({_outline(x)}): give tangents the structure of the primals"
         )
+
+
+def _outline(x: Any) -> str:
+    """``x`` described for a structure mismatch: a list's length, a dict's keys."""
+    if isinstance(x, dict):
+        return f"dict with keys {list(x)}"
+    return f"{type(x).__name__} of {len(x)}" if isinstance(x, (list, tuple)) else describe(x)
 
 
 def _primal(out: Any, tape: ForwardTape) -> Any:

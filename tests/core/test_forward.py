@@ -85,6 +85,29 @@ def test_wrong_tangents_are_errors():
         rg.jvp(np.sin, np.ones(2), np.ones(2))
 
 
+def test_a_structure_mismatch_says_what_differs():
+    """The message names the lengths or keys that differ (it said 'list' and 'list')."""
+    x = np.ones(2)
+    with pytest.raises(rg.ArgumentError, match=r"\(list of 1\) .* \(list of 2\)"):
+        rg.jvp(lambda p: p[0], ([x, x],), ([x],))
+    with pytest.raises(rg.ArgumentError, match=r"keys \['a'\]\) .* keys \['a', 'b'\]"):
+        rg.jvp(lambda d: d["a"], ({"a": x, "b": x},), ({"a": x},))
+
+
+def test_a_param_tangent_outside_diff_is_its_array():
+    """A Param given as a tangent outside any diff gives plain output tangents (they were
+    boxes of the jvp's finished tape), and inside a diff it stays tracked."""
+    v = rg.Param(np.array([1.0, 2.0]))
+    _, t = rg.jvp(lambda p: p**2, (np.array([3.0, 4.0], np.float32),), (v,))
+    assert t.__class__ is np.ndarray and t.dtype == np.float32
+    np.testing.assert_allclose(t, [6.0, 16.0])
+    hv = rg.hvp(lambda p: np.sum(p**3), np.array([3.0, 4.0]), v)
+    assert hv.__class__ is np.ndarray
+    np.testing.assert_allclose(hv, [18.0, 48.0])
+    J = rg.diff(lambda: np.sum(rg.jvp(lambda p: p**2, (np.array([3.0, 4.0]),), (v,))[1]))
+    np.testing.assert_allclose(rg.grad(J, v), [6.0, 8.0])
+
+
 def test_native_forward_rule_is_used_per_method():
     """jvp= attaches forward rules per method: two methods of one primitive differ."""
     calls = []
