@@ -101,7 +101,7 @@ Methods that backends add for their own array types (GPU kernels, say) are liste
   the input's dtype.
 - **rulegrad.nn.** Rows are examples: the class axis of `logp`, `softmax`, `nll` and
   `accuracy` is `axis=-1`; `mat` keeps axis 0; negative labels are ignored by `nll` and
-  `accuracy`; `dropout` drops only while a `diff` records unless told otherwise.
+  `accuracy`; `dropout` drops only while a reverse-mode `diff` records unless told otherwise.
 """
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..core import ELEMENTWISE, Domain, Tracked, plain, primitive, zerograd
+from ..core.forward import ForwardTape
 from ..core.tape import active_tapes
 from ._util import cast_like, dtype_of, expand, rows_reduced, used
 
@@ -546,8 +547,12 @@ def dropout(
     Args:
         x: the input.
         p: the probability of dropping an element.
-        training: drop or not; by default, only while a ``diff`` is recording (Knet's
-            ``training()``), so the same model code evaluates without dropout.
+        training: drop or not; by default, only while a reverse-mode ``diff`` (or
+            ``grad``, ``vjp``) is recording (Knet's ``training()``), so the same model code
+            evaluates without dropout. Forward mode alone (``jvp``, ``linearize``, a
+            ``jacobian`` by columns) evaluates: one mask per call would make each column
+            the derivative of another function. Pass ``training=True`` with a fresh
+            ``np.random.default_rng(seed)`` per call to push tangents through one mask.
         rng: where the random mask comes from (default: numpy's global generator).
 
     Returns:
@@ -556,7 +561,7 @@ def dropout(
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability p must be in [0, 1], not {p!r}")
     if training is None:
-        training = bool(active_tapes())
+        training = any(not isinstance(tape, ForwardTape) for tape in active_tapes())
     if not training or p == 0:
         return x
     if p == 1:  # every element dropped (torch's convention): zeros, and zero gradient

@@ -158,6 +158,18 @@ def test_dropout_drops_only_while_differentiating() -> None:
     assert nn.dropout(x.value, 0.5, training=False) is x.value
 
 
+def test_dropout_evaluates_under_forward_mode_alone() -> None:
+    """A jvp, or a Jacobian by columns, outside any diff is an evaluation: no mask, so every
+    column is the derivative of one function; inside a diff, forward over reverse drops."""
+    f = lambda x: nn.dropout(2.0 * x, 0.5)  # noqa: E731
+    x = np.ones(6)
+    np.testing.assert_array_equal(rg.jacobian(f, mode="fwd")(x), 2.0 * np.eye(6))
+    assert rg.jvp(f, (x,), (x,))[1].tolist() == [2.0] * 6
+    w = rg.Param(np.ones(200))
+    J = rg.diff(lambda: rg.jvp(lambda v: np.sum(nn.dropout(w * v, 0.5)), (x[:1],), (x[:1],))[1])
+    assert set(np.unique(rg.grad(J, w))) == {0.0, 2.0}  # dropped inside the diff
+
+
 def test_mat_keeps_the_batch_axis() -> None:
     """mat flattens every axis but the first."""
     assert nn.mat(FEATURES).shape == (3, 8)
