@@ -243,6 +243,12 @@ def _dual(tape: ForwardTape, x: Any, t: Any) -> Any:
         t = _as_leaf_value(t, "tangent")
         dtype = getattr(want, "dtype", None)
         if dtype is not None and np.result_type(t) != dtype:
+            if np.iscomplexobj(t) and not np.iscomplexobj(want):
+                raise ArgumentError(
+                    f"a complex tangent for a real primal ({describe(want)}) would lose its "
+                    "imaginary part: give the primal a complex dtype to move it along "
+                    "complex directions, or pass the tangent's real part"
+                )
             t = np.asarray(t, dtype=dtype)
     node = Node(None, (), {}, x, ())
     node.tangent = t

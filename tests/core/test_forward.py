@@ -94,6 +94,15 @@ def test_a_structure_mismatch_says_what_differs():
         rg.jvp(lambda d: d["a"], ({"a": x, "b": x},), ({"a": x},))
 
 
+def test_a_complex_tangent_for_a_real_primal_is_refused():
+    """Casting it to the primal's real dtype would drop the imaginary part silently (numpy
+    only warned); a real tangent for a complex primal is a direction like any other."""
+    with pytest.raises(rg.ArgumentError, match="complex tangent for a real primal"):
+        rg.jvp(np.sin, (np.ones(2),), (np.array([1j, 1.0]),))
+    _, t = rg.jvp(lambda z: z * z, (np.array([1 + 1j]),), (np.ones(1),))
+    assert t.dtype == np.complex128 and t[0] == 2 + 2j
+
+
 def test_a_param_tangent_outside_diff_is_its_array():
     """A Param given as a tangent outside any diff gives plain output tangents (they were
     boxes of the jvp's finished tape), and inside a diff it stays tracked."""
