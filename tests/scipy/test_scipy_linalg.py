@@ -97,3 +97,18 @@ def test_complex_logm_is_refused() -> None:
     """logm of a matrix with a negative eigenvalue (a complex logarithm) raises."""
     with pytest.raises(rg.RuleError, match="complex"):
         rg.grad(lambda a: np.sum(la.logm(a)))(np.diag([1.0, -2.0]))
+
+
+@pytest.mark.parametrize("name", ["solve_triangular", "cho_solve"])
+def test_a_plain_list_beside_a_tracked_matrix(name: str) -> None:
+    """A right-hand side given as a list, as the array (float_dtype read a list as a dtype
+    spec: TypeError "Field elements must be 2- or 3-tuples")."""
+    f = {
+        "solve_triangular": lambda a, b: la.solve_triangular(a, b, lower=True),
+        "cho_solve": lambda a, b: la.cho_solve((a, True), b),
+    }[name]
+    b = [1.0, -2.0, 0.5]
+    g = rg.grad(lambda a: np.sum(f(a, b)))(TRI)
+    np.testing.assert_allclose(g, rg.grad(lambda a: np.sum(f(a, np.array(b))))(TRI))
+    t = rg.jvp(lambda a: f(a, b), (TRI,), (M,))[1]
+    np.testing.assert_allclose(t, rg.jvp(lambda a: f(a, np.array(b)), (TRI,), (M,))[1])
