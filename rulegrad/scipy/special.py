@@ -681,14 +681,15 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
 
 def _intercept_python_functions() -> None:
     """Route scipy.special's Python functions with tracked arguments to the primitives."""
-    for prim, impl in (
-        (polygamma, polygamma.methods[0].impl),
-        (multigammaln, multigammaln.methods[0].impl),
-        (logsumexp, logsumexp.methods[0].impl),
-        (softmax, softmax.methods[0].impl),
-        (log_softmax, log_softmax.methods[0].impl),
+    for prim, arrays in (
+        (polygamma, ("n", "x")),
+        (multigammaln, ("a",)),
+        (logsumexp, ("a", "b")),
+        (softmax, ("x",)),
+        (log_softmax, ("x",)),
     ):
-        intercept(sc, impl.__name__, prim, impl)
+        impl = prim.methods[0].impl
+        intercept(sc, impl.__name__, prim, impl, arrays)
 
 
 _intercept_python_functions()

@@ -224,7 +224,7 @@ def _register(
     # (elementwise in every argument: each rule is its argument's forward rule too)
     prim = primitive(impl, *rules, jvp=ELEMENTWISE, domain=domain)
     PRIMITIVES[impl.__name__] = prim
-    intercept(dist, method, prim, impl)
+    intercept(dist, method, prim, impl, arrays=names)
 
 
 # ---- location-scale families ----
@@ -462,7 +462,7 @@ for _method in ("logpdf", "pdf"):
         jvp=_dirichlet_forward(_method == "logpdf"),
     )  # fmt: skip
     PRIMITIVES[_impl_d.__name__] = _prim
-    intercept(ss.dirichlet, _method, _prim, _impl_d)
+    intercept(ss.dirichlet, _method, _prim, _impl_d, arrays=("x", "alpha"))
 
 
 # ---- multivariate_normal: x (..., d), mean (d,), cov (d, d), a vector (diagonal) or a number ----
@@ -545,7 +545,7 @@ for _method in ("logpdf", "pdf"):
         _impl_m, *_mvn_rules(_method == "logpdf"), None, domain=Domain(sample=_mvn_sample)
     )
     PRIMITIVES[_impl_m.__name__] = _prim
-    intercept(ss.multivariate_normal, _method, _prim, _impl_m)
+    intercept(ss.multivariate_normal, _method, _prim, _impl_m, arrays=("x", "mean", "cov"))
 
 
 # ---- multivariate_normal.cdf, logcdf: the rules are in rulegrad.scipy.mvn ----
@@ -558,4 +558,4 @@ for _method in ("cdf", "logcdf"):
         domain=Domain(sample=mvn.sample, order=1),
     )  # fmt: skip
     PRIMITIVES[_impl_c.__name__] = _prim
-    intercept(ss.multivariate_normal, _method, _prim, _impl_c)
+    intercept(ss.multivariate_normal, _method, _prim, _impl_c, arrays=("x", "mean", "cov"))
