@@ -112,3 +112,14 @@ def test_a_plain_list_beside_a_tracked_matrix(name: str) -> None:
     np.testing.assert_allclose(g, rg.grad(lambda a: np.sum(f(a, np.array(b))))(TRI))
     t = rg.jvp(lambda a: f(a, b), (TRI,), (M,))[1]
     np.testing.assert_allclose(t, rg.jvp(lambda a: f(a, np.array(b)), (TRI,), (M,))[1])
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_cho_solve_ignores_the_factors_other_triangle(lower: bool) -> None:
+    """scipy reads one triangle of c (cho_factor leaves the other as it was): neither the
+    gradient nor the tangent may depend on the other (they multiplied by the whole c)."""
+    c = la.cholesky(SPD, lower=lower)
+    junk = c + (np.triu(M, 1) if lower else np.tril(M, -1))
+    f = lambda c: np.sum(la.cho_solve((c, lower), B) ** 2)  # noqa: E731
+    np.testing.assert_allclose(rg.grad(f)(junk), rg.grad(f)(c))
+    np.testing.assert_allclose(rg.jvp(f, (junk,), (M,))[1], rg.jvp(f, (c,), (M,))[1])
