@@ -467,12 +467,12 @@ for _method in ("logpdf", "pdf"):
 
 # ---- multivariate_normal: x (..., d), mean (d,), cov (d, d), a vector (diagonal) or a number ----
 def _mvn_parts(x: Any, mean: Any, cov: Any) -> tuple[Any, Any, int]:
-    """x as (..., d), the full covariance matrix, and d."""
+    """x as (..., d), the full (symmetric) covariance matrix, and d."""
     d = np.shape(cov)[0] if np.ndim(cov) else (np.shape(mean)[-1] if np.ndim(mean) else 1)
     if d == 1 and (np.ndim(x) == 0 or np.shape(x)[-1] != 1):
         x = np.expand_dims(x, -1)  # a batch of scalars, as scipy reads it
-    if np.ndim(cov) == 2:
-        S = cov
+    if np.ndim(cov) == 2:  # the lower triangle, as scipy reads it
+        S = np.tril(cov) + np.swapaxes(np.tril(cov, -1), 0, 1)
     elif np.ndim(cov) == 1:
         S = np.diag(cov)
     else:
