@@ -123,3 +123,13 @@ def test_cho_solve_ignores_the_factors_other_triangle(lower: bool) -> None:
     f = lambda c: np.sum(la.cho_solve((c, lower), B) ** 2)  # noqa: E731
     np.testing.assert_allclose(rg.grad(f)(junk), rg.grad(f)(c))
     np.testing.assert_allclose(rg.jvp(f, (junk,), (M,))[1], rg.jvp(f, (c,), (M,))[1])
+
+
+def test_hessian_at_a_fortran_ordered_factor() -> None:
+    """rg.hessian (forward-mode jacobian of the gradient) at la.cholesky's factor, which is
+    Fortran-ordered: the unit tangents were written into a copy, and the Hessian was 0."""
+    c = la.cholesky(SPD)
+    assert not c.flags.c_contiguous
+    f = lambda c: np.sum(la.solve_triangular(c, B) ** 2)  # noqa: E731
+    np.testing.assert_allclose(rg.hessian(f)(c), rg.hessian(f)(np.ascontiguousarray(c)))
+    assert np.abs(rg.hessian(f)(c)).max() > 1.0
