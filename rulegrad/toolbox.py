@@ -205,7 +205,7 @@ def _pullable(out: Any) -> bool:
 
 def _basis(x: Any, k: int) -> Any:
     """The ``k``-th unit array shaped and typed like ``x``."""
-    e = np.zeros_like(plain(x))
+    e = np.zeros_like(plain(x), order="C")  # (of an F-ordered array, reshape(-1) is a copy)
     e.reshape(-1)[k] = 1
     return e
 

@@ -20,6 +20,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..core import Primitive, Tracked
 
 __all__ = ["INTERCEPTED", "intercept", "tracked"]
@@ -44,12 +46,16 @@ def tracked(args: tuple, kwargs: dict) -> bool:
     return False
 
 
-def intercept(owner: Any, name: str, prim: Primitive, impl: Callable[..., Any]) -> None:
+def intercept(
+    owner: Any, name: str, prim: Primitive, impl: Callable[..., Any], arrays: tuple[str, ...] = ()
+) -> None:
     """Make ``owner.name`` call ``prim`` when an argument is tracked, scipy's function else.
 
     The call's arguments are bound to ``impl``'s signature (the primitive's Python
     function, which names its parameters as scipy does) and passed positionally, so a
     tracked argument given by keyword (``norm.logpdf(x, scale=s)``) is recorded too.
+    The parameters named in ``arrays`` are array-likes, as scipy reads them: a list or
+    tuple there reaches the primitive (and its rules) as ``np.asarray`` of it.
     Intercepting the same attribute again does nothing.
     """
     original = getattr(owner, name)
@@ -63,6 +69,9 @@ def intercept(owner: Any, name: str, prim: Primitive, impl: Callable[..., Any]) 
             return original(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()  # else .args stops at the first parameter left out
+        for n in arrays:
+            if isinstance(bound.arguments[n], (list, tuple)):
+                bound.arguments[n] = np.asarray(bound.arguments[n])
         return prim(*bound.args, **bound.kwargs)
 
     wrapper.__rulegrad_primitive__ = prim  # type: ignore[attr-defined]

@@ -51,7 +51,14 @@ def float_dtype(*xs: Any) -> np.dtype:
         dtype('float64')
         >>> float_dtype(np.ones(2, np.complex64), np.ones(2, np.float32), 1.5)
         dtype('complex64')
+        >>> float_dtype(np.ones(2, np.float32), [1.0, 2.0])  # a list counts as its array
+        dtype('float64')
     """
-    kinds = [np.result_type(x) for x in xs if not isinstance(x, (int, float, bool, type(None)))]
+    # (a list as an array: np.result_type would read it as a dtype spec, [1.0] as a field)
+    kinds = [
+        np.asarray(x).dtype if isinstance(x, (list, tuple)) else np.result_type(x)
+        for x in xs
+        if not isinstance(x, (int, float, bool, type(None)))
+    ]
     floats = [d for d in kinds if d.kind in "fc"]
     return np.result_type(*floats) if floats else np.dtype(np.float64)

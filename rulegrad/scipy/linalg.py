@@ -180,6 +180,7 @@ def _cho_dc(dy: Any, y: Any, c: Any, lower: bool, b: Any, *rest: Any) -> Any:
     """A = C C^T (lower) or U^T U: abar = -bbar x^T, and the factor's gradient from abar's
     symmetric part, on the triangle scipy reads; for a complex factor A = C C^H (U^H U),
     the Hermitian part, and conj(C) where C^T stood (autograd's convention)."""
+    c = _read(c, lower)  # (the other triangle, unread, may hold anything: cho_factor's)
     if np.iscomplexobj(c):  # A = C C^H, Hermitian: A^-T = conj(A)^-1, conj(C)'s solve
         c = np.conj(c)
     bbar = cho_solve_unpacked(c, lower, dy)
@@ -192,7 +193,7 @@ def _cho_dc(dy: Any, y: Any, c: Any, lower: bool, b: Any, *rest: Any) -> Any:
 def _cho_fc(dc: Any, y: Any, c: Any, lower: bool, b: Any, *rest: Any) -> Any:
     """dA = dC C^H + C dC^H (lower; U^H dU + dU^H U upper) on the triangle read, and
     dx = -A^-1 dA x."""
-    dc = _read(dc, lower)
+    c, dc = _read(c, lower), _read(dc, lower)
     e = dc @ _h(c) if lower else _h(c) @ dc
     return -cho_solve_unpacked(c, lower, (e + _h(e)) @ y)
 

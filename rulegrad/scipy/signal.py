@@ -130,4 +130,4 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
 
 for _name in __all__:
     _prim = globals()[_name]
-    intercept(sg, _name, _prim, _prim.methods[0].impl)
+    intercept(sg, _name, _prim, _prim.methods[0].impl, arrays=("in1", "in2"))

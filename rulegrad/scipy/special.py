@@ -71,6 +71,13 @@ LN2, LN10 = math.log(2), math.log(10)
 #: place of ``dy`` it is that argument's forward rule; the reductions below pass their own.
 primitive = functools.partial(_primitive, jvp=ELEMENTWISE)
 
+#: scipy.special's Python functions, as they were before the plugin intercepted them: the
+#: primitives call these (the intercepted ones would call the primitive again).
+ORIGINAL = {
+    name: getattr(sc, name)
+    for name in ("polygamma", "multigammaln", "logsumexp", "softmax", "log_softmax")
+}
+
 
 def _cast(y: Any, *xs: Any) -> Any:
     """scipy's result in the float dtype of the arguments (a 0-d result as a scalar)."""
@@ -96,7 +103,7 @@ def polygamma(n: Any, x: Any) -> Any:
     """
     if np.iscomplexobj(x):
         return _polygamma_complex(n, x)
-    return _cast(sc.polygamma(n, x), x)
+    return _cast(ORIGINAL["polygamma"](n, x), x)
 
 
 #: B_2, B_4, ..., B_16: the Bernoulli numbers of the Euler-Maclaurin tail of `_hurwitz`
@@ -159,7 +166,7 @@ def _multigammaln_da(dy: Any, y: Any, a: Any, d: int) -> Any:
 @primitive(_multigammaln_da, None, domain=Domain(sample=_sample_multigammaln))
 def multigammaln(a: Any, d: int) -> Any:
     """The log of the multivariate gamma function of dimension ``d`` (scipy's)."""
-    return _cast(sc.multigammaln(a, d), a)
+    return _cast(ORIGINAL["multigammaln"](a, d), a)
 
 
 gamma = primitive(sc.gamma, lambda dy, y, x: dy * y * sc.digamma(x), domain=POSITIVE)
@@ -637,7 +644,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -
         >>> float(logsumexp(np.array([0.0, 0.0])))  # log 2
         0.6931471805599453
     """
-    return _cast(sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims), a, b)
+    return _cast(ORIGINAL["logsumexp"](a, axis=axis, b=b, keepdims=keepdims), a, b)
 
 
 def _sample_softmax(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -658,7 +665,7 @@ def _softmax_dx(dy: Any, y: Any, x: Any, axis: Any = None) -> Any:
 @primitive(_softmax_dx, None, jvp=_softmax_dx, domain=Domain(sample=_sample_softmax))
 def softmax(x: Any, axis: Any = None) -> Any:
     """``exp(x) / sum(exp(x), axis)`` (scipy's)."""
-    return _cast(sc.softmax(x, axis=axis), x)
+    return _cast(ORIGINAL["softmax"](x, axis=axis), x)
 
 
 @primitive(
@@ -669,19 +676,20 @@ def softmax(x: Any, axis: Any = None) -> Any:
 )
 def log_softmax(x: Any, axis: Any = None) -> Any:
     """``x - logsumexp(x, axis)`` (scipy's)."""
-    return _cast(sc.log_softmax(x, axis=axis), x)
+    return _cast(ORIGINAL["log_softmax"](x, axis=axis), x)
 
 
 def _intercept_python_functions() -> None:
     """Route scipy.special's Python functions with tracked arguments to the primitives."""
-    for prim, impl in (
-        (polygamma, polygamma.methods[0].impl),
-        (multigammaln, multigammaln.methods[0].impl),
-        (logsumexp, logsumexp.methods[0].impl),
-        (softmax, softmax.methods[0].impl),
-        (log_softmax, log_softmax.methods[0].impl),
+    for prim, arrays in (
+        (polygamma, ("n", "x")),
+        (multigammaln, ("a",)),
+        (logsumexp, ("a", "b")),
+        (softmax, ("x",)),
+        (log_softmax, ("x",)),
     ):
-        intercept(sc, impl.__name__, prim, impl)
+        impl = prim.methods[0].impl
+        intercept(sc, impl.__name__, prim, impl, arrays)
 
 
 _intercept_python_functions()

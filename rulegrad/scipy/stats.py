@@ -79,6 +79,8 @@ class Family:
         z: draws standardized points inside the support (for the checks).
         draw_shapes: draws valid shape parameters (for the checks).
         dcdf: ``d cdf(z)/dshape`` for each shape parameter.
+        support: the standardized support ``(lo, hi)``: outside it the density is 0 and
+            the cdf constant, so every derivative is 0 there.
     """
 
     name: str
@@ -89,6 +91,7 @@ class Family:
     z: Callable[[np.random.Generator], Any]
     draw_shapes: Callable[[np.random.Generator], tuple] = lambda rng: ()
     dcdf: tuple[Callable[..., Any], ...] = ()
+    support: tuple[float, float] = (-math.inf, math.inf)
 
 
 def _t_g(z: Any, df: Any) -> Any:
@@ -151,6 +154,7 @@ FAMILIES = (
         _uniform(0.3, 3.0),
         lambda rng: (rng.uniform(0.8, 4.0, size=(3,)),),
         (lambda z, a: gammainc_da(a, z),),
+        (0.0, math.inf),
     ),  # fmt: skip
     Family(
         "beta",
@@ -164,6 +168,7 @@ FAMILIES = (
         _uniform(0.15, 0.85),
         lambda rng: tuple(rng.uniform(0.8, 4.0, size=(2, 3))),
         (lambda z, a, b: betainc_da(a, b, z), lambda z, a, b: betainc_db(a, b, z)),
+        (0.0, 1.0),
     ),  # fmt: skip
     Family(
         "chi2",
@@ -174,8 +179,17 @@ FAMILIES = (
         _uniform(0.3, 3.0),
         lambda rng: (rng.uniform(1.5, 6.0, size=(3,)),),
         (lambda z, df: gammainc_da(df / 2, z / 2) / 2,),
+        (0.0, math.inf),
     ),  # fmt: skip
-    Family("expon", (), lambda z: -z, lambda z: -np.ones_like(z), (), _uniform(0.2, 3.0)),
+    Family(
+        "expon",
+        (),
+        lambda z: -z,
+        lambda z: -np.ones_like(z),
+        (),
+        _uniform(0.2, 3.0),
+        support=(0.0, math.inf),
+    ),
 )
 
 
@@ -210,7 +224,7 @@ def _register(
     # (elementwise in every argument: each rule is its argument's forward rule too)
     prim = primitive(impl, *rules, jvp=ELEMENTWISE, domain=domain)
     PRIMITIVES[impl.__name__] = prim
-    intercept(dist, method, prim, impl)
+    intercept(dist, method, prim, impl, arrays=names)
 
 
 # ---- location-scale families ----
@@ -220,6 +234,27 @@ def _split(fam: Family, args: tuple) -> tuple[Any, tuple, Any, Any, Any]:
     k = len(fam.shapes)
     shapes, loc, scale = tuple(rest[:k]), rest[k], rest[k + 1]
     return x, shapes, loc, scale, (x - loc) / scale
+
+
+def _supported(fam: Family, rule: Callable[..., Any]) -> Callable[..., Any]:
+    """``rule`` made 0 outside the family's support, where the density is 0 and the cdf
+    constant: it runs with the points outside moved inside (where its formulas are
+    finite: ``log(z)`` of a negative ``z`` is nan), its result there replaced by 0."""
+    lo, hi = fam.support
+    if (lo, hi) == (-math.inf, math.inf):
+        return rule
+    inner = lo + 1.0 if hi == math.inf else (lo + hi) / 2
+
+    def supported(dy: Any, y: Any, *args: Any) -> Any:
+        x, th, loc, s, z = _split(fam, args)
+        inside = (z >= lo) & (z <= hi)
+        if np.all(inside):
+            return rule(dy, y, *args)
+        x = np.where(inside, x, loc + inner * s)  # (recorded: x may be the argument differentiated)
+        return np.where(inside, rule(dy, y, x, *args[1:]), 0)
+
+    supported.__name__ = supported.__qualname__ = rule.__name__
+    return supported
 
 
 def _density_rules(fam: Family, log: bool) -> list:
@@ -247,7 +282,8 @@ def _density_rules(fam: Family, log: bool) -> list:
 
         return rule
 
-    return [rx, *(shape_rule(i) for i in range(len(fam.shapes))), rloc, rscale]
+    rules = [rx, *(shape_rule(i) for i in range(len(fam.shapes))), rloc, rscale]
+    return [_supported(fam, r) for r in rules]
 
 
 def _cdf_rules(fam: Family, method: str) -> list:
@@ -279,7 +315,8 @@ def _cdf_rules(fam: Family, method: str) -> list:
 
         return rule
 
-    return [rx, *(shape_rule(i) for i in range(len(fam.shapes))), rloc, rscale]
+    rules = [rx, *(shape_rule(i) for i in range(len(fam.shapes))), rloc, rscale]
+    return [_supported(fam, r) for r in rules]
 
 
 def _family_sample(fam: Family) -> Callable[[np.random.Generator], tuple[tuple, dict]]:
@@ -425,17 +462,17 @@ for _method in ("logpdf", "pdf"):
         jvp=_dirichlet_forward(_method == "logpdf"),
     )  # fmt: skip
     PRIMITIVES[_impl_d.__name__] = _prim
-    intercept(ss.dirichlet, _method, _prim, _impl_d)
+    intercept(ss.dirichlet, _method, _prim, _impl_d, arrays=("x", "alpha"))
 
 
 # ---- multivariate_normal: x (..., d), mean (d,), cov (d, d), a vector (diagonal) or a number ----
 def _mvn_parts(x: Any, mean: Any, cov: Any) -> tuple[Any, Any, int]:
-    """x as (..., d), the full covariance matrix, and d."""
+    """x as (..., d), the full (symmetric) covariance matrix, and d."""
     d = np.shape(cov)[0] if np.ndim(cov) else (np.shape(mean)[-1] if np.ndim(mean) else 1)
     if d == 1 and (np.ndim(x) == 0 or np.shape(x)[-1] != 1):
         x = np.expand_dims(x, -1)  # a batch of scalars, as scipy reads it
-    if np.ndim(cov) == 2:
-        S = cov
+    if np.ndim(cov) == 2:  # the lower triangle, as scipy reads it
+        S = np.tril(cov) + np.swapaxes(np.tril(cov, -1), 0, 1)
     elif np.ndim(cov) == 1:
         S = np.diag(cov)
     else:
@@ -508,7 +545,7 @@ for _method in ("logpdf", "pdf"):
         _impl_m, *_mvn_rules(_method == "logpdf"), None, domain=Domain(sample=_mvn_sample)
     )
     PRIMITIVES[_impl_m.__name__] = _prim
-    intercept(ss.multivariate_normal, _method, _prim, _impl_m)
+    intercept(ss.multivariate_normal, _method, _prim, _impl_m, arrays=("x", "mean", "cov"))
 
 
 # ---- multivariate_normal.cdf, logcdf: the rules are in rulegrad.scipy.mvn ----
@@ -521,4 +558,4 @@ for _method in ("cdf", "logcdf"):
         domain=Domain(sample=mvn.sample, order=1),
     )  # fmt: skip
     PRIMITIVES[_impl_c.__name__] = _prim
-    intercept(ss.multivariate_normal, _method, _prim, _impl_c)
+    intercept(ss.multivariate_normal, _method, _prim, _impl_c, arrays=("x", "mean", "cov"))

@@ -136,3 +136,29 @@ def test_every_differentiable_binary_ufunc_is_covered() -> None:
         f.__name__ for f in binary if f not in PRIMITIVES and f.__name__ not in integer
     )
     assert not missing, f"binary ufuncs without rules: {missing}"
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: np.power(x, [1.0, 2.0]),
+        lambda x: np.power([1.0, 2.0], x),
+        lambda x: np.arctan2((1.0, 2.0), x),
+        lambda x: np.maximum(x, [0.5, 0.5]),
+    ],
+)
+def test_a_list_input_of_a_ufunc_is_its_array(f) -> None:  # type: ignore[no-untyped-def]
+    """A ufunc reads a list or tuple input as an array; the rules got the list itself
+    (np.power(x, [1.0, 2.0]): TypeError "unsupported operand type(s) for -: 'list'")."""
+    x = np.array([0.3, 0.7])
+    want = f(np.array([0.3, 0.7]))  # (the plain values, to compare the value only)
+    assert np.allclose(rg.value(rg.diff(lambda: f(rg.Param(x)))), want)
+    assert rg.checkgrad(lambda x: np.sum(f(x)), x) < 1e-6
+    _, t = rg.jvp(lambda x: np.sum(f(x)), (x,), (np.ones(2),))
+    np.testing.assert_allclose(t, np.sum(rg.grad(lambda x: np.sum(f(x)))(x)))
+
+
+def test_a_list_holding_a_tracked_value_is_refused_by_a_ufunc() -> None:
+    """np.add([w[0], 1.0], w) raises NoRuleError, as np.asarray of such a list does."""
+    with pytest.raises(rg.NoRuleError, match="np.stack"):
+        rg.grad(lambda w: np.sum(np.add([w[0], 1.0], w)))(np.ones(2))

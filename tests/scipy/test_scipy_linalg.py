@@ -97,3 +97,39 @@ def test_complex_logm_is_refused() -> None:
     """logm of a matrix with a negative eigenvalue (a complex logarithm) raises."""
     with pytest.raises(rg.RuleError, match="complex"):
         rg.grad(lambda a: np.sum(la.logm(a)))(np.diag([1.0, -2.0]))
+
+
+@pytest.mark.parametrize("name", ["solve_triangular", "cho_solve"])
+def test_a_plain_list_beside_a_tracked_matrix(name: str) -> None:
+    """A right-hand side given as a list, as the array (float_dtype read a list as a dtype
+    spec: TypeError "Field elements must be 2- or 3-tuples")."""
+    f = {
+        "solve_triangular": lambda a, b: la.solve_triangular(a, b, lower=True),
+        "cho_solve": lambda a, b: la.cho_solve((a, True), b),
+    }[name]
+    b = [1.0, -2.0, 0.5]
+    g = rg.grad(lambda a: np.sum(f(a, b)))(TRI)
+    np.testing.assert_allclose(g, rg.grad(lambda a: np.sum(f(a, np.array(b))))(TRI))
+    t = rg.jvp(lambda a: f(a, b), (TRI,), (M,))[1]
+    np.testing.assert_allclose(t, rg.jvp(lambda a: f(a, np.array(b)), (TRI,), (M,))[1])
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_cho_solve_ignores_the_factors_other_triangle(lower: bool) -> None:
+    """scipy reads one triangle of c (cho_factor leaves the other as it was): neither the
+    gradient nor the tangent may depend on the other (they multiplied by the whole c)."""
+    c = la.cholesky(SPD, lower=lower)
+    junk = c + (np.triu(M, 1) if lower else np.tril(M, -1))
+    f = lambda c: np.sum(la.cho_solve((c, lower), B) ** 2)  # noqa: E731
+    np.testing.assert_allclose(rg.grad(f)(junk), rg.grad(f)(c))
+    np.testing.assert_allclose(rg.jvp(f, (junk,), (M,))[1], rg.jvp(f, (c,), (M,))[1])
+
+
+def test_hessian_at_a_fortran_ordered_factor() -> None:
+    """rg.hessian (forward-mode jacobian of the gradient) at la.cholesky's factor, which is
+    Fortran-ordered: the unit tangents were written into a copy, and the Hessian was 0."""
+    c = la.cholesky(SPD)
+    assert not c.flags.c_contiguous
+    f = lambda c: np.sum(la.solve_triangular(c, B) ** 2)  # noqa: E731
+    np.testing.assert_allclose(rg.hessian(f)(c), rg.hessian(f)(np.ascontiguousarray(c)))
+    assert np.abs(rg.hessian(f)(c)).max() > 1.0

@@ -63,6 +63,36 @@ def test_tracked_keyword_argument_is_recorded() -> None:
     np.testing.assert_allclose(g, w)
 
 
+LIST_CALLS = [
+    "gamma.logpdf", "gamma.cdf", "t.logpdf", "poisson.logpmf", "dirichlet.logpdf",
+    "convolve", "polygamma",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", LIST_CALLS)
+def test_plain_list_arguments_are_arrays(name: str) -> None:
+    """A plain list (or tuple) argument beside a tracked one means its array, as for scipy;
+    the rules got the list (gamma.logpdf(w, [1.0, 2.0]): TypeError list - int)."""
+    import scipy.signal as sg
+    import scipy.special as sc
+    import scipy.stats as ss
+
+    plugins.load()
+    f = {
+        "gamma.logpdf": lambda w: ss.gamma.logpdf(w, [1.0, 2.0]),
+        "gamma.cdf": lambda w: ss.gamma.cdf([1.0, 2.0], w),
+        "t.logpdf": lambda w: ss.t.logpdf((1.0, 2.0), w, scale=[1.0, 2.0]),
+        "poisson.logpmf": lambda w: ss.poisson.logpmf([1, 2], w),
+        "dirichlet.logpdf": lambda w: ss.dirichlet.logpdf([0.3, 0.7], w),
+        "convolve": lambda w: sg.convolve(w, [1.0, 2.0]),
+        "polygamma": lambda w: sc.polygamma([1, 2], w),
+    }[name]
+    w = np.array([0.3, 0.7])
+    assert rg.checkgrad(lambda w: np.sum(f(w)), w) < 1e-5
+    _, t = rg.jvp(lambda w: np.sum(f(w)), (w,), (np.ones(2),))
+    np.testing.assert_allclose(t, np.sum(rg.grad(lambda w: np.sum(f(w)))(w)))
+
+
 def test_no_derivative_argument_raises() -> None:
     """A tracked order of jv, or gammainc's second derivative in its shape, is a RuleError
     naming the argument."""

@@ -96,3 +96,12 @@ def test_float32_stays_float32_through_python_functions() -> None:
     x = rg.Param(P.astype(np.float32))
     y = rg.diff(lambda: np.sum(sc.polygamma(1, x) + sc.multigammaln(x + 2, 2) + sc.softmax(x)))
     assert rg.value(y).dtype == np.float32 and rg.grad(y, x).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax", "multigammaln"])
+def test_list_of_tracked_values_raises_norule_error(name: str) -> None:
+    """A list holding a tracked value is refused as numpy's functions refuse it (the
+    primitive called the intercepted function, itself again, until RecursionError)."""
+    args = (2,) if name == "multigammaln" else ()
+    with pytest.raises(rg.NoRuleError, match="np.stack"):
+        rg.grad(lambda x: np.sum(getattr(sc, name)([x, 3.0], *args)))(2.5)
