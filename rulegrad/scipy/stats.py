@@ -251,7 +251,9 @@ def _supported(fam: Family, rule: Callable[..., Any]) -> Callable[..., Any]:
         if np.all(inside):
             return rule(dy, y, *args)
         x = np.where(inside, x, loc + inner * s)  # (recorded: x may be the argument differentiated)
-        return np.where(inside, rule(dy, y, x, *args[1:]), 0)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # (y: -inf there)
+            g = rule(dy, y, x, *args[1:])
+        return np.where(inside, g, 0)
 
     supported.__name__ = supported.__qualname__ = rule.__name__
     return supported
