@@ -22,7 +22,7 @@ FORBIDDEN = {
     "backends/cpu": {"backends.gpu"},  # one backend never imports another
     "backends/gpu": {"backends.cpu"},
 }
-CORE_LINE_BUDGET = 1600
+CORE_LINE_BUDGET = 1650
 
 
 def _imports(source: str, package: tuple[str, ...]) -> set[str]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .box import Box, Param, Tracked, _as_leaf_value, describe, map_leaves, plain
 from .diff import _run, vjp
-from .errors import ArgumentError, RuleError
+from .errors import ArgumentError, OutputError, RuleError
 from .tape import Node, Tape
 
 __all__ = ["ForwardTape", "jvp"]
@@ -299,7 +299,12 @@ def _tangent_of(out: Any, tape: ForwardTape) -> Any:
         if t is None:
             raw = plain(v)
             t = np.zeros_like(raw)
-            return t[()] if isinstance(raw, (np.generic, float, complex)) else t
+            if t.dtype == object:
+                raise OutputError(
+                    "jvp's function must return arrays, numbers, or lists, tuples and dicts "
+                    f"of them, got {describe(raw)}, which has no tangent"
+                )
+            return t[()] if isinstance(raw, (np.generic, int, float, complex)) else t
         return t
 
     return map_leaves(tangent, out)

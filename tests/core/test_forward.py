@@ -94,6 +94,16 @@ def test_a_structure_mismatch_says_what_differs():
         rg.jvp(lambda d: d["a"], ({"a": x, "b": x},), ({"a": x},))
 
 
+def test_an_output_with_no_tangent_is_refused_and_an_int_is_a_number():
+    """A set, generator or object output was given an object-dtype zero tangent; diff and
+    vjp refuse such outputs. A Python int output gets a number, as a float does."""
+    for f in (lambda x: {1, 2}, lambda x: (v for v in [x]), lambda x: object()):
+        with pytest.raises(rg.OutputError, match="got .*which has no tangent"):
+            rg.jvp(f, (1.0,), (1.0,))
+    (_, n), (_, tn) = rg.jvp(lambda x: (x, 3), (1.0,), (1.0,))
+    assert n == 3 and tn == 0 and np.ndim(tn) == 0 and not isinstance(tn, np.ndarray)
+
+
 def test_a_complex_tangent_for_a_real_primal_is_refused():
     """Casting it to the primal's real dtype would drop the imaginary part silently (numpy
     only warned); a real tangent for a complex primal is a direction like any other."""
