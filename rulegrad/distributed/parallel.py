@@ -160,7 +160,7 @@ def broadcast(model: Any, root: int = 0, *, w: World | None = None) -> list[Para
     for flat, idx in flats:
         _split(flat, values, idx, out)
     for p, new, old in zip(ps, out, values):
-        if not isinstance(p.value, type(old)) or np.ndim(p.value) == 0:
+        if not isinstance(p.value, type(old)):  # a number (an np.float64): one again
             p.value = new[()]
         else:
             p.value = new.copy()  # its own memory: a view of the flat buffer would share it

@@ -153,6 +153,23 @@ def test_checkpoint_saved_on_two_ranks_loads_on_one_and_on_two(tmp_path: Path) -
     assert (tmp_path / "reloaded0").read_text() == (tmp_path / "reloaded1").read_text() == "True"
 
 
+@needs_mpi
+def test_broadcast_keeps_a_0d_param_an_array(tmp_path: Path) -> None:
+    """A 0-d Param stays a 0-d array through broadcast (it became a numpy number, which an
+    optimizer refused to update in place): Adam on 2 ranks is the one-process run."""
+    run = launch(2, "scalar", tmp_path)
+    assert run.returncode == 0, run.stderr
+    m, opt = worker.scaled(seed=0), rg.optim.Adam(lr=0.01)
+    for x, y in worker.data(steps=2):
+        J = rg.diff(worker.scaled_loss, m, x, y)
+        for p in m:
+            opt.step(p, rg.grad(J, p))
+    for r in range(2):
+        got = np.load(tmp_path / f"rank{r}.npz")
+        for i, p in enumerate(m):
+            np.testing.assert_allclose(got[f"arr_{i}"], p.value, rtol=1e-10, atol=1e-12)
+
+
 def test_one_process_world_changes_nothing() -> None:
     """Not launched under MPI: rank 0 of 1; DataParallel sets no hook and its shard is the
     whole batch, so training is the plain single-process run."""
