@@ -266,6 +266,12 @@ class DataParallel:
     def activate(self) -> DataParallel:
         """Reduce in this context from now on (what ``with dp:`` does, for a whole script)."""
         if self.world.size > 1:
+            if GRAD_HOOK.get() not in (None, self):  # it would no longer reduce its Params
+                raise DistributedError(
+                    "another DataParallel is active here, and the walks hand their gradients "
+                    "to one only: the other's Params would not be reduced. Make one "
+                    "DataParallel of all the models, dist.DataParallel([model1, model2])"
+                )
             self._tokens.append(GRAD_HOOK.set(self))
         return self
 

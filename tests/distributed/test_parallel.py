@@ -208,6 +208,25 @@ def test_communicator_is_chosen_by_array_type() -> None:
     assert isinstance(dist.communicator(Mine(), w), MineComm)
 
 
+def test_a_second_data_parallel_in_the_context_is_refused() -> None:
+    """Activating a DataParallel inside another's context is a DistributedError: the walks
+    would hand every gradient to the inner one and the outer one's Params would silently
+    differ across ranks. The same one again (with dp: after dp.activate()) is fine."""
+    two = dist.World(0, 2, 0, 2, None, 1.0)
+    gen, disc = worker.model(seed=0), worker.model(seed=1)
+    dp = dist.DataParallel(gen, broadcast=False, w=two)
+    other = dist.DataParallel(disc, broadcast=False, w=two)
+    with dp:
+        with pytest.raises(dist.DistributedError, match=r"one DataParallel of all the models"):
+            other.activate()
+        with dp:
+            assert GRAD_HOOK.get() is dp
+        assert GRAD_HOOK.get() is dp
+    assert GRAD_HOOK.get() is None
+    with other:  # one after the other is fine
+        assert GRAD_HOOK.get() is other
+
+
 def test_allreduce_checks_its_op() -> None:
     """An unknown op is refused, naming the ones there are."""
     with pytest.raises(dist.DistributedError, match="op must be one of"):
