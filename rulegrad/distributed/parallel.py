@@ -275,9 +275,11 @@ class DataParallel:
             self._tokens.append(GRAD_HOOK.set(self))
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, kind: Any, *exc: Any) -> None:
         if self._tokens:
             GRAD_HOOK.reset(self._tokens.pop())
+        if kind is None and self._walk is not None:
+            self._walk.finish()  # the buckets no rg.grad waited for: none left in flight
 
     def _plan(self) -> None:
         """Cut the Params, last first (the order the walk finishes them), into buckets."""

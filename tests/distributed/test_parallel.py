@@ -303,6 +303,30 @@ def test_grad_waits_only_for_its_bucket(monkeypatch: pytest.MonkeyPatch) -> None
             np.testing.assert_allclose(rg.grad(J, p), g)
 
 
+def test_leaving_the_context_completes_the_reductions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Buckets whose gradients no rg.grad read are completed on leaving ``with dp:`` (MPI
+    finalized with them in flight: MPICH's "communicator has pending references")."""
+    from rulegrad.distributed import parallel
+
+    handles: list[_Handle] = []
+
+    class Fake(dist.Communicator):
+        def iallreduce(self, buf: np.ndarray, op: str) -> _Handle:
+            handles.append(_Handle(buf))
+            handles[-1].released = len(handles) == 1  # the others: after rg.grad
+            return handles[-1]
+
+    monkeypatch.setattr(parallel, "communicator", lambda x, w: Fake())
+    two = dist.World(0, 2, 0, 2, None, 1.0)
+    m = worker.model(seed=0)
+    with dist.DataParallel(m, bucket_mb=1e-6, broadcast=False, w=two):
+        rg.grad(rg.diff(worker.loss, m, *worker.data()[0]), m[3])  # bucket 1 of 4 only
+        for h in handles:
+            h.released = True
+        assert len(handles) == 4 and [h.done for h in handles] == [True, False, False, False]
+    assert all(h.done for h in handles)
+
+
 _EVENTS: list[str] = []
 
 
