@@ -160,7 +160,7 @@ def broadcast(model: Any, root: int = 0, *, w: World | None = None) -> list[Para
     for flat, idx in flats:
         _split(flat, values, idx, out)
     for p, new, old in zip(ps, out, values):
-        if not isinstance(p.value, type(old)) or np.ndim(p.value) == 0:
+        if not isinstance(p.value, type(old)):  # a number (an np.float64): one again
             p.value = new[()]
         else:
             p.value = new.copy()  # its own memory: a view of the flat buffer would share it
@@ -266,12 +266,20 @@ class DataParallel:
     def activate(self) -> DataParallel:
         """Reduce in this context from now on (what ``with dp:`` does, for a whole script)."""
         if self.world.size > 1:
+            if GRAD_HOOK.get() not in (None, self):  # it would no longer reduce its Params
+                raise DistributedError(
+                    "another DataParallel is active here, and the walks hand their gradients "
+                    "to one only: the other's Params would not be reduced. Make one "
+                    "DataParallel of all the models, dist.DataParallel([model1, model2])"
+                )
             self._tokens.append(GRAD_HOOK.set(self))
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, kind: Any, *exc: Any) -> None:
         if self._tokens:
             GRAD_HOOK.reset(self._tokens.pop())
+        if kind is None and self._walk is not None:
+            self._walk.finish()  # the buckets no rg.grad waited for: none left in flight
 
     def _plan(self) -> None:
         """Cut the Params, last first (the order the walk finishes them), into buckets."""

@@ -153,6 +153,23 @@ def test_checkpoint_saved_on_two_ranks_loads_on_one_and_on_two(tmp_path: Path) -
     assert (tmp_path / "reloaded0").read_text() == (tmp_path / "reloaded1").read_text() == "True"
 
 
+@needs_mpi
+def test_broadcast_keeps_a_0d_param_an_array(tmp_path: Path) -> None:
+    """A 0-d Param stays a 0-d array through broadcast (it became a numpy number, which an
+    optimizer refused to update in place): Adam on 2 ranks is the one-process run."""
+    run = launch(2, "scalar", tmp_path)
+    assert run.returncode == 0, run.stderr
+    m, opt = worker.scaled(seed=0), rg.optim.Adam(lr=0.01)
+    for x, y in worker.data(steps=2):
+        J = rg.diff(worker.scaled_loss, m, x, y)
+        for p in m:
+            opt.step(p, rg.grad(J, p))
+    for r in range(2):
+        got = np.load(tmp_path / f"rank{r}.npz")
+        for i, p in enumerate(m):
+            np.testing.assert_allclose(got[f"arr_{i}"], p.value, rtol=1e-10, atol=1e-12)
+
+
 def test_one_process_world_changes_nothing() -> None:
     """Not launched under MPI: rank 0 of 1; DataParallel sets no hook and its shard is the
     whole batch, so training is the plain single-process run."""
@@ -189,6 +206,25 @@ def test_communicator_is_chosen_by_array_type() -> None:
         return MineComm()
 
     assert isinstance(dist.communicator(Mine(), w), MineComm)
+
+
+def test_a_second_data_parallel_in_the_context_is_refused() -> None:
+    """Activating a DataParallel inside another's context is a DistributedError: the walks
+    would hand every gradient to the inner one and the outer one's Params would silently
+    differ across ranks. The same one again (with dp: after dp.activate()) is fine."""
+    two = dist.World(0, 2, 0, 2, None, 1.0)
+    gen, disc = worker.model(seed=0), worker.model(seed=1)
+    dp = dist.DataParallel(gen, broadcast=False, w=two)
+    other = dist.DataParallel(disc, broadcast=False, w=two)
+    with dp:
+        with pytest.raises(dist.DistributedError, match=r"one DataParallel of all the models"):
+            other.activate()
+        with dp:
+            assert GRAD_HOOK.get() is dp
+        assert GRAD_HOOK.get() is dp
+    assert GRAD_HOOK.get() is None
+    with other:  # one after the other is fine
+        assert GRAD_HOOK.get() is other
 
 
 def test_allreduce_checks_its_op() -> None:
@@ -265,6 +301,30 @@ def test_grad_waits_only_for_its_bucket(monkeypatch: pytest.MonkeyPatch) -> None
             h.released = True
         for p, g in zip(m, want):
             np.testing.assert_allclose(rg.grad(J, p), g)
+
+
+def test_leaving_the_context_completes_the_reductions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Buckets whose gradients no rg.grad read are completed on leaving ``with dp:`` (MPI
+    finalized with them in flight: MPICH's "communicator has pending references")."""
+    from rulegrad.distributed import parallel
+
+    handles: list[_Handle] = []
+
+    class Fake(dist.Communicator):
+        def iallreduce(self, buf: np.ndarray, op: str) -> _Handle:
+            handles.append(_Handle(buf))
+            handles[-1].released = len(handles) == 1  # the others: after rg.grad
+            return handles[-1]
+
+    monkeypatch.setattr(parallel, "communicator", lambda x, w: Fake())
+    two = dist.World(0, 2, 0, 2, None, 1.0)
+    m = worker.model(seed=0)
+    with dist.DataParallel(m, bucket_mb=1e-6, broadcast=False, w=two):
+        rg.grad(rg.diff(worker.loss, m, *worker.data()[0]), m[3])  # bucket 1 of 4 only
+        for h in handles:
+            h.released = True
+        assert len(handles) == 4 and [h.done for h in handles] == [True, False, False, False]
+    assert all(h.done for h in handles)
 
 
 _EVENTS: list[str] = []

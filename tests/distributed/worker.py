@@ -157,6 +157,30 @@ def scenario_load(out: Path) -> None:
     (out / f"reloaded{w.rank}").write_text(str(same))
 
 
+def scaled(seed: int) -> list[rg.Param]:
+    """worker's model with a 0-d Param scaling its output (a temperature)."""
+    return [*model(seed), rg.Param(np.array(1.0 + seed))]
+
+
+def scaled_loss(m: list, x: np.ndarray, y: np.ndarray) -> object:
+    return loss(m[:4], x, y) * m[4]
+
+
+def scenario_scalar(out: Path) -> None:
+    """Adam steps of a model with a 0-d Param: broadcast keeps it a 0-d array, which
+    optimizers update in place (a number they cannot)."""
+    w = dist.init(timeout=30)
+    m = scaled(seed=w.rank)
+    opt = rg.optim.Adam(lr=0.01)
+    with dist.DataParallel(m) as dp:
+        for xb, yb in data(steps=2):
+            xb, yb = dp.shard(xb, yb)
+            J = rg.diff(scaled_loss, m, xb, yb)
+            for p in m:
+                opt.step(p, rg.grad(J, p))
+    np.savez(out / f"rank{w.rank}.npz", *[p.value for p in m])
+
+
 def scenario_nccl(out: Path) -> None:
     """NCCL's allreduce and broadcast of cupy arrays, one GPU per rank."""
     import cupy
