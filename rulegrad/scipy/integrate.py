@@ -362,8 +362,20 @@ def _odeint_solve(func: Any, y0: Any, t: Any, args: tuple, back: bool, *, option
     """odeint's solve for `_Problem` (the backward one with ``_ODEINT_BACK`` options only)."""
     if back:
         kept = {k: v for k, v in options.items() if k in _ODEINT_BACK}
-        return _ODEINT(func, y0, t, args=args, **kept)
+        return _ODEINT(func, y0, t, args=args, **_tolerances(kept, np.size(y0)))
     return _ODEINT(func, y0, t, args=args, **options)
+
+
+def _tolerances(options: dict, size: int) -> dict:
+    """``options`` for an augmented state of ``size`` entries: an ``rtol`` or ``atol`` given
+    per state entry (an array) keeps its entries for the state, which comes first, and
+    gives its smallest to the rest (the adjoint or the sensitivities)."""
+    out = dict(options)
+    for name in ("rtol", "atol"):
+        if np.ndim(options.get(name)) > 0:
+            tol = np.ravel(options[name])
+            out[name] = np.concatenate([tol, np.full(size - tol.size, tol.min())])
+    return out
 
 
 def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
@@ -522,7 +534,8 @@ def solve_ivp(
     def solve(f: Any, y: Any, ts: Any, a: tuple, back: bool) -> Any:
         g = _swapped_back(f)
         if back:
-            sol = _SOLVE_IVP(g, (ts[0], ts[-1]), y, t_eval=ts, args=a or None, **back_options)
+            kept = _tolerances(back_options, np.size(y))
+            sol = _SOLVE_IVP(g, (ts[0], ts[-1]), y, t_eval=ts, args=a or None, **kept)
         else:
             sol = _SOLVE_IVP(
                 g, (ts[0], span_end), y, method, ts[1:], args=a or None, **options

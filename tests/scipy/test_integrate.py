@@ -285,3 +285,22 @@ def test_outside_diff_it_is_scipys_result() -> None:
     np.testing.assert_array_equal(ys, scipy_integrate.odeint(forced, Y0, T, (A, B), **TIGHT))
     sol = rgi.solve_ivp(forced_t, (0, 1), rg.Param(Y0), t_eval=[0.5, 1.0], args=(rg.Param(A), B))
     assert type(sol.y) is np.ndarray and sol.y.shape == (2, 2)
+
+
+@pytest.mark.parametrize("tol", ["atol", "rtol"])
+def test_tolerances_per_state_entry(tol: str) -> None:
+    """An rtol or atol array (one entry per state entry, as for a stiff system) serves the
+    backward solve of the longer augmented state too, in odeint and solve_ivp."""
+    tols = {**TIGHT, tol: np.array([1e-10, 1e-11])}
+    g = central(lambda v: loss_plain(Y0, T, v, B), A)
+    got = rg.grad(lambda a: np.sum(W * rgi.odeint(forced, Y0, T, args=(a, B), **tols)))(A)
+    np.testing.assert_allclose(got, g, rtol=1e-6, atol=1e-7)
+
+    def ivp(a: np.ndarray) -> object:
+        sol = rgi.solve_ivp(forced_t, (0.0, 2.0), Y0, "DOP853", T[1:], args=(a, B), **tols)
+        return np.sum(W[1:] * sol.y.T)
+
+    g = central(lambda v: ivp_plain(Y0, T[1:], 0.0, v), A)
+    np.testing.assert_allclose(rg.grad(ivp)(A), g, rtol=1e-6, atol=1e-7)
+    y1 = rg.grad(lambda y0: rgi.solve_ivp(lambda t, y: -y, (0, 1), y0, atol=[1e-12]).y[0, -1])
+    assert np.isclose(y1(np.array([2.0])), np.exp(-1.0), rtol=1e-3)
