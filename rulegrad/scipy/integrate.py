@@ -517,6 +517,7 @@ def solve_ivp(
             "solve_ivp(vectorized=True) is not differentiable by rulegrad: the adjoint "
             "calls fun on one state at a time; leave vectorized out"
         )
+    args = None if args is None else tuple(args)  # scipy unpacks a list too
     t0 = t_span[0]
     keep = {"rtol", "atol", "max_step"}
     back_options = {"method": method, **{k: v for k, v in options.items() if k in keep}}

@@ -304,3 +304,15 @@ def test_tolerances_per_state_entry(tol: str) -> None:
     np.testing.assert_allclose(rg.grad(ivp)(A), g, rtol=1e-6, atol=1e-7)
     y1 = rg.grad(lambda y0: rgi.solve_ivp(lambda t, y: -y, (0, 1), y0, atol=[1e-12]).y[0, -1])
     assert np.isclose(y1(np.array([2.0])), np.exp(-1.0), rtol=1e-3)
+
+
+def test_solve_ivp_args_as_a_list() -> None:
+    """solve_ivp unpacks args= given as a list, as scipy does."""
+
+    def loss(k: object) -> object:
+        sol = rgi.solve_ivp(lambda t, y, k, b: -k * y + b, (0, 1), [1.0], args=[k, 0.1], **TIGHT)
+        return sol.y[0, -1]
+
+    # y(1) = b/k + (1 - b/k) exp(-k)
+    expect = central(lambda k: 0.1 / k + (1 - 0.1 / k) * np.exp(-k), np.array(0.5))
+    assert np.isclose(rg.grad(loss)(0.5), expect, rtol=1e-6)
