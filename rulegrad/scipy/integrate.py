@@ -35,7 +35,8 @@ a gradient, a jvp of a jvp, a gradient of a jvp, or a jvp of a gradient, which i
 ``rg.hessian`` and ``rg.hvp`` work) raises `RuleError` naming the combination; the
 Params the dynamics function reads must be read at its first call, at ``(y0, t[0])``
 (a Param read only later raises `RuleError` in the backward pass, never a silent zero);
-tracked values inside lists or dicts in ``args`` must be Params, not computed values.
+tracked values inside lists or dicts in ``args`` must be Params, not computed values; the
+systems are real (a complex ``y0``, ``args`` entry or Param read raises `ArgumentError`).
 
 Examples:
     >>> import numpy as np
@@ -395,7 +396,7 @@ def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
     plain_args = tuple(None if i in slots else a for i, a in enumerate(args))
     with _alone():
         probe = diff(
-            lambda: _vector(func(np.array(value(y0), dtype=np.float64), float(value(t0)),
+            lambda: _vector(func(_state(y0), float(value(t0)),
                                  *[value(a) if i in slots else a for i, a in enumerate(args)]))
         )  # fmt: skip
         found = tuple(params(probe))
@@ -407,6 +408,27 @@ def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
             "adjoint cannot see it. Pass that value in args= instead."
         )
     return plain_args, slots, values, found
+
+
+def _state(y0: Any) -> Any:
+    """``y0``'s value in float64, or complex128 when complex (a complex state fails later, in
+    `_real`, when something is differentiated, and is scipy's business otherwise)."""
+    y = np.asarray(value(y0))
+    return y.astype(np.complex128 if np.iscomplexobj(y) else np.float64)
+
+
+def _real(name: str, y0: Any, values: tuple, found: tuple) -> None:
+    """Raise `ArgumentError` when the initial state, a computed ``args`` entry (``values``)
+    or a Param the dynamics read (``found``) is complex: the rules solve real systems."""
+    labelled = [("y0", y0), *(("an args= entry", v) for v in values)]
+    for what, x in [*labelled, *(("a Param the dynamics read", p) for p in found)]:
+        if np.iscomplexobj(value(x)):
+            raise ArgumentError(
+                f"{name} is differentiable for real systems only, and {what} is complex "
+                f"({describe(x)}; its imaginary part would be dropped). Write the system in "
+                "real numbers: a state of real and imaginary parts, np.concatenate([y.real, "
+                "y.imag])."
+            )
 
 
 def _items(x: Any) -> list:
@@ -454,6 +476,7 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, args: Any = (), **options:
     if not (found or slots or _tracked(y0, t)):
         out = _ODEINT(ode, y0, t, args=args, full_output=full, **options)
         return out
+    _real("odeint", y0, values, found)
     problem = _Problem(ode, args, slots, found, None, "odeint")  # type: ignore[arg-type]
 
     def solve(f: Any, y: Any, ts: Any, a: tuple, back: bool) -> Any:
@@ -521,14 +544,18 @@ def solve_ivp(
     t0 = t_span[0]
     keep = {"rtol", "atol", "max_step"}
     back_options = {"method": method, **{k: v for k, v in options.items() if k in keep}}
+    ode = _swapped(fun)
+    plain_args, slots, values, found = _prepare(ode, args or (), y0, t0, "solve_ivp")
+    if not (found or slots or _tracked(y0, t0, t_eval)):
+        return _SOLVE_IVP(fun, _values(tuple(t_span)), y0, method, t_eval, args=args, **options)
+    _real("solve_ivp", y0, values, found)
     if t_eval is None:
         with _alone():
             t_eval = _SOLVE_IVP(
                 fun, _values(tuple(t_span)), value(y0), method, args=_values(args or ()) or None,
                 **options
             ).t  # fmt: skip
-    ode = _swapped(fun)
-    args, slots, values, found = _prepare(ode, () if args is None else args, y0, t0, "solve_ivp")
+    args = plain_args
     problem = _Problem(ode, args, slots, found, None, "solve_ivp")  # type: ignore[arg-type]
     span_end = value(t_span[1])
 

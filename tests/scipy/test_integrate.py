@@ -316,3 +316,32 @@ def test_solve_ivp_args_as_a_list() -> None:
     # y(1) = b/k + (1 - b/k) exp(-k)
     expect = central(lambda k: 0.1 / k + (1 - 0.1 / k) * np.exp(-k), np.array(0.5))
     assert np.isclose(rg.grad(loss)(0.5), expect, rtol=1e-6)
+
+
+def test_complex_systems_are_refused_not_cut_to_real() -> None:
+    """A complex y0, args= entry or Param read is an ArgumentError naming it (the rules
+    solve real systems; the imaginary part was dropped with a ComplexWarning); a complex
+    solve that nothing tracked reaches is scipy's, inside a diff too."""
+    k = rg.Param(0.5)
+
+    def rotate(t: float, y: np.ndarray, c: object = 1.0) -> object:
+        return -1j * k * c * y
+
+    def y1(y0: object, args: tuple = ()) -> object:
+        return rgi.solve_ivp(rotate, (0, 1), y0, t_eval=[1.0], args=args or None, **TIGHT).y
+
+    with pytest.raises(rg.ArgumentError, match="real systems only, and y0 is complex"):
+        rg.diff(lambda: np.real(y1(np.array([1.0 + 0j]))[0, 0]))
+    with pytest.raises(rg.ArgumentError, match="an args= entry is complex"):
+        rg.diff(lambda: np.real(y1(np.array([1.0]), (k * (1 + 1j),))[0, 0]))
+    c = rg.Param(np.array(0.5 + 0.1j))
+    with pytest.raises(rg.ArgumentError, match="a Param the dynamics read is complex"):
+        rg.diff(lambda: np.sum(rgi.odeint(lambda y, t: -np.real(c) * y, [1.0], [0, 1.0])))
+    out = {}
+
+    def loss() -> object:
+        out["y"] = rgi.solve_ivp(lambda t, y: -1j * y, (0, 1), [1.0 + 0j], t_eval=[1.0], **TIGHT).y
+        return 2.0 * k
+
+    rg.diff(loss)
+    assert np.isclose(out["y"][0, 0], np.exp(-1j), rtol=1e-8)
