@@ -516,7 +516,8 @@ def solve_ivp(
     ``t_span[0]``, ``args`` and the Params ``fun`` reads.
 
     ``fun(t, y, *args)`` as in scipy. Without ``t_eval`` the solution is at the times the
-    solver chose, which are then constants. Only ``sol.y`` is tracked (``sol.t`` is
+    solver chose, which are then constants, but for the first and last, ``t_span``'s own
+    (so the last column is differentiable in ``t_span[1]``). Only ``sol.y`` is tracked (``sol.t`` is
     ``t_eval`` as given); ``dense_output`` and events work as in scipy but are not
     differentiated. The backward integration uses the same ``method``, ``rtol``, ``atol``
     and ``max_step``. Outside `rulegrad.diff` this is scipy's function.
@@ -546,15 +547,20 @@ def solve_ivp(
     back_options = {"method": method, **{k: v for k, v in options.items() if k in keep}}
     ode = _swapped(fun)
     plain_args, slots, values, found = _prepare(ode, args or (), y0, t0, "solve_ivp")
-    if not (found or slots or _tracked(y0, t0, t_eval)):
+    if not (found or slots or _tracked(y0, tuple(t_span), t_eval)):
         return _SOLVE_IVP(fun, _values(tuple(t_span)), y0, method, t_eval, args=args, **options)
     _real("solve_ivp", y0, values, found)
+    shown = t_eval
     if t_eval is None:
         with _alone():
-            t_eval = _SOLVE_IVP(
+            shown = t_eval = _SOLVE_IVP(
                 fun, _values(tuple(t_span)), value(y0), method, args=_values(args or ()) or None,
                 **options
             ).t  # fmt: skip
+        if len(t_eval) > 1 and t_eval[-1] == value(t_span[1]):
+            # the solver's times are constants, but the first and last are t_span's own
+            ends = [np.reshape(t0, (1,)), np.reshape(t_span[1], (1,))]
+            t_eval = np.concatenate([ends[0], t_eval[1:-1], ends[1]])
     args = plain_args
     problem = _Problem(ode, args, slots, found, None, "solve_ivp")  # type: ignore[arg-type]
     span_end = value(t_span[1])
@@ -584,7 +590,7 @@ def solve_ivp(
     ys = ode_solution(y0, times, *values, *found, problem=problem)
     sol = problem.info
     sol.y = np.transpose(ys[1:])
-    sol.t = t_eval
+    sol.t = shown
     return sol
 
 

@@ -345,3 +345,26 @@ def test_complex_systems_are_refused_not_cut_to_real() -> None:
 
     rg.diff(loss)
     assert np.isclose(out["y"][0, 0], np.exp(-1j), rtol=1e-8)
+
+
+def test_solve_ivp_without_t_eval_ends_at_t_span() -> None:
+    """Without t_eval the solver's times are constants, but the first and last are
+    t_span's: sol.y[:, -1] = y(t_span[1]) moves with it (by f there), sol.y[:, 0] = y0 moves
+    with neither end; in reverse and forward mode."""
+
+    def end(t0: object, t1: object, which: int = -1) -> object:
+        return rgi.solve_ivp(forced_t, (t0, t1), Y0, "DOP853", args=(A, B), **TIGHT).y[0, which]
+
+    def plain(t0: float, t1: float) -> float:
+        sol = scipy_integrate.solve_ivp(forced_t, (t0, t1), Y0, "DOP853", args=(A, B), **TIGHT)
+        return float(sol.y[0, -1])
+
+    expect = [
+        central(lambda v: plain(float(v), 1.5), np.array(0.2)),
+        central(lambda v: plain(0.2, float(v)), np.array(1.5)),
+    ]
+    np.testing.assert_allclose(rg.grad(end, (0, 1))(0.2, 1.5), expect, rtol=1e-6, atol=1e-7)
+    assert rg.grad(end, (0, 1))(0.2, 1.5, 0) == (0.0, 0.0)
+    _, tangent = rg.jvp(end, (0.2, 1.5), (0.3, -0.7))
+    assert np.isclose(tangent, 0.3 * expect[0] - 0.7 * expect[1], rtol=1e-6)
+    assert rg.jvp(end, (0.2, 1.5, 0), (0.3, -0.7, None))[1] == 0.0
