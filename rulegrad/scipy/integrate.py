@@ -56,6 +56,7 @@ Examples:
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -246,7 +247,13 @@ def _adjoint(dy: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) 
             a_t0 -= t_grads[i]
             if times[i] != times[i - 1]:
                 state = np.concatenate([ys[i], a, [a_t0], a_theta])
-                back = problem.solve(augmented, state, times[i - 1 : i + 1][::-1], (), True)[-1]
+                try:
+                    back = problem.solve(augmented, state, times[i - 1 : i + 1][::-1], (), True)
+                except ValueError as e:  # scipy's, on values gone non-finite inside the solve
+                    raise _failed(problem.name, str(e)) from e
+                back = back[-1]
+                if not np.all(np.isfinite(back)):
+                    raise _failed(problem.name, "its values went non-finite")
                 a = back[dim : 2 * dim]
                 a_t0 = back[2 * dim]
                 a_theta = back[2 * dim + 1 :]
@@ -363,8 +370,25 @@ def _odeint_solve(func: Any, y0: Any, t: Any, args: tuple, back: bool, *, option
     """odeint's solve for `_Problem` (the backward one with ``_ODEINT_BACK`` options only)."""
     if back:
         kept = {k: v for k, v in options.items() if k in _ODEINT_BACK}
-        return _ODEINT(func, y0, t, args=args, **_tolerances(kept, np.size(y0)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", _si.ODEintWarning)
+                return _ODEINT(func, y0, t, args=args, **_tolerances(kept, np.size(y0)))
+        except _si.ODEintWarning as e:
+            raise _failed("odeint", str(e)) from None
     return _ODEINT(func, y0, t, args=args, **options)
+
+
+def _failed(name: str, reason: str) -> RulegradError:
+    """The error for a failed solve of the derivative's system (the adjoint's, backwards,
+    or the forward sensitivity's)."""
+    return RulegradError(
+        f"the solver of {name}'s derivative system failed ({reason}). In reverse mode (rg.grad, "
+        "rg.vjp) that system runs the state backwards in time, which is unstable for a stiff "
+        "system (its fast decaying modes grow backwards): take the derivative in forward mode "
+        "(rg.jvp, rg.jacobian(f, mode='fwd')), whose sensitivity solve runs forwards with the "
+        "state."
+    )
 
 
 def _tolerances(options: dict, size: int) -> dict:
@@ -576,6 +600,8 @@ def solve_ivp(
             )  # fmt: skip
             problem.info = sol
         got = np.shape(sol.y)[1] if np.ndim(sol.y) == 2 else 0  # (a list when none)
+        if back and (sol.status < 0 or got != len(ts)):
+            raise _failed("solve_ivp", sol.message)
         if sol.status < 0 or got != len(ts) - (not back):
             raise RulegradError(
                 f"solve_ivp stopped before the last time point while rulegrad differentiated "

@@ -368,3 +368,37 @@ def test_solve_ivp_without_t_eval_ends_at_t_span() -> None:
     _, tangent = rg.jvp(end, (0.2, 1.5), (0.3, -0.7))
     assert np.isclose(tangent, 0.3 * expect[0] - 0.7 * expect[1], rtol=1e-6)
     assert rg.jvp(end, (0.2, 1.5, 0), (0.3, -0.7, None))[1] == 0.0
+
+
+def robertson(t: float, y: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Robertson's stiff chemical kinetics, in solve_ivp's argument order."""
+    fast = k[1] * y[1] ** 2
+    return np.stack(
+        [-k[0] * y[0] + k[2] * y[1] * y[2], k[0] * y[0] - fast - k[2] * y[1] * y[2], fast]
+    )
+
+
+def test_unstable_backward_solve_says_so() -> None:
+    """A stiff system whose state blows up in the adjoint's backward solve is a RulegradError
+    that says so and points to forward mode (odeint warned and returned garbage; solve_ivp
+    said to give t_eval inside the interval), and forward mode gives the derivative."""
+    k, y0, t = np.array([0.04, 3e7, 1e4]), np.array([1.0, 0.0, 0.0]), np.array([0, 1, 10, 40.0])
+    w, tols = np.array([0.3, 1e4, -0.2]), {"rtol": 1e-8, "atol": np.array([1e-12, 1e-16, 1e-12])}
+
+    def ivp(k: object) -> object:
+        return np.sum(w @ rgi.solve_ivp(robertson, (0, 40), y0, "BDF", t[1:], args=(k,), **tols).y)
+
+    def ode(k: object) -> object:
+        return np.sum(w @ rgi.odeint(lambda y, t, k: robertson(t, y, k), y0, t, (k,), **tols).T)
+
+    for f in (ivp, ode):
+        with pytest.raises(rg.RulegradError, match="derivative system failed.*forward mode"):
+            rg.grad(f)(k)
+
+    def plain(k: np.ndarray) -> float:
+        ys = scipy_integrate.odeint(lambda y, t: robertson(t, y, k), y0, t, rtol=1e-10, atol=1e-16)
+        return float(np.sum(w @ ys.T))
+
+    along = np.array([0.0, 1e6, 0.0])
+    expect = (plain(k + 1e-3 * along) - plain(k - 1e-3 * along)) / 2e-3
+    assert np.isclose(rg.jvp(ode, (k,), (along,))[1], expect, rtol=1e-4)
