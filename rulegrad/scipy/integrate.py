@@ -35,7 +35,8 @@ a gradient, a jvp of a jvp, a gradient of a jvp, or a jvp of a gradient, which i
 ``rg.hessian`` and ``rg.hvp`` work) raises `RuleError` naming the combination; the
 Params the dynamics function reads must be read at its first call, at ``(y0, t[0])``
 (a Param read only later raises `RuleError` in the backward pass, never a silent zero);
-tracked values inside lists or dicts in ``args`` must be Params, not computed values.
+tracked values inside lists or dicts in ``args`` must be Params, not computed values; the
+systems are real (a complex ``y0``, ``args`` entry or Param read raises `ArgumentError`).
 
 Examples:
     >>> import numpy as np
@@ -55,6 +56,7 @@ Examples:
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -245,7 +247,13 @@ def _adjoint(dy: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) 
             a_t0 -= t_grads[i]
             if times[i] != times[i - 1]:
                 state = np.concatenate([ys[i], a, [a_t0], a_theta])
-                back = problem.solve(augmented, state, times[i - 1 : i + 1][::-1], (), True)[-1]
+                try:
+                    back = problem.solve(augmented, state, times[i - 1 : i + 1][::-1], (), True)
+                except ValueError as e:  # scipy's, on values gone non-finite inside the solve
+                    raise _failed(problem.name, str(e)) from e
+                back = back[-1]
+                if not np.all(np.isfinite(back)):
+                    raise _failed(problem.name, "its values went non-finite")
                 a = back[dim : 2 * dim]
                 a_t0 = back[2 * dim]
                 a_theta = back[2 * dim + 1 :]
@@ -362,8 +370,37 @@ def _odeint_solve(func: Any, y0: Any, t: Any, args: tuple, back: bool, *, option
     """odeint's solve for `_Problem` (the backward one with ``_ODEINT_BACK`` options only)."""
     if back:
         kept = {k: v for k, v in options.items() if k in _ODEINT_BACK}
-        return _ODEINT(func, y0, t, args=args, **kept)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", _si.ODEintWarning)
+                return _ODEINT(func, y0, t, args=args, **_tolerances(kept, np.size(y0)))
+        except _si.ODEintWarning as e:
+            raise _failed("odeint", str(e)) from None
     return _ODEINT(func, y0, t, args=args, **options)
+
+
+def _failed(name: str, reason: str) -> RulegradError:
+    """The error for a failed solve of the derivative's system (the adjoint's, backwards,
+    or the forward sensitivity's)."""
+    return RulegradError(
+        f"the solver of {name}'s derivative system failed ({reason}). In reverse mode (rg.grad, "
+        "rg.vjp) that system runs the state backwards in time, which is unstable for a stiff "
+        "system (its fast decaying modes grow backwards): take the derivative in forward mode "
+        "(rg.jvp, rg.jacobian(f, mode='fwd')), whose sensitivity solve runs forwards with the "
+        "state."
+    )
+
+
+def _tolerances(options: dict, size: int) -> dict:
+    """``options`` for an augmented state of ``size`` entries: an ``rtol`` or ``atol`` given
+    per state entry (an array) keeps its entries for the state, which comes first, and
+    gives its smallest to the rest (the adjoint or the sensitivities)."""
+    out = dict(options)
+    for name in ("rtol", "atol"):
+        if np.ndim(options.get(name)) > 0:
+            tol = np.ravel(options[name])
+            out[name] = np.concatenate([tol, np.full(size - tol.size, tol.min())])
+    return out
 
 
 def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
@@ -383,7 +420,7 @@ def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
     plain_args = tuple(None if i in slots else a for i, a in enumerate(args))
     with _alone():
         probe = diff(
-            lambda: _vector(func(np.array(value(y0), dtype=np.float64), float(value(t0)),
+            lambda: _vector(func(_state(y0), float(value(t0)),
                                  *[value(a) if i in slots else a for i, a in enumerate(args)]))
         )  # fmt: skip
         found = tuple(params(probe))
@@ -395,6 +432,27 @@ def _prepare(func: Callable, args: Any, y0: Any, t0: Any, name: str) -> tuple:
             "adjoint cannot see it. Pass that value in args= instead."
         )
     return plain_args, slots, values, found
+
+
+def _state(y0: Any) -> Any:
+    """``y0``'s value in float64, or complex128 when complex (a complex state fails later, in
+    `_real`, when something is differentiated, and is scipy's business otherwise)."""
+    y = np.asarray(value(y0))
+    return y.astype(np.complex128 if np.iscomplexobj(y) else np.float64)
+
+
+def _real(name: str, y0: Any, values: tuple, found: tuple) -> None:
+    """Raise `ArgumentError` when the initial state, a computed ``args`` entry (``values``)
+    or a Param the dynamics read (``found``) is complex: the rules solve real systems."""
+    labelled = [("y0", y0), *(("an args= entry", v) for v in values)]
+    for what, x in [*labelled, *(("a Param the dynamics read", p) for p in found)]:
+        if np.iscomplexobj(value(x)):
+            raise ArgumentError(
+                f"{name} is differentiable for real systems only, and {what} is complex "
+                f"({describe(x)}; its imaginary part would be dropped). Write the system in "
+                "real numbers: a state of real and imaginary parts, np.concatenate([y.real, "
+                "y.imag])."
+            )
 
 
 def _items(x: Any) -> list:
@@ -442,6 +500,7 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, args: Any = (), **options:
     if not (found or slots or _tracked(y0, t)):
         out = _ODEINT(ode, y0, t, args=args, full_output=full, **options)
         return out
+    _real("odeint", y0, values, found)
     problem = _Problem(ode, args, slots, found, None, "odeint")  # type: ignore[arg-type]
 
     def solve(f: Any, y: Any, ts: Any, a: tuple, back: bool) -> Any:
@@ -481,7 +540,8 @@ def solve_ivp(
     ``t_span[0]``, ``args`` and the Params ``fun`` reads.
 
     ``fun(t, y, *args)`` as in scipy. Without ``t_eval`` the solution is at the times the
-    solver chose, which are then constants. Only ``sol.y`` is tracked (``sol.t`` is
+    solver chose, which are then constants, but for the first and last, ``t_span``'s own
+    (so the last column is differentiable in ``t_span[1]``). Only ``sol.y`` is tracked (``sol.t`` is
     ``t_eval`` as given); ``dense_output`` and events work as in scipy but are not
     differentiated. The backward integration uses the same ``method``, ``rtol``, ``atol``
     and ``max_step``. Outside `rulegrad.diff` this is scipy's function.
@@ -505,30 +565,43 @@ def solve_ivp(
             "solve_ivp(vectorized=True) is not differentiable by rulegrad: the adjoint "
             "calls fun on one state at a time; leave vectorized out"
         )
+    args = None if args is None else tuple(args)  # scipy unpacks a list too
     t0 = t_span[0]
     keep = {"rtol", "atol", "max_step"}
     back_options = {"method": method, **{k: v for k, v in options.items() if k in keep}}
+    ode = _swapped(fun)
+    plain_args, slots, values, found = _prepare(ode, args or (), y0, t0, "solve_ivp")
+    if not (found or slots or _tracked(y0, tuple(t_span), t_eval)):
+        return _SOLVE_IVP(fun, _values(tuple(t_span)), y0, method, t_eval, args=args, **options)
+    _real("solve_ivp", y0, values, found)
+    shown = t_eval
     if t_eval is None:
         with _alone():
-            t_eval = _SOLVE_IVP(
+            shown = t_eval = _SOLVE_IVP(
                 fun, _values(tuple(t_span)), value(y0), method, args=_values(args or ()) or None,
                 **options
             ).t  # fmt: skip
-    ode = _swapped(fun)
-    args, slots, values, found = _prepare(ode, () if args is None else args, y0, t0, "solve_ivp")
+        if len(t_eval) > 1 and t_eval[-1] == value(t_span[1]):
+            # the solver's times are constants, but the first and last are t_span's own
+            ends = [np.reshape(t0, (1,)), np.reshape(t_span[1], (1,))]
+            t_eval = np.concatenate([ends[0], t_eval[1:-1], ends[1]])
+    args = plain_args
     problem = _Problem(ode, args, slots, found, None, "solve_ivp")  # type: ignore[arg-type]
     span_end = value(t_span[1])
 
     def solve(f: Any, y: Any, ts: Any, a: tuple, back: bool) -> Any:
         g = _swapped_back(f)
         if back:
-            sol = _SOLVE_IVP(g, (ts[0], ts[-1]), y, t_eval=ts, args=a or None, **back_options)
+            kept = _tolerances(back_options, np.size(y))
+            sol = _SOLVE_IVP(g, (ts[0], ts[-1]), y, t_eval=ts, args=a or None, **kept)
         else:
             sol = _SOLVE_IVP(
                 g, (ts[0], span_end), y, method, ts[1:], args=a or None, **options
             )  # fmt: skip
             problem.info = sol
         got = np.shape(sol.y)[1] if np.ndim(sol.y) == 2 else 0  # (a list when none)
+        if back and (sol.status < 0 or got != len(ts)):
+            raise _failed("solve_ivp", sol.message)
         if sol.status < 0 or got != len(ts) - (not back):
             raise RulegradError(
                 f"solve_ivp stopped before the last time point while rulegrad differentiated "
@@ -543,7 +616,7 @@ def solve_ivp(
     ys = ode_solution(y0, times, *values, *found, problem=problem)
     sol = problem.info
     sol.y = np.transpose(ys[1:])
-    sol.t = t_eval
+    sol.t = shown
     return sol
 
 

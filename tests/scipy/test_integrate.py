@@ -285,3 +285,120 @@ def test_outside_diff_it_is_scipys_result() -> None:
     np.testing.assert_array_equal(ys, scipy_integrate.odeint(forced, Y0, T, (A, B), **TIGHT))
     sol = rgi.solve_ivp(forced_t, (0, 1), rg.Param(Y0), t_eval=[0.5, 1.0], args=(rg.Param(A), B))
     assert type(sol.y) is np.ndarray and sol.y.shape == (2, 2)
+
+
+@pytest.mark.parametrize("tol", ["atol", "rtol"])
+def test_tolerances_per_state_entry(tol: str) -> None:
+    """An rtol or atol array (one entry per state entry, as for a stiff system) serves the
+    backward solve of the longer augmented state too, in odeint and solve_ivp."""
+    tols = {**TIGHT, tol: np.array([1e-10, 1e-11])}
+    g = central(lambda v: loss_plain(Y0, T, v, B), A)
+    got = rg.grad(lambda a: np.sum(W * rgi.odeint(forced, Y0, T, args=(a, B), **tols)))(A)
+    np.testing.assert_allclose(got, g, rtol=1e-6, atol=1e-7)
+
+    def ivp(a: np.ndarray) -> object:
+        sol = rgi.solve_ivp(forced_t, (0.0, 2.0), Y0, "DOP853", T[1:], args=(a, B), **tols)
+        return np.sum(W[1:] * sol.y.T)
+
+    g = central(lambda v: ivp_plain(Y0, T[1:], 0.0, v), A)
+    np.testing.assert_allclose(rg.grad(ivp)(A), g, rtol=1e-6, atol=1e-7)
+    y1 = rg.grad(lambda y0: rgi.solve_ivp(lambda t, y: -y, (0, 1), y0, atol=[1e-12]).y[0, -1])
+    assert np.isclose(y1(np.array([2.0])), np.exp(-1.0), rtol=1e-3)
+
+
+def test_solve_ivp_args_as_a_list() -> None:
+    """solve_ivp unpacks args= given as a list, as scipy does."""
+
+    def loss(k: object) -> object:
+        sol = rgi.solve_ivp(lambda t, y, k, b: -k * y + b, (0, 1), [1.0], args=[k, 0.1], **TIGHT)
+        return sol.y[0, -1]
+
+    # y(1) = b/k + (1 - b/k) exp(-k)
+    expect = central(lambda k: 0.1 / k + (1 - 0.1 / k) * np.exp(-k), np.array(0.5))
+    assert np.isclose(rg.grad(loss)(0.5), expect, rtol=1e-6)
+
+
+def test_complex_systems_are_refused_not_cut_to_real() -> None:
+    """A complex y0, args= entry or Param read is an ArgumentError naming it (the rules
+    solve real systems; the imaginary part was dropped with a ComplexWarning); a complex
+    solve that nothing tracked reaches is scipy's, inside a diff too."""
+    k = rg.Param(0.5)
+
+    def rotate(t: float, y: np.ndarray, c: object = 1.0) -> object:
+        return -1j * k * c * y
+
+    def y1(y0: object, args: tuple = ()) -> object:
+        return rgi.solve_ivp(rotate, (0, 1), y0, t_eval=[1.0], args=args or None, **TIGHT).y
+
+    with pytest.raises(rg.ArgumentError, match="real systems only, and y0 is complex"):
+        rg.diff(lambda: np.real(y1(np.array([1.0 + 0j]))[0, 0]))
+    with pytest.raises(rg.ArgumentError, match="an args= entry is complex"):
+        rg.diff(lambda: np.real(y1(np.array([1.0]), (k * (1 + 1j),))[0, 0]))
+    c = rg.Param(np.array(0.5 + 0.1j))
+    with pytest.raises(rg.ArgumentError, match="a Param the dynamics read is complex"):
+        rg.diff(lambda: np.sum(rgi.odeint(lambda y, t: -np.real(c) * y, [1.0], [0, 1.0])))
+    out = {}
+
+    def loss() -> object:
+        out["y"] = rgi.solve_ivp(lambda t, y: -1j * y, (0, 1), [1.0 + 0j], t_eval=[1.0], **TIGHT).y
+        return 2.0 * k
+
+    rg.diff(loss)
+    assert np.isclose(out["y"][0, 0], np.exp(-1j), rtol=1e-8)
+
+
+def test_solve_ivp_without_t_eval_ends_at_t_span() -> None:
+    """Without t_eval the solver's times are constants, but the first and last are
+    t_span's: sol.y[:, -1] = y(t_span[1]) moves with it (by f there), sol.y[:, 0] = y0 moves
+    with neither end; in reverse and forward mode."""
+
+    def end(t0: object, t1: object, which: int = -1) -> object:
+        return rgi.solve_ivp(forced_t, (t0, t1), Y0, "DOP853", args=(A, B), **TIGHT).y[0, which]
+
+    def plain(t0: float, t1: float) -> float:
+        sol = scipy_integrate.solve_ivp(forced_t, (t0, t1), Y0, "DOP853", args=(A, B), **TIGHT)
+        return float(sol.y[0, -1])
+
+    expect = [
+        central(lambda v: plain(float(v), 1.5), np.array(0.2)),
+        central(lambda v: plain(0.2, float(v)), np.array(1.5)),
+    ]
+    np.testing.assert_allclose(rg.grad(end, (0, 1))(0.2, 1.5), expect, rtol=1e-6, atol=1e-7)
+    assert rg.grad(end, (0, 1))(0.2, 1.5, 0) == (0.0, 0.0)
+    _, tangent = rg.jvp(end, (0.2, 1.5), (0.3, -0.7))
+    assert np.isclose(tangent, 0.3 * expect[0] - 0.7 * expect[1], rtol=1e-6)
+    assert rg.jvp(end, (0.2, 1.5, 0), (0.3, -0.7, None))[1] == 0.0
+
+
+def robertson(t: float, y: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Robertson's stiff chemical kinetics, in solve_ivp's argument order."""
+    fast = k[1] * y[1] ** 2
+    return np.stack(
+        [-k[0] * y[0] + k[2] * y[1] * y[2], k[0] * y[0] - fast - k[2] * y[1] * y[2], fast]
+    )
+
+
+def test_unstable_backward_solve_says_so() -> None:
+    """A stiff system whose state blows up in the adjoint's backward solve is a RulegradError
+    that says so and points to forward mode (odeint warned and returned garbage; solve_ivp
+    said to give t_eval inside the interval), and forward mode gives the derivative."""
+    k, y0, t = np.array([0.04, 3e7, 1e4]), np.array([1.0, 0.0, 0.0]), np.array([0, 1, 10, 40.0])
+    w, tols = np.array([0.3, 1e4, -0.2]), {"rtol": 1e-8, "atol": np.array([1e-12, 1e-16, 1e-12])}
+
+    def ivp(k: object) -> object:
+        return np.sum(w @ rgi.solve_ivp(robertson, (0, 40), y0, "BDF", t[1:], args=(k,), **tols).y)
+
+    def ode(k: object) -> object:
+        return np.sum(w @ rgi.odeint(lambda y, t, k: robertson(t, y, k), y0, t, (k,), **tols).T)
+
+    for f in (ivp, ode):
+        with pytest.raises(rg.RulegradError, match="derivative system failed.*forward mode"):
+            rg.grad(f)(k)
+
+    def plain(k: np.ndarray) -> float:
+        ys = scipy_integrate.odeint(lambda y, t: robertson(t, y, k), y0, t, rtol=1e-10, atol=1e-16)
+        return float(np.sum(w @ ys.T))
+
+    along = np.array([0.0, 1e6, 0.0])
+    expect = (plain(k + 1e-3 * along) - plain(k - 1e-3 * along)) / 2e-3
+    assert np.isclose(rg.jvp(ode, (k,), (along,))[1], expect, rtol=1e-4)

@@ -226,3 +226,23 @@ def test_repeated_times_and_the_solvers_own_times() -> None:
 
     out, tout = rg.jvp(own, (np.array([2.0]),), (np.array([1.0]),))
     np.testing.assert_allclose(tout, out / 2.0, rtol=1e-8)  # y = y0 exp(-t): linear in y0
+
+
+def test_tolerances_per_state_entry() -> None:
+    """An atol array (one entry per state entry) serves the sensitivity solve of the doubled
+    state too, in odeint and solve_ivp."""
+    tols = {"rtol": 1e-10, "atol": np.array([1e-10, 1e-11])}
+    along = (np.array([0.3, -1.0]), None, np.array([1.0, -0.4]), 0.5)
+
+    def ode(y0: Any, t: Any, a: Any, b: Any) -> Any:
+        return rgi.odeint(forced, y0, t, args=(a, b), **tols)
+
+    _, tout = rg.jvp(ode, PRIMALS, along)
+    np.testing.assert_allclose(tout, central(ode, PRIMALS, along), rtol=1e-6, atol=1e-7)
+
+    def ivp(y0: Any, a: Any, b: Any) -> Any:
+        return rgi.solve_ivp(forced_ivp, (0.0, 2.0), y0, t_eval=T[1:], args=(a, b), **tols).y
+
+    primals, along = (Y0, A, B), (along[0], along[2], along[3])
+    _, tout = rg.jvp(ivp, primals, along)
+    np.testing.assert_allclose(tout, central(ivp, primals, along), rtol=1e-6, atol=1e-7)
