@@ -87,7 +87,6 @@ _SOLVE_IVP = _scipy("solve_ivp")
 #: The solver options the backward (adjoint) integration reuses; the others (a Jacobian
 #: of the forward system, full output, events) do not apply to the augmented system.
 _ODEINT_BACK = ("rtol", "atol", "hmax", "hmin", "mxstep")
-_IVP_BACK = ("method", "rtol", "atol", "max_step")
 
 
 def _recording() -> bool:
