@@ -10,6 +10,11 @@ so every rank starts the same collectives in the same order. The walk's end star
 left; ``rg.grad(J, p)`` waits for ``p``'s bucket and returns the reduced gradient. An
 `rg.jit` replay does the same through `DataParallel.begin_replay`: its generated code hands
 each Param's gradient over right after the last step adding to it.
+
+Each Param's values in its bucket are followed by a flag, 1 where this rank gave it a
+gradient, summed with them: so every rank answers ``rg.grad(J, p)`` alike for every Param of
+the model, also for one its own step never touched (a data-dependent branch): the average,
+zeros counting for the ranks without a gradient, or None when no rank had one.
 """
 
 from __future__ import annotations
@@ -215,7 +220,9 @@ class DataParallel:
     these Params (the mean over ranks, or the row-weighted mean after
     `DataParallel.shard`), overlapping the communication with the rest of the walk
     (`DataParallel.overlapped` tells how much); ``rg.grad(J, p)`` waits for ``p``'s bucket
-    only. One process: nothing is reduced.
+    only. Every rank gets the same gradient of every Param of the model, also of one only
+    some ranks' steps touched (zeros counting for the others); None on every rank if no
+    rank's step gave it a gradient. One process: nothing is reduced.
 
     Args:
         model: anything `rg.params` finds Params in.
@@ -242,7 +249,8 @@ class DataParallel:
         self.bucket_bytes = max(1, int(bucket_mb * 2**20))
         self.index = {id(p): i for i, p in enumerate(self.params)}
         self.weight = 1.0 / self.world.size  # this rank's share of the mean
-        #: per Param: (bucket, offset, size, shape); per bucket: [(type, dtype), size, like]
+        #: per Param: (bucket, offset, size, shape), its flag at offset + size (`_Walk.put`);
+        #: per bucket: [(type, dtype), size, like]
         self.layout: list = []
         self.buckets: list[list[Any]] = []
         self._walk: _Walk | None = None
@@ -295,7 +303,7 @@ class DataParallel:
                 size = 0
             b = self.buckets[-1]
             self.layout[i] = (len(self.buckets) - 1, b[1], v.size, v.shape)
-            b[1] += v.size
+            b[1] += v.size + 1  # its values, then its flag
             size += v.nbytes
 
     def _start(self, present: list[int | None]) -> _Walk:
@@ -308,11 +316,14 @@ class DataParallel:
         return self._walk
 
     def _start_tape(self, tape: Any) -> _Walk:
-        # index of a Param -> its leaf (a Node; or the leaf of an earlier walk of this tape
-        # (vjp), or a replay's, either with a `grad`)
+        # index of a Param -> its leaf: a Node, or in a walk of a tape walked before (vjp's
+        # pullback, called again) the Node of its `_Pending` (None: a Param the tape never read)
         index = self.index
-        nodes = {index[id(p)]: getattr(e, "node", e) for p, e in tape.leaves.values()
-                 if id(p) in index}  # fmt: skip
+        nodes = {}
+        for p, e in tape.leaves.values():
+            node = getattr(e, "node", e)
+            if id(p) in index and node is not None:
+                nodes[index[id(p)]] = node
         walk = self._start(list(nodes))
         walk.tape, walk.nodes = tape, nodes
         walk.slot = {id(n): i for i, n in nodes.items()}
@@ -337,8 +348,9 @@ class DataParallel:
             walk.put(i, node.grad)
 
     def done(self, tape: Any) -> None:
-        """The walk is over: start the rest of the buckets, and leave each Param's gradient
-        where `rg.grad` reads it, as a pending one that waits for its bucket."""
+        """The walk is over: start the rest of the buckets, and leave each of the model's
+        Params' gradients where `rg.grad` reads it, as a pending one that waits for its
+        bucket (see `_Walk.close`)."""
         walk = self._walk
         if walk is None or tape is not walk.tape:
             walk = self._start_tape(tape)
@@ -382,7 +394,8 @@ class _Walk:
             self.put(i, g)
 
     def put(self, i: int, g: Any) -> None:
-        """Copy Param ``i``'s gradient, weighted, into its bucket; start the buckets that
+        """Copy Param ``i``'s gradient, weighted, into its bucket and set its flag (the
+        reduction sums the flags: how many ranks gave it a gradient); start the buckets that
         are complete, in order."""
         if isinstance(g, Box):
             raise DistributedError(
@@ -392,7 +405,9 @@ class _Walk:
             )
         self.early = len(self.handles)
         b, at, n, shape = self.dp.layout[i]
-        np.multiply(g, self.dp.weight, out=self.buffer(b)[at : at + n].reshape(shape))
+        buf = self.buffer(b)
+        np.multiply(g, self.dp.weight, out=buf[at : at + n].reshape(shape))
+        buf[at + n] = 1
         self.left[b] -= 1
         if self.left[b] == 0 and b == len(self.handles):
             self.launch()
@@ -406,7 +421,11 @@ class _Walk:
             self.handles.append(communicator(buf, self.dp.world).iallreduce(buf, "sum"))
 
     def close(self, tape: Any = None) -> None:
-        """Start every bucket left; each Param's leaf becomes a pending gradient. A replay
+        """Start every bucket left; every Param of the model gets a pending gradient in the
+        tape's leaves, where `rg.grad` reads it: those this walk reached in place of their
+        leaf, and the others too, since another rank's step may have touched them (their
+        gradient is then the others' average, and None where no rank gave one). A walk that
+        reached none of the model's Params starts nothing and changes nothing. A replay
         passes its ``tape``, whose leaves its Params' gradients are (in `begin_replay`'s
         order)."""
         if tape is not None:
@@ -417,9 +436,9 @@ class _Walk:
             return
         self.left = [0] * len(self.left)
         self.launch()
-        params = self.dp.params
-        for i, node in self.nodes.items():
-            self.tape.leaves[id(params[i])] = (params[i], _Pending(self, i, node))
+        leaves, nodes = self.tape.leaves, self.nodes
+        for i, p in enumerate(self.dp.params):
+            leaves[id(p)] = (p, _Pending(self, i, nodes.get(i)))
 
     def wait(self, b: int) -> None:
         """Wait until bucket ``b`` (and those before it) is reduced."""
@@ -437,7 +456,8 @@ class _Walk:
 
 class _Pending:
     """A Param's gradient being reduced, where `rg.grad` reads a leaf's: ``.grad`` waits
-    for its bucket, then is the reduced gradient."""
+    for its bucket, then is the reduced gradient, or None if no rank gave one. ``node`` is
+    the leaf it replaces (None: a Param this rank's tape never read)."""
 
     __slots__ = ("walk", "index", "node")
 
@@ -448,7 +468,8 @@ class _Pending:
     def grad(self) -> Any:
         b, at, n, shape = self.walk.dp.layout[self.index]
         self.walk.wait(b)
-        return self.walk.bufs[b][at : at + n].reshape(shape)
+        buf = self.walk.bufs[b]
+        return buf[at : at + n].reshape(shape) if buf[at + n] else None
 
 
 def _broadcast_or_find(model: Any, bcast: bool, w: World) -> list[Param]:

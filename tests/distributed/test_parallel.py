@@ -80,6 +80,25 @@ def test_training_equals_single_process(
 
 
 @needs_mpi
+@pytest.mark.parametrize(("bucket_mb", "how"), [(25.0, "diff"), (0.0001, "diff"), (0.0001, "jit")])
+def test_a_param_only_some_ranks_touch(tmp_path: Path, bucket_mb: float, how: str) -> None:
+    """Rank 0's rows go through an expert and rank 1's do not: both ranks get the same
+    gradient of it (the average with rank 1's zeros; it was None on rank 1, whose Adam then
+    skipped the step, and the models drifted apart), and after the Adam steps both hold the
+    Params of one process on the whole batch; a Param no rank reads is None on both."""
+    run = launch(2, "routed", tmp_path, bucket_mb, how)
+    assert run.returncode == 0, run.stderr
+    m = worker.routed(seed=0)
+    first = worker.train_routed(m, None, jit=False)
+    assert first[5] is None
+    for r in range(2):
+        assert (tmp_path / f"none{r}").read_text() == " ".join(["False"] * 5 + ["True"])
+        got = np.load(tmp_path / f"rank{r}.npz")
+        for i, want in enumerate([*[p.value for p in m], *first[:5]]):
+            np.testing.assert_allclose(got[f"arr_{i}"], want, rtol=1e-10, atol=1e-12)
+
+
+@needs_mpi
 def test_collectives_and_shards_on_three_ranks(tmp_path: Path) -> None:
     """allreduce's mean, sum and max over 3 ranks; shard gives each rank its rows of a
     permutation fixed by (seed, epoch): disjoint, covering all 10 rows, uneven (4, 3, 3)."""
@@ -325,6 +344,44 @@ def test_leaving_the_context_completes_the_reductions(monkeypatch: pytest.Monkey
             h.released = True
         assert len(handles) == 4 and [h.done for h in handles] == [True, False, False, False]
     assert all(h.done for h in handles)
+
+
+def test_every_param_of_the_model_gets_the_reduced_gradient(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A walk that reached some of the model's Params leaves a pending gradient for all of
+    them, also for those this rank's step did not read (None here, where the fake's other
+    rank is this one: no rank gave one); a walk that reached none of them starts no
+    reduction, and a Param outside the model keeps its own gradient. vjp's pullback walks
+    again over the pending gradients."""
+    from rulegrad.distributed import parallel
+
+    handles: list[_Handle] = []
+
+    class Fake(dist.Communicator):
+        def iallreduce(self, buf: np.ndarray, op: str) -> _Handle:
+            handles.append(_Handle(buf))
+            handles[-1].released = True
+            return handles[-1]
+
+    monkeypatch.setattr(parallel, "communicator", lambda x, w: Fake())
+    two = dist.World(0, 2, 0, 2, None, 1.0)
+    m, other = worker.routed(seed=0), rg.Param(np.ones(3))
+    x, y = worker.routed_data()[0]
+    want = rg.diff(worker.routed_loss, m, x, y, 0)
+    with dist.DataParallel(m, bucket_mb=1e-6, broadcast=False, w=two):
+        J = rg.diff(lambda: np.sum(other * other))
+        np.testing.assert_allclose(rg.grad(J, other), 2 * other.value)
+        assert rg.grad(J, m[0]) is None and handles == []
+        J = rg.diff(lambda: worker.routed_loss(m, x, y, 0) + np.sum(other))
+        np.testing.assert_allclose(rg.grad(J, other), np.ones(3))
+        assert len(handles) == 6  # one bucket per Param of the model
+        for p in m[:4]:
+            np.testing.assert_allclose(rg.grad(J, p), rg.grad(want, p))
+        assert rg.grad(J, m[4]) is None and rg.grad(J, m[5]) is None
+        _, back = rg.vjp(lambda v: worker.routed_loss(m, v, y, 0), x)
+        np.testing.assert_allclose(back(1.0)[0], back(1.0)[0])
+        assert len(handles) == 18
 
 
 _EVENTS: list[str] = []

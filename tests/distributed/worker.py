@@ -181,6 +181,60 @@ def scenario_scalar(out: Path) -> None:
     np.savez(out / f"rank{w.rank}.npz", *[p.value for p in m])
 
 
+def routed(seed: int) -> list[rg.Param]:
+    """worker's model with two more Params: an expert that only the rows routed to it go
+    through (a mixture of experts), and one no step reads."""
+    rng = np.random.default_rng(seed + 10)
+    return [*model(seed), rg.Param(rng.standard_normal((5, 3))), rg.Param(np.zeros(3))]
+
+
+def routed_loss(m: list, x: np.ndarray, y: np.ndarray, k: int) -> object:
+    """worker's loss, the first ``k`` rows going through the expert ``m[4]`` as well (with
+    none, the expert is not read)."""
+    h = np.tanh(x @ m[0] + m[1])
+    out = h @ m[2] + m[3]
+    if k:
+        out = np.concatenate([out[:k] + x[:k] @ m[4], out[k:]])
+    return nn.nll(out, y)
+
+
+def routed_data() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Global batches whose first half is routed to the expert (a positive first feature):
+    on 2 ranks, rank 0's rows all are and rank 1's none."""
+    batches = data(steps=4)
+    for x, _ in batches:
+        x[:, 0] = np.abs(x[:, 0]) * np.where(np.arange(len(x)) < len(x) // 2, 1, -1)
+    return batches
+
+
+def train_routed(m: list, dp: dist.DataParallel | None, jit: bool) -> list:
+    """Adam steps of the routed model; the gradients of the first step."""
+    step = rg.jit(routed_loss) if jit else (lambda *a: rg.diff(routed_loss, *a))
+    opt = rg.optim.Adam(lr=0.05)
+    first = None
+    for xb, yb in routed_data():
+        if dp is not None:
+            xb, yb = dp.shard(xb, yb)
+        J = step(m, xb, yb, int(np.sum(xb[:, 0] > 0)))  # the routed rows come first
+        grads = [rg.grad(J, p) for p in m]
+        first = grads if first is None else first
+        for p, g in zip(m, grads):
+            opt.step(p, g)
+    return first
+
+
+def scenario_routed(out: Path, bucket_mb: float, how: str) -> None:
+    """Adam steps where rank 0's rows go through the expert and rank 1's do not: each rank
+    writes its Params, its first gradients, and which of them were None."""
+    w = dist.init(timeout=30)
+    m = routed(seed=w.rank)
+    with dist.DataParallel(m, bucket_mb=bucket_mb) as dp:
+        first = train_routed(m, dp, how == "jit")
+    np.savez(out / f"rank{w.rank}.npz", *[p.value for p in m],
+             *[np.zeros(0) if g is None else g for g in first])  # fmt: skip
+    (out / f"none{w.rank}").write_text(" ".join(str(g is None) for g in first))
+
+
 def scenario_nccl(out: Path) -> None:
     """NCCL's allreduce and broadcast of cupy arrays, one GPU per rank."""
     import cupy
@@ -204,5 +258,7 @@ if __name__ == "__main__":
     where = Path(outdir)
     if name == "train":
         scenario_train(where, int(opts[0]), float(opts[1]), opts[2])
+    elif name == "routed":
+        scenario_routed(where, float(opts[0]), opts[1])
     else:
         globals()[f"scenario_{name}"](where)
