@@ -70,6 +70,8 @@ from .toolbox import value_and_grad as value_and_grad  # noqa: E402  isort: skip
 from .checkpoint import load as load  # noqa: E402  isort: skip
 from .checkpoint import save as save  # noqa: E402  isort: skip
 
+plugins.load_on_import()  # (scipy's import loads the plugins that wrap its functions)
+
 __all__ = [
     # engine
     "Box", "Domain", "Param", "Primitive", "Result", "diff", "grad", "gradloss",

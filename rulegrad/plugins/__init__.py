@@ -24,6 +24,7 @@ from .manager import GROUP as GROUP
 from .manager import STRICT_ENV as STRICT_ENV
 from .manager import PluginWarning as PluginWarning
 from .manager import load as load
+from .manager import load_on_import as load_on_import
 from .manager import manager as manager
 from .manager import register as register
 from .registry import REGISTRY as REGISTRY
@@ -35,7 +36,7 @@ from .registry import Registry as Registry
 
 __all__ = [
     "PROJECT", "hookimpl", "hookspec",
-    "GROUP", "STRICT_ENV", "PluginWarning", "load", "manager", "register",
+    "GROUP", "STRICT_ENV", "PluginWarning", "load", "load_on_import", "manager", "register",
     "REGISTRY", "Backend", "BackendUnavailableError", "PluginError", "PluginRecord", "Registry",
     "backend", "backend_of",
 ]  # fmt: skip

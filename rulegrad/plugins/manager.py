@@ -2,7 +2,9 @@
 
 Loading happens once, at first use: before the first tape records (the first ``diff``,
 ``jit`` or ``vjp``), before a tracked value is said to have no rule, and at ``rg.to``,
-``rulegrad info`` and backend lookups; never at ``import rulegrad``, which stays fast.
+``rulegrad info`` and backend lookups; and as soon as scipy is imported (`ON_IMPORT`), so
+that ``from scipy.linalg import cholesky`` binds the function the scipy plugin wraps.
+``import rulegrad`` loads nothing unless scipy is imported already, and stays fast.
 Each plugin is loaded and its hooks are called on their own, so one that fails to
 import or register (an exception, or ``sys.exit``) is recorded (name, error) in
 `REGISTRY` and warned about, and the others load as usual. With the environment
@@ -17,8 +19,10 @@ why the loop over entry points is ours.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import importlib.metadata
 import os
+import sys
 import warnings
 from collections.abc import Iterable
 from functools import partial
@@ -32,7 +36,10 @@ from ..core.tape import FIRST_USE_LOCK
 from . import hookspecs
 from .registry import REGISTRY, Backend, PluginError, PluginRecord, Registry
 
-__all__ = ["GROUP", "STRICT_ENV", "PluginWarning", "load", "manager", "register"]
+__all__ = [
+    "GROUP", "ON_IMPORT", "STRICT_ENV", "PluginWarning", "load", "load_on_import", "manager",
+    "register",
+]  # fmt: skip
 
 #: The entry-point group plugins are declared in.
 GROUP = hookspecs.PROJECT
@@ -46,6 +53,11 @@ BUILTIN = {
     "gpu": "rulegrad.backends.gpu",
     "scipy": "rulegrad.scipy",
 }
+
+#: Modules whose import loads the plugins at once (`load_on_import`): rulegrad's scipy
+#: plugin wraps functions of scipy's modules in place, and ``from scipy.integrate import
+#: odeint`` binds the function that is there when it runs.
+ON_IMPORT = ("scipy",)
 
 _lock = FIRST_USE_LOCK  # the core runs `load` under it before the first tape
 _state: dict[str, Any] = {"pm": None, "loaded": False}
@@ -103,6 +115,79 @@ def load(*, reload: bool = False) -> Registry:
             raise
         _raise_if_strict(REGISTRY.failures)
         return REGISTRY
+
+
+def load_on_import(names: Iterable[str] = ON_IMPORT) -> None:
+    """Load the plugins as soon as one of the top-level modules ``names`` is imported, or
+    now if one already is (``import rulegrad`` calls this with `ON_IMPORT`).
+
+    So ``from scipy.linalg import cholesky`` after ``import rulegrad`` binds the function the
+    scipy plugin wrapped, not scipy's own, without ``import rulegrad`` importing scipy.
+    A plugin that fails here fails as it would at first use (a warning, or in strict mode
+    a `PluginError` at the next `load`); the import itself goes on.
+
+    Examples:
+        >>> load_on_import(["json"])  # (imported already: the plugins load now)
+        >>> _state["loaded"]
+        True
+    """
+    names = set(names)
+    if names & sys.modules.keys():
+        _load_quietly()
+    elif names and not any(isinstance(f, _LoadAfter) for f in sys.meta_path):
+        sys.meta_path.insert(0, _LoadAfter(names))
+
+
+def _load_quietly() -> None:
+    """`load`, leaving a strict-mode failure to the next `load` (it is tried again there).
+
+    Skipped while another thread holds the lock: that thread is loading the plugins, and
+    waiting here, inside an import, could deadlock with its own imports."""
+    if not _lock.acquire(blocking=False):
+        return
+    try:
+        load()
+    except PluginError:
+        pass
+    finally:
+        _lock.release()
+
+
+class _LoadAfter(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: when a module of ``names`` is about to be imported, it leaves
+    ``sys.meta_path`` and hands back the module's own spec with a loader that runs the
+    module, then `load`."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in self.names or self not in sys.meta_path:
+            return None
+        sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find else None
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _ThenLoad(spec.loader)
+                return spec
+        return None
+
+
+class _ThenLoad(importlib.abc.Loader):
+    """A module's loader, and `load` once the module has run; the module keeps its loader."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        _load_quietly()
 
 
 def _load_all() -> None:

@@ -253,6 +253,28 @@ def test_an_installed_plugin_is_loaded_before_a_missing_rule_is_decided(install)
     assert out == ["True", "1.0"]
 
 
+def test_importing_scipy_loads_the_plugins_and_a_strict_failure_waits(install) -> None:
+    """``import scipy`` after rulegrad loads the plugins (the scipy plugin's wrappers are then
+    what ``from scipy.x import f`` binds); a plugin failing in strict mode does not fail the
+    user's import: the error comes at the next load, the first diff."""
+    pytest.importorskip("scipy")
+    site = install("throwaway_on_import", "raise ImportError('missing dependency')\n")
+    out = _first_call(site, """
+        import os, sys, warnings
+        warnings.simplefilter("ignore")
+        import numpy as np, rulegrad as rg
+        print('rulegrad.scipy' in sys.modules)
+        os.environ["RULEGRAD_PLUGINS_STRICT"] = "1"
+        import scipy
+        print('rulegrad.scipy' in sys.modules, type(scipy.__spec__.loader).__name__)
+        try:
+            rg.grad(lambda x: x * x)(1.0)
+        except rg.plugins.PluginError as e:
+            print("PluginError", "throwaway_on_import" in str(e))
+    """)  # fmt: skip
+    assert out == ["False", "True", "SourceFileLoader", "PluginError", "True"]
+
+
 # ---- a failing plugin never takes the others down (issue 18) ----
 def test_a_plugin_calling_sys_exit_is_recorded_not_obeyed(install) -> None:
     """sys.exit at a plugin's import or in its hook fails that plugin only; load() returns."""

@@ -32,6 +32,24 @@ def test_import_rulegrad_does_not_import_scipy() -> None:
     assert out.stdout.split() == ["False", "False", "True"]
 
 
+@pytest.mark.parametrize("first", ["import rulegrad", "import scipy.linalg, scipy.integrate"])
+def test_functions_imported_from_scipy_by_name_are_differentiable(first: str) -> None:
+    """``from scipy.integrate import odeint`` binds the plugin's wrapper whether scipy is
+    imported after rulegrad (its import loads the plugins) or before (import rulegrad
+    does), as a script's imports come; so does ``from scipy.linalg import cholesky``."""
+    code = f"""
+{first}
+import numpy as np, rulegrad as rg
+from scipy.integrate import odeint
+from scipy.linalg import cholesky
+print(round(rg.grad(lambda k: odeint(lambda y, t, k: -k * y, np.array([1.0]), [0.0, 2.0],
+                                     args=(k,), rtol=1e-10)[-1, 0])(1.0), 6))
+print(rg.grad(lambda a: np.sum(cholesky(a * np.eye(2))))(4.0))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(round(-2 * np.exp(-2.0), 6)), "0.5"]
+
+
 def test_without_scipy_it_registers_nothing_quietly() -> None:
     """With scipy hidden, the plugin loads (no failure) with no methods, and says why."""
     code = (
