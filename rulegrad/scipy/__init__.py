@@ -11,7 +11,7 @@ their primitives:
   of ``norm t gamma beta dirichlet multivariate_normal poisson chi2 expon``;
 * `rulegrad.scipy.linalg`: ``solve_triangular cholesky cho_solve sqrtm expm logm
   solve_sylvester solve_banded eigh det inv``;
-* `rulegrad.scipy.signal`: ``convolve`` and ``correlate``;
+* `rulegrad.scipy.signal`: ``convolve correlate fftconvolve oaconvolve convolve2d correlate2d``;
 * `rulegrad.scipy.integrate`, where present.
 
 scipy's ufuncs reach rulegrad through numpy's protocols; its Python functions and

@@ -34,8 +34,7 @@ NATIVE = {
     },
     **{f"linalg.{n}": getattr(linalg, n) for n in linalg.__all__ if n != "cho_solve"},
     "linalg.cho_solve": linalg.cho_solve_unpacked,
-    "signal.convolve": signal.convolve,
-    "signal.correlate": signal.correlate,
+    **{f"signal.{n}": getattr(signal, n) for n in signal.__all__},
 }
 
 
@@ -102,6 +101,14 @@ CASES = {
     "convolve_same": (lambda a, b: sg.convolve(a, b, "same"), (M, B), (T, TB)),
     "correlate_valid_2d": (lambda a, b: sg.correlate(a, b, "valid"), (M, B), (T, TB)),
     "correlate_full_1d": (lambda a, b: sg.correlate(a, b), (M[0], B[:, 0]), (T[0], TB[:, 0])),
+    "fftconvolve_same_axes": (lambda a, b: sg.fftconvolve(a, b, "same", axes=1), (M, B), (T, TB)),
+    "oaconvolve_valid": (lambda a, b: sg.oaconvolve(a, b, "valid"), (M, B), (T, TB)),
+    "convolve2d_same": (lambda a, b: sg.convolve2d(a, b, "same"), (M, B), (T, TB)),
+    "correlate2d_valid_swapped": (
+        lambda a, b: sg.correlate2d(a, b, "valid"),
+        (B.T + 1j, M - 1j),
+        (TB.T, T + 1j),
+    ),
     "logsumexp_b_keepdims": (
         lambda a, b: sc.logsumexp(a, axis=0, b=b, keepdims=True),
         (M, SPD),
