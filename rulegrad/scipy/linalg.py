@@ -1,5 +1,5 @@
-"""scipy.linalg: solve_triangular, cholesky, cho_solve, solve_banded, solve_sylvester, inv, det,
-eigh, expm, logm, sqrtm.
+"""scipy.linalg: solve_triangular, cholesky, cho_factor, cho_solve, solve_banded, solve_sylvester,
+inv, det, eigh, expm, logm, sqrtm.
 
 scipy.linalg's functions are Python code that converts its arguments with ``np.asarray``;
 while the plugin is loaded, each function listed is replaced on ``scipy.linalg`` by a
@@ -15,6 +15,9 @@ Conventions, as for numpy's rules (docs/primitives.md):
   read one triangle of their matrix (``lower=``), which gets the whole gradient; the other
   gets none. ``cholesky`` and ``eigh`` use rulegrad's numpy rules for
   ``np.linalg.cholesky``/``np.linalg.eigh`` (``upper``/``UPLO`` from ``lower``).
+  ``cho_factor``'s ``c`` is ``cholesky``'s factor on its triangle and ``a``'s own entries
+  on the other (as LAPACK leaves them), each with its own gradient, so
+  ``cho_solve(cho_factor(K), y)`` differentiates in ``K``.
 * **Matrix functions.** ``expm``, ``logm`` and ``sqrtm`` have real power series, so the
   gradient is the Fréchet derivative at ``a.T`` applied to the output gradient, computed
   as the upper-right block of ``f([[a.T, dy], [0, a.T]])``: itself a call of the same
@@ -49,7 +52,7 @@ from ._intercept import intercept
 from ._util import float_dtype, no_derivative
 
 __all__ = [
-    "cho_solve", "cholesky", "det", "eigh", "expm", "inv", "logm", "solve_banded",
+    "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm", "inv", "logm", "solve_banded",
     "solve_sylvester", "solve_triangular", "sqrtm",
 ]  # fmt: skip
 
@@ -169,6 +172,44 @@ def cholesky(
 ) -> Any:
     """scipy.linalg.cholesky: the upper factor unless ``lower``, reading that triangle."""
     return _cast(ORIGINAL["cholesky"](a, lower, overwrite_a, check_finite), a)
+
+
+def _cho_factor_da(dy: Any, y: Any, a: Any, lower: bool = False, *rest: Any) -> Any:
+    """c is the factor on one triangle (cholesky's rule, for that triangle of dy) and a's
+    own entries on the other (dy there, as it is)."""
+    factor = _numpy_rule(np.linalg.cholesky)(_read(dy, lower), _read(y, lower), a, upper=not lower)
+    return factor + _read(dy, not lower, 1)
+
+
+def _cho_factor_fa(da: Any, y: Any, a: Any, lower: bool = False, *rest: Any) -> Any:
+    return _cholesky_fa(da, _read(y, lower), a, lower) + _read(da, not lower, 1)
+
+
+@primitive(_cho_factor_da, None, jvp=_cho_factor_fa, domain=Domain(sample=_sample_spd))
+def cho_factor_c(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> Any:
+    """The factor ``c`` of ``scipy.linalg.cho_factor(a, lower)``: the Cholesky factor on the
+    triangle ``lower`` names, ``a``'s entries as LAPACK leaves them on the other."""
+    return _cast(ORIGINAL["cho_factor"](a, lower, overwrite_a, check_finite)[0], a)
+
+
+def cho_factor(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> tuple:
+    """scipy.linalg.cho_factor: ``(c, lower)`` for `cho_solve`, ``c`` from `cho_factor_c`.
+
+    The gradient of ``y^T K^-1 y`` is ``-x x^T`` (``x = K^-1 y``), folded onto the upper
+    triangle, which is the one read:
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> k, y = np.array([[4.0, 2.0], [2.0, 3.0]]), np.array([1.0, 2.0])
+        >>> rg.grad(lambda k: y @ la.cho_solve(la.cho_factor(k), y))(k)
+        array([[-0.015625,  0.1875  ],
+               [ 0.      , -0.5625  ]])
+    """
+    return cho_factor_c(a, lower, overwrite_a, check_finite), lower
 
 
 def _sample_cho(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -513,7 +554,7 @@ def sqrtm(a: Any, disp: bool = True, blocksize: int = 64) -> Any:
 def _intercept_all() -> None:
     for name in __all__:
         func = globals()[name]
-        impl = func if name == "cho_solve" else func.methods[0].impl
+        impl = func if name in ("cho_factor", "cho_solve") else func.methods[0].impl
         intercept(la, name, func, impl)
 
 

@@ -32,8 +32,9 @@ NATIVE = {
         f"stats.{n}": stats.PRIMITIVES[n]
         for n in ("norm.logpdf", "t.cdf", "beta.logsf", "poisson.pmf", "dirichlet.logpdf")
     },
-    **{f"linalg.{n}": getattr(linalg, n) for n in linalg.__all__ if n != "cho_solve"},
+    **{f"linalg.{n}": getattr(linalg, n) for n in linalg.__all__ if not n.startswith("cho_")},
     "linalg.cho_solve": linalg.cho_solve_unpacked,
+    "linalg.cho_factor": linalg.cho_factor_c,
     **{f"signal.{n}": getattr(signal, n) for n in signal.__all__},
 }
 
@@ -63,6 +64,12 @@ def _check(f, xs, ts, atol=1e-7):
 CASES = {
     "cholesky_lower": (lambda a: la.cholesky(a, lower=True), (SPD,), (T,)),
     "cholesky_upper": (lambda a: la.cholesky(a), (SPD,), (T,)),
+    "cho_factor_upper": (lambda a: la.cho_factor(a)[0], (SPD,), (T,)),
+    "cho_factor_cho_solve": (
+        lambda a, b: la.cho_solve(la.cho_factor(a, True), b),
+        (SPD, B),
+        (T, TB),
+    ),
     "cho_solve_lower": (
         lambda c, b: la.cho_solve((c, True), b),
         (la.cholesky(SPD, lower=True), B),
