@@ -32,9 +32,14 @@ NATIVE = {
         f"stats.{n}": stats.PRIMITIVES[n]
         for n in ("norm.logpdf", "t.cdf", "beta.logsf", "poisson.pmf", "dirichlet.logpdf")
     },
-    **{f"linalg.{n}": getattr(linalg, n) for n in linalg.__all__ if not n.startswith("cho_")},
+    **{
+        f"linalg.{n}": getattr(linalg, n)
+        for n in linalg.__all__
+        if n not in ("cho_factor", "cho_solve", "lu_solve")
+    },
     "linalg.cho_solve": linalg.cho_solve_unpacked,
     "linalg.cho_factor": linalg.cho_factor_c,
+    "linalg.lu_solve": linalg.lu_solve_unpacked,
     **{f"signal.{n}": getattr(signal, n) for n in signal.__all__},
 }
 
@@ -65,6 +70,12 @@ CASES = {
     "cholesky_lower": (lambda a: la.cholesky(a, lower=True), (SPD,), (T,)),
     "cholesky_upper": (lambda a: la.cholesky(a), (SPD,), (T,)),
     "cho_factor_upper": (lambda a: la.cho_factor(a)[0], (SPD,), (T,)),
+    "lu_factor": (lambda a: la.lu_factor(a)[0], (WELL[[1, 2, 0]],), (T,)),
+    "lu_factor_lu_solve_T": (
+        lambda a, b: la.lu_solve(la.lu_factor(a), b, trans=1),
+        (WELL[[1, 2, 0]], B),
+        (T, TB),
+    ),
     "cho_factor_cho_solve": (
         lambda a, b: la.cho_solve(la.cho_factor(a, True), b),
         (SPD, B),
