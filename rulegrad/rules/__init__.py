@@ -9,7 +9,7 @@ rulegrad.rules.catalog`` prints the table of everything registered (docs/primiti
 
 from importlib.util import find_spec
 
-from . import arithmetic, complex, fft, linalg, math, nn, nondiff, reductions, shape  # noqa: F401
+from . import arithmetic, complex, fft, linalg, math, nn, nondiff, reductions, shape, signal  # noqa: F401
 
 if find_spec(f"{__name__}.conv") is not None:  # conv4/pool/unpool (rules/conv.py)
     from . import conv  # noqa: F401

@@ -28,6 +28,7 @@ FAMILIES = {
     "shape": "Shape and indexing",
     "linalg": "Linear algebra",
     "fft": "Fourier transforms",
+    "signal": "Convolution and correlation (1-d)",
     "nn": "Neural networks (rulegrad.nn)",
     "conv": "Convolution and pooling (rulegrad.nn)",
     "nondiff": "No gradient",

@@ -9,9 +9,9 @@ their primitives:
 * `rulegrad.scipy.special`: scipy.special's functions (``gammaln``, ``jv``, ``logsumexp``, ...);
 * `rulegrad.scipy.stats`: ``logpdf``/``pdf``/``logcdf``/``cdf``/``sf`` (``logpmf``/``pmf``)
   of ``norm t gamma beta dirichlet multivariate_normal poisson chi2 expon``;
-* `rulegrad.scipy.linalg`: ``solve_triangular cholesky cho_solve sqrtm expm logm
-  solve_sylvester solve_banded eigh det inv``;
-* `rulegrad.scipy.signal`: ``convolve`` and ``correlate``;
+* `rulegrad.scipy.linalg`: ``solve_triangular cholesky cho_factor cho_solve lu_factor lu_solve
+  sqrtm expm logm solve_sylvester solve_banded eigh det inv``;
+* `rulegrad.scipy.signal`: ``convolve correlate fftconvolve oaconvolve convolve2d correlate2d``;
 * `rulegrad.scipy.integrate`, where present.
 
 scipy's ufuncs reach rulegrad through numpy's protocols; its Python functions and

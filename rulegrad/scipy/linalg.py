@@ -1,5 +1,5 @@
-"""scipy.linalg: solve_triangular, cholesky, cho_solve, solve_banded, solve_sylvester, inv, det,
-eigh, expm, logm, sqrtm.
+"""scipy.linalg: solve_triangular, cholesky, cho_factor, cho_solve, lu_factor, lu_solve,
+solve_banded, solve_sylvester, inv, det, eigh, expm, logm, sqrtm.
 
 scipy.linalg's functions are Python code that converts its arguments with ``np.asarray``;
 while the plugin is loaded, each function listed is replaced on ``scipy.linalg`` by a
@@ -15,6 +15,13 @@ Conventions, as for numpy's rules (docs/primitives.md):
   read one triangle of their matrix (``lower=``), which gets the whole gradient; the other
   gets none. ``cholesky`` and ``eigh`` use rulegrad's numpy rules for
   ``np.linalg.cholesky``/``np.linalg.eigh`` (``upper``/``UPLO`` from ``lower``).
+  ``cho_factor``'s ``c`` is ``cholesky``'s factor on its triangle and ``a``'s own entries
+  on the other (as LAPACK leaves them), each with its own gradient, so
+  ``cho_solve(cho_factor(K), y)`` differentiates in ``K``.
+* **LU.** ``lu_factor`` differentiates the packed factors of ``P^T A = L U`` (the pivots,
+  integers, have no gradient: they are constant near a matrix with no tie between
+  candidate pivots), and ``lu_solve`` differentiates in ``lu`` and ``b``, so
+  ``lu_solve(lu_factor(A), b)`` differentiates in ``A`` (``trans`` 0 or 1; 2 for real ones).
 * **Matrix functions.** ``expm``, ``logm`` and ``sqrtm`` have real power series, so the
   gradient is the Fréchet derivative at ``a.T`` applied to the output gradient, computed
   as the upper-right block of ``f([[a.T, dy], [0, a.T]])``: itself a call of the same
@@ -44,13 +51,14 @@ from typing import Any
 import numpy as np
 import scipy.linalg as la
 
-from ..core import PRIMITIVES, Domain, RuleError, primitive
+from ..core import PRIMITIVES, Domain, RuleError, primitive, value
+from ..rules._util import dtype_of
 from ._intercept import intercept
 from ._util import float_dtype, no_derivative
 
 __all__ = [
-    "cho_solve", "cholesky", "det", "eigh", "expm", "inv", "logm", "solve_banded",
-    "solve_sylvester", "solve_triangular", "sqrtm",
+    "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm", "inv", "logm", "lu_factor",
+    "lu_solve", "solve_banded", "solve_sylvester", "solve_triangular", "sqrtm",
 ]  # fmt: skip
 
 #: scipy.linalg's functions, as they were before the plugin intercepted them.
@@ -171,6 +179,44 @@ def cholesky(
     return _cast(ORIGINAL["cholesky"](a, lower, overwrite_a, check_finite), a)
 
 
+def _cho_factor_da(dy: Any, y: Any, a: Any, lower: bool = False, *rest: Any) -> Any:
+    """c is the factor on one triangle (cholesky's rule, for that triangle of dy) and a's
+    own entries on the other (dy there, as it is)."""
+    factor = _numpy_rule(np.linalg.cholesky)(_read(dy, lower), _read(y, lower), a, upper=not lower)
+    return factor + _read(dy, not lower, 1)
+
+
+def _cho_factor_fa(da: Any, y: Any, a: Any, lower: bool = False, *rest: Any) -> Any:
+    return _cholesky_fa(da, _read(y, lower), a, lower) + _read(da, not lower, 1)
+
+
+@primitive(_cho_factor_da, None, jvp=_cho_factor_fa, domain=Domain(sample=_sample_spd))
+def cho_factor_c(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> Any:
+    """The factor ``c`` of ``scipy.linalg.cho_factor(a, lower)``: the Cholesky factor on the
+    triangle ``lower`` names, ``a``'s entries as LAPACK leaves them on the other."""
+    return _cast(ORIGINAL["cho_factor"](a, lower, overwrite_a, check_finite)[0], a)
+
+
+def cho_factor(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> tuple:
+    """scipy.linalg.cho_factor: ``(c, lower)`` for `cho_solve`, ``c`` from `cho_factor_c`.
+
+    The gradient of ``y^T K^-1 y`` is ``-x x^T`` (``x = K^-1 y``), folded onto the upper
+    triangle, which is the one read:
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> k, y = np.array([[4.0, 2.0], [2.0, 3.0]]), np.array([1.0, 2.0])
+        >>> rg.grad(lambda k: y @ la.cho_solve(la.cho_factor(k), y))(k)
+        array([[-0.015625,  0.1875  ],
+               [ 0.      , -0.5625  ]])
+    """
+    return cho_factor_c(a, lower, overwrite_a, check_finite), lower
+
+
 def _sample_cho(rng: np.random.Generator) -> tuple[tuple, dict]:
     n, lower = _n(rng), bool(rng.integers(0, 2))
     return (la.cholesky(_spd(rng, n), lower=lower), lower, _rhs(rng, n)), {}
@@ -227,6 +273,136 @@ def cho_solve(
     # (bool: scipy 1.18's cho_factor gives lower as a 0-d array, which the method's bool
     # annotation does not take)
     return cho_solve_unpacked(c, bool(lower), b, overwrite_b, check_finite)
+
+
+# ---- LU with partial pivoting: A = P L U, packed as lu = tril(L, -1) + U ----
+def _perm(piv: Any) -> np.ndarray:
+    """LAPACK's pivots (row i swapped with row piv[i], in order) as the permutation with
+    ``a[perm] = L U``."""
+    piv = np.asarray(value(piv))
+    perm = np.arange(piv.shape[0])
+    for i, p in enumerate(piv):
+        perm[[i, p]] = perm[[p, i]]
+    return perm
+
+
+def _lu_parts(lu: Any) -> tuple[Any, Any]:
+    """``(L, U)`` from the packed factor: L unit lower triangular, U upper."""
+    return np.tril(lu, -1) + np.eye(np.shape(lu)[-1], dtype=dtype_of(lu)), np.triu(lu)
+
+
+def _sample_lu(rng: np.random.Generator) -> tuple[tuple, dict]:
+    """A well-conditioned matrix with its rows shuffled, so that LU pivots (clearly: no
+    finite-difference step changes a pivot)."""
+    n = _n(rng)
+    return (_well(rng, n)[rng.permutation(n)],), {}
+
+
+def _lu_factor_da(dy: Any, y: Any, a: Any, *rest: Any) -> Any:
+    """P^T A = L U: with M = tril(L^T Lbar, -1) + triu(Ubar U^T) (Lbar, Ubar the parts of
+    dy on L's and U's entries), abar = P L^-T M U^-T (transposes, not conjugates: LU is
+    holomorphic)."""
+    (dlu, _), (lu, piv) = dy, y
+    low, up = _lu_parts(lu)
+    m = np.tril(_t(low) @ np.tril(dlu, -1), -1) + np.triu(np.triu(dlu) @ _t(up))
+    z = _t(solve_triangular(up, _t(m)))  # M U^-T
+    g = solve_triangular(lu, z, trans=1, lower=True, unit_diagonal=True)  # L^-T M U^-T
+    return g[np.argsort(_perm(piv))]
+
+
+def _lu_factor_fa(da: Any, y: Any, a: Any, *rest: Any) -> tuple:
+    """X = L^-1 (P^T dA) U^-1: dL = L tril(X, -1), dU = triu(X) U; the pivots have none."""
+    lu, piv = y
+    low, up = _lu_parts(lu)
+    w = solve_triangular(lu, da[_perm(piv)], lower=True, unit_diagonal=True)  # L^-1 P^T dA
+    x = _t(solve_triangular(up, _t(w), trans=1))  # ... U^-1
+    return low @ np.tril(x, -1) + np.triu(x) @ up, None
+
+
+@primitive(_lu_factor_da, jvp=_lu_factor_fa, domain=Domain(sample=_sample_lu))
+def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> tuple:
+    """scipy.linalg.lu_factor: ``(lu, piv)``, the packed factors and LAPACK's pivots (the
+    pivots, integers, have no gradient)."""
+    lu, piv = ORIGINAL["lu_factor"](a, overwrite_a, check_finite)
+    return _cast(lu, a), piv
+
+
+def _lu_trans(trans: Any, lu: Any) -> int:
+    """``trans`` as 0 (A x = b) or 1 (A^T x = b); 2 (A^H) is 1 for a real factor."""
+    if trans in (0, 1) or (trans == 2 and not np.iscomplexobj(value(lu))):
+        return min(int(trans), 1)
+    raise RuleError(
+        f"scipy.linalg.lu_solve: trans={trans!r} is not differentiable here; use 0 or 1 "
+        "(or 2 with a real factor)"
+    )
+
+
+def _lu_db(dy: Any, y: Any, lu: Any, piv: Any, b: Any, trans: Any = 0, *rest: Any) -> Any:
+    """op(A) x = b: bbar = op(A)^-T xbar."""
+    return lu_solve_unpacked(lu, piv, dy, 1 - _lu_trans(trans, lu))
+
+
+def _lu_dlu(dy: Any, y: Any, lu: Any, piv: Any, b: Any, trans: Any = 0, *rest: Any) -> Any:
+    """abar = -bbar x^T (op = T: -x bbar^T), then through A = P L U: with G = P^T abar,
+    Lbar = tril(G U^T, -1) and Ubar = triu(L^T G)."""
+    bbar = _lu_db(dy, y, lu, piv, b, trans)
+    x2, b2 = (y[:, None], bbar[:, None]) if np.ndim(y) == 1 else (y, bbar)
+    g = -(b2 @ _t(x2)) if _lu_trans(trans, lu) == 0 else -(x2 @ _t(b2))
+    g = g[_perm(piv)]
+    low, up = _lu_parts(lu)
+    return np.tril(g @ _t(up), -1) + np.triu(_t(low) @ g)
+
+
+def _lu_flu(dlu: Any, y: Any, lu: Any, piv: Any, b: Any, trans: Any = 0, *rest: Any) -> Any:
+    """dA = P (dL U + L dU) and dx = -op(A)^-1 op(dA) x."""
+    low, up = _lu_parts(lu)
+    da = (np.tril(dlu, -1) @ up + low @ np.triu(dlu))[np.argsort(_perm(piv))]
+    t = _lu_trans(trans, lu)
+    return -lu_solve_unpacked(lu, piv, (da if t == 0 else _t(da)) @ y, t)
+
+
+def _sample_lu_solve(rng: np.random.Generator) -> tuple[tuple, dict]:
+    (a,), _ = _sample_lu(rng)
+    lu, piv = la.lu_factor(a)
+    return (lu, piv, _rhs(rng, a.shape[0])), {"trans": int(rng.integers(0, 3))}
+
+
+def _lu_fb(db: Any, y: Any, lu: Any, piv: Any, b: Any, trans: Any = 0, *rest: Any) -> Any:
+    return lu_solve_unpacked(lu, piv, db, _lu_trans(trans, lu))
+
+
+@primitive(
+    _lu_dlu,
+    None,  # the pivots
+    _lu_db,
+    jvp=(_lu_flu, None, _lu_fb),
+    domain=Domain(args=("real", "int", "real"), sample=_sample_lu_solve),
+)
+def lu_solve_unpacked(
+    lu: Any, piv: Any, b: Any, trans: Any = 0, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
+    """``scipy.linalg.lu_solve((lu, piv), b, trans)`` with the factors' tuple unpacked, so
+    that a tracked ``lu`` is an argument of its own (what ``scipy.linalg.lu_solve`` calls)."""
+    _lu_trans(trans, lu)
+    y = ORIGINAL["lu_solve"]((lu, piv), b, trans, overwrite_b, check_finite)
+    return _cast(y, lu, b)
+
+
+def lu_solve(
+    lu_and_piv: tuple, b: Any, trans: Any = 0, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
+    """scipy.linalg.lu_solve: solve ``A x = b`` (``trans=1``: ``A^T x = b``) given
+    ``lu_factor(A)``; through a tracked ``lu_factor``, the gradient reaches ``A``.
+
+    Examples:
+        >>> import rulegrad as rg
+        >>> a, b = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0])
+        >>> rg.grad(lambda a: np.sum(la.lu_solve(la.lu_factor(a), b)))(a)  # -A^-T 1 x^T
+        array([[-0.5,  0.5],
+               [ 0.5, -0.5]])
+    """
+    lu, piv = lu_and_piv
+    return lu_solve_unpacked(lu, piv, b, trans, overwrite_b, check_finite)
 
 
 # ---- triangular and banded solves ----
@@ -513,7 +689,7 @@ def sqrtm(a: Any, disp: bool = True, blocksize: int = 64) -> Any:
 def _intercept_all() -> None:
     for name in __all__:
         func = globals()[name]
-        impl = func if name == "cho_solve" else func.methods[0].impl
+        impl = func if name in ("cho_factor", "cho_solve", "lu_solve") else func.methods[0].impl
         intercept(la, name, func, impl)
 
 

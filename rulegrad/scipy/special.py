@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from ..core import ELEMENTWISE, Domain, zerograd
+from ..core import ELEMENTWISE, Domain, RuleError, value, zerograd
 from ..core import primitive as _primitive
 from ..rules._util import expand, is_complex
 from . import _incomplete
@@ -638,13 +638,46 @@ def _lse_db(
     domain=Domain(sample=_sample_reduce),
 )
 def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -> Any:
-    """``log(sum(b * exp(a), axis))``, computed stably (scipy's; no ``return_sign``).
+    """``log(sum(b * exp(a), axis))``, computed stably (scipy's; ``return_sign`` is
+    `logsumexp_signed`'s).
 
     Examples:
         >>> float(logsumexp(np.array([0.0, 0.0])))  # log 2
         0.6931471805599453
     """
     return _cast(ORIGINAL["logsumexp"](a, axis=axis, b=b, keepdims=keepdims), a, b)
+
+
+def logsumexp_signed(
+    a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False
+) -> Any:
+    """scipy.special.logsumexp with tracked arguments, ``return_sign`` included: then
+    ``(log|sum(b exp(a))|, sign)``. The sign is a plain value (its gradient is zero almost
+    everywhere); the log is `logsumexp` with weights ``b * sign``, whose sum is positive,
+    so it differentiates as ``logsumexp`` does, in both modes and again.
+
+    Examples:
+        >>> a, b = np.array([0.0, 1.0]), np.array([1.0, -1.0])
+        >>> y, sign = logsumexp_signed(a, b=b, return_sign=True)
+        >>> round(float(y), 4), float(sign)  # log(e - 1), and e^0 - e^1 < 0
+        (0.5413, -1.0)
+    """
+    if not return_sign:
+        return logsumexp(a, axis, b, keepdims)
+    if is_complex(a) or (b is not None and is_complex(b)):
+        raise RuleError(
+            "scipy.special.logsumexp(..., return_sign=True) of complex arguments is not "
+            "differentiable here (its sign is a complex phase); take return_sign=False, or "
+            "real a and b"
+        )
+    _, sign = ORIGINAL["logsumexp"](
+        value(a), axis=axis, b=None if b is None else value(b), keepdims=keepdims,
+        return_sign=True,
+    )  # fmt: skip
+    sign = _cast(sign, a, b)
+    if b is None:  # a sum of exponentials: positive
+        return logsumexp(a, axis, None, keepdims), sign
+    return logsumexp(a, axis, b * expand(sign, a, axis, keepdims), keepdims), sign
 
 
 def _sample_softmax(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -684,12 +717,12 @@ def _intercept_python_functions() -> None:
     for prim, arrays in (
         (polygamma, ("n", "x")),
         (multigammaln, ("a",)),
-        (logsumexp, ("a", "b")),
         (softmax, ("x",)),
         (log_softmax, ("x",)),
     ):
         impl = prim.methods[0].impl
         intercept(sc, impl.__name__, prim, impl, arrays)
+    intercept(sc, "logsumexp", logsumexp_signed, logsumexp_signed, ("a", "b"))
 
 
 _intercept_python_functions()

@@ -32,10 +32,15 @@ NATIVE = {
         f"stats.{n}": stats.PRIMITIVES[n]
         for n in ("norm.logpdf", "t.cdf", "beta.logsf", "poisson.pmf", "dirichlet.logpdf")
     },
-    **{f"linalg.{n}": getattr(linalg, n) for n in linalg.__all__ if n != "cho_solve"},
+    **{
+        f"linalg.{n}": getattr(linalg, n)
+        for n in linalg.__all__
+        if n not in ("cho_factor", "cho_solve", "lu_solve")
+    },
     "linalg.cho_solve": linalg.cho_solve_unpacked,
-    "signal.convolve": signal.convolve,
-    "signal.correlate": signal.correlate,
+    "linalg.cho_factor": linalg.cho_factor_c,
+    "linalg.lu_solve": linalg.lu_solve_unpacked,
+    **{f"signal.{n}": getattr(signal, n) for n in signal.__all__},
 }
 
 
@@ -64,6 +69,18 @@ def _check(f, xs, ts, atol=1e-7):
 CASES = {
     "cholesky_lower": (lambda a: la.cholesky(a, lower=True), (SPD,), (T,)),
     "cholesky_upper": (lambda a: la.cholesky(a), (SPD,), (T,)),
+    "cho_factor_upper": (lambda a: la.cho_factor(a)[0], (SPD,), (T,)),
+    "lu_factor": (lambda a: la.lu_factor(a)[0], (WELL[[1, 2, 0]],), (T,)),
+    "lu_factor_lu_solve_T": (
+        lambda a, b: la.lu_solve(la.lu_factor(a), b, trans=1),
+        (WELL[[1, 2, 0]], B),
+        (T, TB),
+    ),
+    "cho_factor_cho_solve": (
+        lambda a, b: la.cho_solve(la.cho_factor(a, True), b),
+        (SPD, B),
+        (T, TB),
+    ),
     "cho_solve_lower": (
         lambda c, b: la.cho_solve((c, True), b),
         (la.cholesky(SPD, lower=True), B),
@@ -102,6 +119,14 @@ CASES = {
     "convolve_same": (lambda a, b: sg.convolve(a, b, "same"), (M, B), (T, TB)),
     "correlate_valid_2d": (lambda a, b: sg.correlate(a, b, "valid"), (M, B), (T, TB)),
     "correlate_full_1d": (lambda a, b: sg.correlate(a, b), (M[0], B[:, 0]), (T[0], TB[:, 0])),
+    "fftconvolve_same_axes": (lambda a, b: sg.fftconvolve(a, b, "same", axes=1), (M, B), (T, TB)),
+    "oaconvolve_valid": (lambda a, b: sg.oaconvolve(a, b, "valid"), (M, B), (T, TB)),
+    "convolve2d_same": (lambda a, b: sg.convolve2d(a, b, "same"), (M, B), (T, TB)),
+    "correlate2d_valid_swapped": (
+        lambda a, b: sg.correlate2d(a, b, "valid"),
+        (B.T + 1j, M - 1j),
+        (TB.T, T + 1j),
+    ),
     "logsumexp_b_keepdims": (
         lambda a, b: sc.logsumexp(a, axis=0, b=b, keepdims=True),
         (M, SPD),

@@ -19,6 +19,7 @@ SPD = M @ M.T / 3 + np.eye(3)
 WELL = 1.5 * np.eye(3) + M / 6  # eigenvalues near 3/2
 B = rng.uniform(-1.0, 1.0, (3, 2))
 TRI = np.tril(M) + 2 * np.eye(3)
+SHUFFLED = WELL[[2, 0, 1]]  # LU pivots
 
 CASES = {
     "inv": (lambda a: la.inv(a), (WELL,)),
@@ -27,6 +28,16 @@ CASES = {
     "cholesky_lower": (lambda a: la.cholesky(a, lower=True), (SPD,)),
     "cho_solve": (lambda c, b: la.cho_solve((c, True), b), (la.cholesky(SPD, lower=True), B)),
     "cho_solve_upper_vec": (lambda c, b: la.cho_solve((c, False), b), (la.cholesky(SPD), B[:, 0])),
+    "cho_factor_upper": (lambda a: la.cho_factor(a)[0], (SPD,)),
+    "cho_factor_lower": (lambda a: la.cho_factor(a, lower=True)[0], (SPD,)),
+    "cho_factor_cho_solve": (lambda a, b: la.cho_solve(la.cho_factor(a), b), (SPD, B)),
+    "lu_factor": (lambda a: la.lu_factor(a)[0], (SHUFFLED,)),
+    "lu_factor_lu_solve": (lambda a, b: la.lu_solve(la.lu_factor(a), b), (SHUFFLED, B)),
+    "lu_solve_T_vec": (lambda a, b: la.lu_solve(la.lu_factor(a), b, trans=1), (SHUFFLED, B[:, 0])),
+    "lu_solve_factors": (
+        lambda lu, b: la.lu_solve((lu, la.lu_factor(SHUFFLED)[1]), b, 2),
+        (la.lu_factor(SHUFFLED)[0], B),
+    ),
     "solve_triangular": (lambda a, b: la.solve_triangular(a, b, lower=True), (TRI, B)),
     "solve_triangular_T": (lambda a, b: la.solve_triangular(a.T, b, trans="T"), (TRI.T, B)),
     "solve_triangular_unit": (
@@ -53,7 +64,17 @@ def test_matches_central_differences(name: str) -> None:
     assert rg.checkgrad(f, *args, order=2) < 1e-4
 
 
-@pytest.mark.parametrize("name", ["inv", "expm", "solve_triangular", "cholesky_lower"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "inv",
+        "expm",
+        "solve_triangular",
+        "cholesky_lower",
+        "cho_factor_cho_solve",
+        "lu_factor_lu_solve",
+    ],
+)
 def test_float32_in_float32_out(name: str) -> None:
     """float32 arguments give a float32 result and float32 gradients."""
     f, args = CASES[name]
@@ -133,3 +154,62 @@ def test_hessian_at_a_fortran_ordered_factor() -> None:
     f = lambda c: np.sum(la.solve_triangular(c, B) ** 2)  # noqa: E731
     np.testing.assert_allclose(rg.hessian(f)(c), rg.hessian(f)(np.ascontiguousarray(c)))
     assert np.abs(rg.hessian(f)(c)).max() > 1.0
+
+
+@pytest.mark.parametrize("lower", [False, True])
+def test_cho_factor_gives_scipys_values(lower: bool) -> None:
+    """A tracked cho_factor returns scipy's (c, lower): the factor on the triangle asked
+    for, K's own entries (as LAPACK leaves them) on the other, bit for bit."""
+    c, low = la.cho_factor(SPD, lower=lower)
+    (got, got_low), _ = rg.vjp(lambda k: la.cho_factor(k, lower=lower), SPD)
+    np.testing.assert_array_equal(got, c)
+    assert got_low == low == lower
+    other = np.triu(SPD, 1) if lower else np.tril(SPD, -1)
+    np.testing.assert_array_equal(np.triu(got, 1) if lower else np.tril(got, -1), other)
+
+
+def _gp_nll(p: np.ndarray, lower: bool = False) -> object:
+    """A Gaussian process's negative log marginal likelihood, written as GP code is:
+    cho_factor once, cho_solve and the factor's diagonal."""
+    d = np.linspace(0.0, 2.0, 5)
+    y = np.sin(3 * d)
+    k = np.exp(-((d[:, None] - d[None, :]) ** 2) / (2 * np.exp(p[0]) ** 2))
+    k = k * np.exp(p[1]) + 0.1 * np.eye(5)
+    factor = la.cho_factor(k, lower=lower)
+    return 0.5 * y @ la.cho_solve(factor, y) + np.sum(np.log(np.diagonal(factor[0])))
+
+
+@pytest.mark.parametrize("lower", [False, True])
+def test_gaussian_process_through_cho_factor_and_cho_solve(lower: bool) -> None:
+    """``la.cho_solve(la.cho_factor(K), y)`` with K tracked: the gradient (reverse), a jvp
+    (forward) and rg.hessian (forward over reverse) match central differences."""
+    p, v, h = np.array([-0.3, 0.2]), np.array([0.7, -0.4]), 1e-5
+    f = lambda p: _gp_nll(p, lower)  # noqa: E731
+    assert rg.checkgrad(f, p, order=2) < 1e-6
+    num = (f(p + h * v) - f(p - h * v)) / (2 * h)
+    np.testing.assert_allclose(rg.jvp(f, (p,), (v,))[1], num, rtol=1e-7)
+    g = rg.grad(f)
+    hess = np.stack([(g(p + h * e) - g(p - h * e)) / (2 * h) for e in np.eye(2)])
+    np.testing.assert_allclose(rg.hessian(f)(p), hess, rtol=1e-6, atol=1e-8)
+
+
+def test_lu_factor_gives_scipys_values_and_pivots() -> None:
+    """A tracked lu_factor returns scipy's (lu, piv) bit for bit, pivoting included; its
+    Hessian through lu_solve (forward over reverse) matches differences of the gradient."""
+    lu, piv = la.lu_factor(SHUFFLED)
+    assert not np.array_equal(piv, np.arange(3))
+    (got, got_piv), _ = rg.vjp(la.lu_factor, SHUFFLED)
+    np.testing.assert_array_equal(got, lu)
+    np.testing.assert_array_equal(got_piv, piv)
+    f = lambda a: np.sum(la.lu_solve(la.lu_factor(a), B[:, 0]) ** 2)  # noqa: E731
+    g, h, e = rg.grad(f), 1e-5, np.eye(9).reshape(9, 3, 3)
+    num = np.stack([(g(SHUFFLED + h * d) - g(SHUFFLED - h * d)) / (2 * h) for d in e])
+    hess = rg.hessian(f)(SHUFFLED).reshape(9, 9)
+    np.testing.assert_allclose(hess, num.reshape(9, 9).T, rtol=1e-6, atol=1e-8)
+
+
+def test_lu_solve_conjugate_transpose_of_a_complex_factor_is_refused() -> None:
+    """trans=2 (A^H x = b) of a complex factor is a RuleError naming what works."""
+    z = SHUFFLED + 0.5j * M
+    with pytest.raises(rg.RuleError, match="trans=2 is not differentiable"):
+        rg.grad(lambda a: np.real(np.sum(la.lu_solve(la.lu_factor(a), B, trans=2))))(z)

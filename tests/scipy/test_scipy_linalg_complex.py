@@ -25,6 +25,13 @@ CASES = {
     "logm": (lambda a: sl.logm(a), (A,)),
     "cholesky": (lambda a: sl.cholesky(a @ np.conj(a).T + np.eye(3), lower=True), (A,)),
     "cho_solve_lower": (lambda c, b: sl.cho_solve((np.tril(c), True), b), (A, B)),
+    "lu_factor_lu_solve": (lambda a, b: sl.lu_solve(sl.lu_factor(a[[2, 0, 1]]), b), (A, B)),
+    "lu_solve_T": (lambda a, b: sl.lu_solve(sl.lu_factor(a[[1, 2, 0]]), b, trans=1), (A, B)),
+    "cho_factor_cho_solve": (
+        lambda a, b: sl.cho_solve(sl.cho_factor(a @ np.conj(a).T + np.eye(3)), b),
+        (A, B),
+    ),
+    "cho_factor_lower": (lambda a: sl.cho_factor(a @ np.conj(a).T + np.eye(3), True)[0], (A,)),
     "cho_solve_upper": (lambda c, b: sl.cho_solve((np.triu(c), False), b), (A, B)),
     "eigh_eigvals_only": (lambda a: sl.eigh(a, eigvals_only=True), (A @ np.conj(A).T,)),
     "eigh_eigvals_only_upper": (

@@ -91,6 +91,39 @@ def test_logsumexp_weights_and_keepdims() -> None:
     assert rg.checkgrad(lambda a: np.sum(sc.logsumexp(a, axis=0, b=b) ** 2), a, order=2) < 1e-5
 
 
+@pytest.mark.parametrize("axis", [None, 0, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_return_sign(axis: object, keepdims: bool) -> None:
+    """return_sign=True gives scipy's (log|sum b e^a|, sign), sums of either sign: the log
+    differentiates in a and b (both modes, second order), the sign has no gradient."""
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))  # mixed-sign weights
+
+    def log_abs(a: np.ndarray, b: np.ndarray) -> object:
+        return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[0]
+
+    (y, sign), _ = rg.vjp(lambda a, b: sc.logsumexp(a, axis, b, keepdims, True), a, b)
+    want = sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    np.testing.assert_array_equal(y, want[0])
+    np.testing.assert_array_equal(sign, want[1])
+    assert np.any(want[1] < 0) or axis is None
+    assert rg.checkgrad(log_abs, a, b, order=2) < 1e-6
+    _, tangent = rg.jvp(log_abs, (a, b), (b, a))
+    h = 1e-6
+    numeric = (log_abs(a + h * b, b + h * a) - log_abs(a - h * b, b - h * a)) / (2 * h)
+    np.testing.assert_allclose(tangent, numeric, rtol=1e-6)
+    no_b = rg.grad(lambda a: np.sum(sc.logsumexp(a, axis=axis, return_sign=True)[0]))(a)
+    np.testing.assert_allclose(no_b, rg.grad(lambda a: np.sum(sc.logsumexp(a, axis=axis)))(a))
+    f32 = rg.grad(lambda a: np.sum(sc.logsumexp(a, axis, b, keepdims, True)[0]))
+    assert f32(a.astype(np.float32)).dtype == np.float32
+
+
+def test_logsumexp_return_sign_of_complex_arguments_is_refused() -> None:
+    """Complex a with return_sign=True (a complex phase for sign) is a RuleError saying so."""
+    with pytest.raises(rg.RuleError, match=r"return_sign=True\) of complex"):
+        rg.grad(lambda a: np.real(sc.logsumexp(a, return_sign=True)[0]))(np.array([1j, 2.0]))
+
+
 def test_float32_stays_float32_through_python_functions() -> None:
     """polygamma, multigammaln and softmax keep float32 (scipy computes them in float64)."""
     x = rg.Param(P.astype(np.float32))
