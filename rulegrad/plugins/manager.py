@@ -141,9 +141,11 @@ def load_on_import(names: Iterable[str] = ON_IMPORT) -> None:
 def _load_quietly() -> None:
     """`load`, leaving a strict-mode failure to the next `load` (it is tried again there).
 
-    Skipped while another thread holds the lock: that thread is loading the plugins, and
-    waiting here, inside an import, could deadlock with its own imports."""
-    if not _lock.acquire(blocking=False):
+    Skipped, for the first use to do, while a plugin's module is itself being imported (it
+    imports scipy, or rulegrad, at its top: loading now would register it half-made), and
+    while another thread holds the lock: that thread is loading the plugins, and waiting
+    here, inside an import, could deadlock with its own imports."""
+    if _plugin_importing() or not _lock.acquire(blocking=False):
         return
     try:
         load()
@@ -151,6 +153,13 @@ def _load_quietly() -> None:
         pass
     finally:
         _lock.release()
+
+
+def _plugin_importing() -> bool:
+    """Whether the module of an installed plugin is in the middle of its import."""
+    names = {ep.value.partition(":")[0] for ep in _entry_points()} | set(BUILTIN.values())
+    modules = (sys.modules.get(name) for name in names)
+    return any(getattr(getattr(m, "__spec__", None), "_initializing", False) for m in modules)
 
 
 class _LoadAfter(importlib.abc.MetaPathFinder):

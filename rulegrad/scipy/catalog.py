@@ -34,13 +34,14 @@ HEADER = """\
      do not edit. tests/scipy/test_scipy_catalog.py fails when page and registry disagree. -->
 
 rulegrad's own scipy plugin (`rulegrad/scipy/`, entry point `scipy`) is active whenever
-scipy is installed; it is loaded with the other plugins, before the first tape, so
-`import rulegrad` does not import scipy. scipy's ufuncs reach rulegrad through numpy's
-protocol; its Python functions and distribution methods are intercepted while the plugin
-is loaded: with a tracked argument they run the primitive listed here, else scipy's own
-function (`rulegrad/scipy/_intercept.py`). A name bound before the plugin loaded (`from
-scipy.linalg import expm` before the first `rg.diff`) is scipy's function: call it through
-its module, or use `rulegrad.scipy.linalg.expm`.
+scipy is installed; it is loaded with the other plugins, before the first tape or as
+soon as scipy is imported, so `import rulegrad` does not import scipy. scipy's ufuncs reach
+rulegrad through numpy's protocol; its Python functions and distribution methods are
+intercepted while the plugin is loaded: with a tracked argument they run the primitive
+listed here, else scipy's own function (`rulegrad/scipy/_intercept.py`). So `from
+scipy.linalg import expm` binds the differentiable function anywhere after `import
+rulegrad`; a name bound before `import rulegrad` is scipy's own: import rulegrad first,
+call it through its module, or use `rulegrad.scipy.linalg.expm`.
 
 Columns as in [primitives.md](primitives.md) (**forward**: `native` forward rules, or a
 jvp `derived` from the reverse rules); the domain kind `plain` is an argument the checks

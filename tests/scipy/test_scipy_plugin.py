@@ -50,6 +50,16 @@ print(rg.grad(lambda a: np.sum(cholesky(a * np.eye(2))))(4.0))
     assert out.stdout.split() == [str(round(-2 * np.exp(-2.0), 6)), "0.5"]
 
 
+@pytest.mark.parametrize("first", ["import rulegrad.scipy", "import rulegrad.scipy.catalog"])
+def test_a_plugin_importing_scipy_at_its_top_is_not_registered_half_made(first: str) -> None:
+    """A plugin module whose own import imports scipy (rulegrad.scipy checks for it) is not
+    loaded from inside that import, where it has no hooks yet: the first use loads it."""
+    count = "len(plugins.load().plugins['scipy'].methods)"
+    code = f"{first}; from rulegrad import plugins; print({count})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) > 100
+
+
 def test_without_scipy_it_registers_nothing_quietly() -> None:
     """With scipy hidden, the plugin loads (no failure) with no methods, and says why."""
     code = (
