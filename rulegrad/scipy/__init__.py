@@ -3,8 +3,8 @@ whenever scipy is installed.
 
 Like the numpy backend (`rulegrad.backends.cpu`), it is found through rulegrad's own
 ``rulegrad`` entry point and loaded lazily, before the first tape or when scipy is
-imported: ``import rulegrad`` imports neither this package nor scipy. Its hook imports the rule modules, which register
-their primitives:
+imported: ``import rulegrad`` imports neither this package nor scipy. Its hook imports the
+rule modules, which register their primitives:
 
 * `rulegrad.scipy.special`: scipy.special's functions (``gammaln``, ``jv``, ``logsumexp``, ...);
 * `rulegrad.scipy.stats`: ``logpdf``/``pdf``/``logcdf``/``cdf``/``sf`` (``logpmf``/``pmf``)
