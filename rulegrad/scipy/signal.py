@@ -130,7 +130,9 @@ def _bilinear(f: Any) -> tuple:
     return (fa, fb, None)
 
 
-@primitive(_conv_da, _conv_db, None, jvp=_bilinear(lambda *args: convolve(*args)), domain=DOMAIN)
+@primitive(
+    _conv_da, _conv_db, None, jvp=_bilinear(lambda *a, **k: convolve(*a, **k)), domain=DOMAIN
+)
 def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """scipy.signal.convolve of real or complex arrays, in their float (complex) dtype."""
     _check("convolve", in1, in2, mode)
@@ -138,7 +140,9 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
     return np.asarray(y).astype(float_dtype(in1, in2), copy=False)
 
 
-@primitive(_corr_da, _corr_db, None, jvp=_bilinear(lambda *args: correlate(*args)), domain=DOMAIN)
+@primitive(
+    _corr_da, _corr_db, None, jvp=_bilinear(lambda *a, **k: correlate(*a, **k)), domain=DOMAIN
+)
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """scipy.signal.correlate of real or complex arrays, in their float (complex) dtype."""
     _check("correlate", in1, in2, mode)
@@ -185,7 +189,7 @@ AXES = Domain(args=("complex", "complex", "plain"), sample=_sample_axes)
 
 
 @primitive(*_fft_rules(lambda *args: fftconvolve(*args)),
-           jvp=_bilinear(lambda *args: fftconvolve(*args)), domain=AXES)  # fmt: skip
+           jvp=_bilinear(lambda *a, **k: fftconvolve(*a, **k)), domain=AXES)  # fmt: skip
 def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
     """scipy.signal.fftconvolve of real or complex arrays, in their float (complex) dtype."""
     _check("fftconvolve", in1, in2, mode)
@@ -194,7 +198,7 @@ def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any
 
 
 @primitive(*_fft_rules(lambda *args: oaconvolve(*args)),
-           jvp=_bilinear(lambda *args: oaconvolve(*args)), domain=AXES)  # fmt: skip
+           jvp=_bilinear(lambda *a, **k: oaconvolve(*a, **k)), domain=AXES)  # fmt: skip
 def oaconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
     """scipy.signal.oaconvolve (overlap-add) of real or complex arrays, in their float
     (complex) dtype."""
@@ -257,7 +261,7 @@ def _sample_2d(rng: np.random.Generator) -> tuple[tuple, dict]:
 TWO_D = Domain(args=("complex", "complex", "plain"), sample=_sample_2d)
 
 
-@primitive(_conv2d_da, _conv2d_db, None, jvp=_bilinear(lambda *args: convolve2d(*args)),
+@primitive(_conv2d_da, _conv2d_db, None, jvp=_bilinear(lambda *a, **k: convolve2d(*a, **k)),
            domain=TWO_D)  # fmt: skip
 def convolve2d(
     in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0
@@ -268,7 +272,7 @@ def convolve2d(
     return np.asarray(y).astype(float_dtype(in1, in2), copy=False)
 
 
-@primitive(_corr2d_da, _corr2d_db, None, jvp=_bilinear(lambda *args: correlate2d(*args)),
+@primitive(_corr2d_da, _corr2d_db, None, jvp=_bilinear(lambda *a, **k: correlate2d(*a, **k)),
            domain=TWO_D)  # fmt: skip
 def correlate2d(
     in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0
