@@ -92,27 +92,23 @@ def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
 
 DOMAIN = Domain(args=("complex", "complex"), sample=_sample)
 
-primitive(
-    np.convolve,
-    _convolve_da,
-    _convolve_dv,
-    None,  # mode
-    jvp=(
-        lambda da, y, a, v, mode="full": np.convolve(da, v, mode),
-        lambda dv, y, a, v, mode="full": np.convolve(a, dv, mode),
-        None,
-    ),
-    domain=DOMAIN,
-)
-primitive(
-    np.correlate,
-    _correlate_da,
-    _correlate_dv,
-    None,  # mode
-    jvp=(
-        lambda da, y, a, v, mode="valid": np.correlate(da, v, mode),
-        lambda dv, y, a, v, mode="valid": np.correlate(a, dv, mode),
-        None,
-    ),
-    domain=DOMAIN,
-)
+
+def _register(f: Any, da: Any, dv: Any, default: str) -> None:
+    """Register ``f(a, v, mode=default)`` (np.convolve or np.correlate) with its reverse rules
+    and its forward rules, ``f`` of one tangent and the other argument (``f`` is bilinear)."""
+    primitive(
+        f,
+        da,
+        dv,
+        None,  # mode
+        jvp=(
+            lambda ta, y, a, v, mode=default: f(ta, v, mode),
+            lambda tv, y, a, v, mode=default: f(a, tv, mode),
+            None,
+        ),
+        domain=DOMAIN,
+    )
+
+
+_register(np.convolve, _convolve_da, _convolve_dv, "full")
+_register(np.correlate, _correlate_da, _correlate_dv, "valid")
