@@ -262,7 +262,14 @@ class DataParallel:
         """This rank's rows of a global batch (every rank passes the same one); the next
         walks weigh this rank's gradient by its share of the rows, so uneven parts give the
         gradient of the mean loss over the whole batch (a loss that is a mean over rows)."""
+        if not arrays:
+            raise DistributedError("dp.shard needs the batch's arrays: dp.shard(x, y)")
         whole = len(arrays[0])
+        if any(len(a) != whole for a in arrays):
+            raise DistributedError(
+                f"dp.shard: the arrays have {[len(a) for a in arrays]} rows; a batch's arrays "
+                "have one row per example: give arrays of one length"
+            )
         start, stop = _part(whole, self.world)
         self.weight = (stop - start) / whole if whole else 1.0 / self.world.size
         got = tuple(a[start:stop] for a in arrays)

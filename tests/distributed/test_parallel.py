@@ -256,6 +256,9 @@ def test_shard_refuses_arrays_of_different_lengths() -> None:
     """Arrays sharded together must have one length."""
     with pytest.raises(dist.DistributedError, match=r"\[3, 4\] rows"):
         dist.shard((np.ones(3), np.ones(4)))
+    dp = dist.DataParallel([rg.Param(np.ones(2))])  # (one process: the same check)
+    with pytest.raises(dist.DistributedError, match=r"dp.shard: the arrays have \[3, 4\] rows"):
+        dp.shard(np.ones(3), np.ones(4))
 
 
 @pytest.mark.gpu
