@@ -16,7 +16,7 @@ Conventions, as for numpy's rules (docs/primitives.md):
   gets none. ``cholesky`` and ``eigh`` use rulegrad's numpy rules for
   ``np.linalg.cholesky``/``np.linalg.eigh`` (``upper``/``UPLO`` from ``lower``).
   ``cho_factor``'s ``c`` is ``cholesky``'s factor on its triangle and ``a``'s own entries
-  on the other (as LAPACK leaves them), each with its own gradient, so
+  on the other (as LAPACK leaves them; zeros from scipy 1.18), each with its own gradient, so
   ``cho_solve(cho_factor(K), y)`` differentiates in ``K``.
 * **LU.** ``lu_factor`` differentiates the packed factors of ``P^T A = L U`` (the pivots,
   integers, have no gradient: they are constant near a matrix with no tie between
@@ -45,6 +45,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -179,15 +180,27 @@ def cholesky(
     return _cast(ORIGINAL["cholesky"](a, lower, overwrite_a, check_finite), a)
 
 
+@functools.cache
+def _keeps_other() -> bool:
+    """Whether scipy's cho_factor leaves ``a``'s entries on the triangle it does not write
+    (LAPACK's potrf does, and scipy up to 1.17 passes them on; 1.18 gives zeros there)."""
+    return bool(ORIGINAL["cho_factor"](np.array([[2.0, 1.0], [1.0, 2.0]]))[0][1, 0] != 0)
+
+
+def _other(d: Any, lower: bool) -> Any:
+    """The part of ``c``'s derivative on its unwritten triangle: ``a``'s there, or 0."""
+    return _read(d, not lower, 1) if _keeps_other() else 0
+
+
 def _cho_factor_da(dy: Any, y: Any, a: Any, lower: bool = False, *rest: Any) -> Any:
-    """c is the factor on one triangle (cholesky's rule, for that triangle of dy) and a's
-    own entries on the other (dy there, as it is)."""
+    """c is the factor on one triangle (cholesky's rule, for that triangle of dy) and, where
+    scipy leaves them, a's own entries on the other (dy there, as it is)."""
     factor = _numpy_rule(np.linalg.cholesky)(_read(dy, lower), _read(y, lower), a, upper=not lower)
-    return factor + _read(dy, not lower, 1)
+    return factor + _other(dy, lower)
 
 
 def _cho_factor_fa(da: Any, y: Any, a: Any, lower: bool = False, *rest: Any) -> Any:
-    return _cholesky_fa(da, _read(y, lower), a, lower) + _read(da, not lower, 1)
+    return _cholesky_fa(da, _read(y, lower), a, lower) + _other(da, lower)
 
 
 @primitive(_cho_factor_da, None, jvp=_cho_factor_fa, domain=Domain(sample=_sample_spd))
@@ -195,7 +208,8 @@ def cho_factor_c(
     a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
 ) -> Any:
     """The factor ``c`` of ``scipy.linalg.cho_factor(a, lower)``: the Cholesky factor on the
-    triangle ``lower`` names, ``a``'s entries as LAPACK leaves them on the other."""
+    triangle ``lower`` names, ``a``'s entries as LAPACK leaves them on the other (zeros
+    from scipy 1.18)."""
     return _cast(ORIGINAL["cho_factor"](a, lower, overwrite_a, check_finite)[0], a)
 
 
