@@ -676,10 +676,14 @@ def _qr_square(q: Any, r: Any, gq: Any, gr: Any) -> Any:
 
 
 def _qr_sample(rng: np.random.Generator) -> tuple[tuple, dict]:
-    """A tall, square or wide matrix (its first min(m, n) columns independent), each mode
-    ("complete" of a tall one only as "r" uses it: its extra columns of Q are arbitrary)."""
+    """A tall, square or wide matrix, each mode ("complete" of a tall one only as "r" uses
+    it: its extra columns of Q are arbitrary). Its first min(m, n) columns are well
+    conditioned (below 20): R's inverse enters the rules, and float32 second derivatives
+    were 2% off at a condition number of 2500."""
     m, n = [(4, 3), (3, 3), (3, 4)][rng.integers(3)]
     a = rng.standard_normal((m, n)) + 2 * np.eye(m, n)
+    while np.linalg.cond(a[:, : min(m, n)]) > 20:
+        a = rng.standard_normal((m, n)) + 2 * np.eye(m, n)
     modes = ["reduced", "r"] if m > n else ["reduced", "complete", "r"]
     return (a,), {"mode": modes[rng.integers(len(modes))]}
 
