@@ -204,9 +204,12 @@ class Tracked:
     # ---- numpy protocols ----
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         func = ufunc if method == "__call__" else getattr(ufunc, method)
-        # a ufunc reads a list or tuple input as an array: so do the rules (np.power(x, [1.0,
-        # 2.0])'s computes x2 - 1), and a tracked element raises as in np.asarray
-        inputs = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in inputs)
+        for a in inputs:  # (a loop, not a new tuple per call: this is the hot path)
+            if isinstance(a, (list, tuple)):
+                # a ufunc reads a list or tuple input as an array: so do the rules (np.power(x,
+                # [1.0, 2.0])'s computes x2 - 1), and a tracked element raises as in np.asarray
+                inputs = tuple(np.asarray(b) if isinstance(b, (list, tuple)) else b for b in inputs)
+                break
         handler = FUNCTIONS.get(func)
         if handler is not None and "out" not in kwargs:
             return handler(*inputs, **kwargs)
