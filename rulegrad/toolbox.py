@@ -15,7 +15,7 @@ import numpy as np
 
 from .core import gradloss, jvp, plain, vjp
 from .core.box import Box, _as_leaf_value, describe, map_leaves
-from .core.diff import _run, _wrap
+from .core.diff import _argnums, _run, _wrap
 from .core.errors import ArgumentError, OutputError
 from .core.forward import ForwardTape, _dual, _primal, _tangent, _tangent_of
 from .core.tape import Tape
@@ -23,15 +23,6 @@ from .core.tape import Tape
 __all__ = ["linearize", "jacobian", "hessian", "hvp", "elementwise_grad", "value_and_grad"]
 
 _MODES = ("auto", "fwd", "rev")
-
-
-def _nums(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
-    nums = argnums if isinstance(argnums, tuple) else (argnums,)
-    if not nums or not all(
-        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in nums
-    ):
-        raise ArgumentError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
-    return nums
 
 
 def _positions(nums: tuple[int, ...], n: int) -> list[int]:
@@ -132,7 +123,7 @@ def jacobian(
         >>> rg.jacobian(lambda p: p["a"] * p["b"])({"a": 2.0, "b": 3.0})
         {'a': array(3.), 'b': array(2.)}
     """
-    nums = _nums(argnums)
+    nums = _argnums(argnums)
     if mode not in _MODES:
         raise ArgumentError(f"jacobian's mode is one of {_MODES}, got {mode!r}")
 
@@ -303,7 +294,7 @@ def elementwise_grad(
         >>> rg.elementwise_grad(np.tanh)(np.array([0.0, 1.0])).round(4)
         array([1.  , 0.42])
     """
-    nums = _nums(argnums)
+    nums = _argnums(argnums)
 
     def gradient(*args: Any, **kwargs: Any) -> Any:
         at, picked = _at(f, args, kwargs, _positions(nums, len(args)))

@@ -436,6 +436,16 @@ def _root(a: Any) -> Any:
     return a
 
 
+def _argnums(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
+    """``argnums`` as a tuple of ints (`ArgumentError` for anything else)."""
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    if not nums or not all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in nums
+    ):
+        raise ArgumentError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+    return nums
+
+
 def _inputs(
     f: Callable[..., Any], args: tuple, kwargs: dict, argnums: tuple[int, ...]
 ) -> tuple[Tape, list, Any]:
@@ -466,11 +476,7 @@ def gradloss(
         >>> rg.gradloss(lambda x: (x**3, {"square": x**2}), has_aux=True)(2.0)
         (np.float64(12.0), (np.float64(8.0), {'square': np.float64(4.0)}))
     """
-    nums = argnums if isinstance(argnums, tuple) else (argnums,)
-    if not nums or not all(
-        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in nums
-    ):
-        raise ArgumentError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+    nums = _argnums(argnums)
     name = getattr(f, "__name__", "the function")
 
     def gradient_and_loss(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
