@@ -139,8 +139,8 @@ class _Problem:
             args[i] = v
         return tuple(args)
 
-    def pullback(self, y: Any, t: float, slotted: tuple, w: Any) -> tuple[Any, list[Any]]:
-        """``f(y, t)`` and ``w . df/dx`` for x = y, t, each slotted argument and each Param,
+    def pullback(self, y: Any, t: float, slotted: tuple, w: Any) -> list[Any]:
+        """``w . df/dx`` at ``(y, t)`` for x = y, t, each slotted argument and each Param,
         flattened; one `diff` of ``func`` on fresh Params for y, t and the slots."""
         ys = Param(np.array(y, dtype=np.float64))
         ts = Param(np.float64(t))
@@ -155,13 +155,12 @@ class _Problem:
                 "Params it reads, so that Param's gradient would be lost. Read every Param on "
                 "each call (outside any branch), or pass it in args=."
             )
-        out = np.asarray(value(f), dtype=np.float64).ravel()
         w = np.reshape(w, np.shape(value(f)))
         gs = []
         for x in (ys, ts, *slots, *self.params):
             g = grad(f, x, w)
             gs.append(np.zeros(np.size(plain(x))) if g is None else np.ravel(g))
-        return out, gs
+        return gs
 
     def push(self, y: Any, t: float, slotted: tuple, dy: Any, dslots: tuple) -> tuple[Any, Any]:
         """``f(y, t)`` and its jvp along ``dy`` in ``y`` and ``dslots`` in the slotted
@@ -242,7 +241,7 @@ def _adjoint(dy: Any, ys: Any, y0: Any, t: Any, *theta: Any, problem: _Problem) 
     path: list[Any] = [None]  # y(tau) from t[0] to t[-1], made when first needed
 
     def augmented(state: Any, tau: float) -> Any:
-        _, (gy, gt, *gth) = problem.pullback(path[0](tau), tau, slotted, -state[:dim])
+        gy, gt, *gth = problem.pullback(path[0](tau), tau, slotted, -state[:dim])
         return np.concatenate([gy, gt, *gth])
 
     with _alone():
