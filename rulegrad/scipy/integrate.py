@@ -11,8 +11,9 @@ one before (Chen et al. 2018, "Neural ordinary differential equations"; HIPS aut
 point integrate ``-a . df/dargs``, ``-a . df/dp`` and ``-a . df/dt`` along the way. Each of
 those vector-Jacobian products is one `rulegrad.diff` of ``f`` at one point, so ``f`` is
 plain numpy code as anywhere else. A later time ``t[i]`` gets ``dL/dy(t[i]) . f(y(t[i]))``.
-The state ``y`` those products are taken at is read from one more forward solve, kept dense
-(solve_ivp's dense output: the interpolant of its steps), rather than integrated backwards
+The state ``y`` those products are taken at is read from a forward solve kept dense
+(solve_ivp's dense output, the interpolant of its steps: the primal solve's own for
+`solve_ivp`, one more LSODA solve for `odeint`), rather than integrated backwards
 beside the adjoint as Chen et al. and HIPS autograd do: backwards, a mode decaying at rate
 ``k`` grows by ``exp(k T)``, and so did the gradient's error (200 times the gradient for a
 decay at rate 5 over ``T = 5``; a failed solve for stiff kinetics).
@@ -119,7 +120,8 @@ class _Problem:
     the Params ``func`` reads (its closure's, or Params inside ``args``). ``solve`` is
     ``(func, y0, times, args, back) -> array (len(times), D)``; ``dense`` is ``(func, y0,
     t0, t1, args) -> y(tau)``, the forward solution on ``[t0, t1]`` as a function of time,
-    for the adjoint; ``info`` keeps what the last forward solve returned besides the
+    for the adjoint (odeint's: a solve of its own; solve_ivp's: its forward solve's
+    interpolant); ``info`` keeps what the last forward solve returned besides the
     solution (odeint's infodict, solve_ivp's result).
     """
 
@@ -403,29 +405,20 @@ def _failed(name: str, reason: str) -> RulegradError:
 #: odeint's options by their solve_ivp names, for `_dense`; its default rtol and atol
 _ODEINT_AS_IVP = {"rtol": "rtol", "atol": "atol", "hmax": "max_step", "hmin": "min_step"}
 _ODEINT_TOL = 1.49012e-8
-#: solve_ivp's options the dense re-solve leaves out (what it is for, or past its interval)
-_NOT_DENSE = ("events", "dense_output", "first_step")
 
 
 def _dense(
-    func: Callable[..., Any],
-    y: Any,
-    t0: float,
-    t1: float,
-    args: tuple,
-    *,
-    method: Any,
-    options: dict,
-    name: str,
+    func: Callable[..., Any], y: Any, t0: float, t1: float, args: tuple, *, options: dict
 ) -> Callable[[float], Any]:
-    """The forward solution of ``func`` (odeint's order) from ``y`` at ``t0`` to ``t1``, as a
-    function of time (solve_ivp's dense output). The adjoint reads the state from it rather
-    than running the state backwards, which blows up where the system decays: a decay at
-    rate k over a time T grows backwards by exp(k T), and so did the gradient's error."""
+    """The forward solution of an odeint problem ``func`` from ``y`` at ``t0`` to ``t1``, as
+    a function of time: solve_ivp's dense output with LSODA, odeint's solver (odeint keeps
+    no interpolant of its own). The adjoint reads the state from it rather than running the
+    state backwards, which blows up where the system decays: a decay at rate k over a time
+    T grows backwards by exp(k T), and so did the gradient's error."""
     g = _swapped_back(func)
-    sol = _SOLVE_IVP(g, (t0, t1), y, method, args=args or None, dense_output=True, **options)
+    sol = _SOLVE_IVP(g, (t0, t1), y, "LSODA", args=args or None, dense_output=True, **options)
     if sol.status < 0:
-        raise _failed(name, sol.message)
+        raise _failed("odeint", sol.message)
     return sol.sol
 
 
@@ -441,8 +434,8 @@ def _ivp_options(options: dict) -> dict:
 
 
 def _odeint_dense(options: dict) -> Callable[..., Any]:
-    """`_dense` for an odeint problem: LSODA, as odeint's solver, with its ``options``."""
-    return functools.partial(_dense, method="LSODA", options=_ivp_options(options), name="odeint")
+    """`_dense` for an odeint problem with odeint's ``options``."""
+    return functools.partial(_dense, options=_ivp_options(options))
 
 
 def _tolerances(options: dict, size: int) -> dict:
@@ -654,8 +647,13 @@ def solve_ivp(
                 sol = _SOLVE_IVP(g, (ts[0], ts[-1]), y, t_eval=ts, args=a or None, **kept)
         else:
             sol = _SOLVE_IVP(
-                g, (ts[0], span_end), y, method, ts[1:], args=a or None, **options
+                g, (ts[0], span_end), y, method, ts[1:], args=a or None,
+                **{**options, "dense_output": True}
             )  # fmt: skip
+            path = sol.sol  # the adjoint reads the state from this solve's own interpolant
+            problem.dense = lambda *_: path
+            if not options.get("dense_output"):
+                sol.sol = None
             problem.info = sol
         got = np.shape(sol.y)[1] if np.ndim(sol.y) == 2 else 0  # (a list when none)
         if back and (sol.status < 0 or got != len(ts)):
@@ -670,10 +668,6 @@ def solve_ivp(
         return ys if back else np.concatenate([np.reshape(y, (1, -1)), ys])
 
     problem.solve = solve
-    dense_options = {k: v for k, v in options.items() if k not in _NOT_DENSE}
-    problem.dense = functools.partial(
-        _dense, method=method, options=dense_options, name="solve_ivp"
-    )
     times = np.concatenate([np.reshape(t0, (1,)), np.reshape(t_eval, (-1,))])
     ys = ode_solution(y0, times, *values, *found, problem=problem)
     sol = problem.info
