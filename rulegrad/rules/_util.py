@@ -14,8 +14,8 @@ from ..core import value
 from ..core.errors import InPlaceError
 
 __all__ = [
-    "eye", "dtype_of", "is_complex", "any_set", "used", "rows_reduced", "cast_like", "axes_of",
-    "expand", "spread", "filled", "zero", "no_out", "cast_to",
+    "eye", "dtype_of", "is_complex", "conj", "any_set", "used", "rows_reduced", "cast_like",
+    "axes_of", "expand", "spread", "filled", "zero", "no_out", "cast_to",
 ]  # fmt: skip
 
 
@@ -49,6 +49,11 @@ def eye(n: int, like: Any, dtype: Any = None) -> Any:
 def is_complex(x: Any) -> bool:
     """Whether ``x`` holds complex numbers."""
     return dtype_of(x).kind == "c"
+
+
+def conj(x: Any) -> Any:
+    """``conj(x)`` for a complex ``x``; a real ``x`` as it is (nothing recorded)."""
+    return np.conj(x) if is_complex(x) else x
 
 
 def any_set(x: Any) -> Any:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Domain, primitive
-from ._util import cast_like, is_complex
+from ._util import cast_like, conj
 
 #: numpy's modes by number: ``np.convolve`` takes the name or its number.
 MODES = ("valid", "same", "full")
@@ -37,11 +37,6 @@ MODES = ("valid", "same", "full")
 def _mode(mode: Any) -> str:
     """The first letter of ``mode``'s name ("full" and 2 give "f")."""
     return mode[:1] if isinstance(mode, str) else MODES[int(mode)][:1]
-
-
-def _conj(x: Any) -> Any:
-    """``conj(x)`` for a complex ``x``; a real ``x`` as it is (nothing recorded)."""
-    return np.conj(x) if is_complex(x) else x
 
 
 def _padded(dy: Any, a: Any, v: Any, mode: Any, swapped_later: bool) -> Any:
@@ -67,13 +62,13 @@ def _convolve_dv(dy: Any, y: Any, a: Any, v: Any, mode: Any = "full") -> Any:
 
 # ---- correlate: y = a * conj(flip(v)) ----
 def _correlate_da(dy: Any, y: Any, a: Any, v: Any, mode: Any = "valid") -> Any:
-    return cast_like(np.convolve(_padded(dy, a, v, mode, True), _conj(v), "valid"), a)
+    return cast_like(np.convolve(_padded(dy, a, v, mode, True), conj(v), "valid"), a)
 
 
 def _correlate_dv(dy: Any, y: Any, a: Any, v: Any, mode: Any = "valid") -> Any:
     """The gradient of ``w = conj(flip(v))``, flipped and conjugated back."""
     g = np.convolve(_padded(dy, a, v, mode, True), np.flip(a), "valid")
-    return cast_like(_conj(np.flip(g)), v)
+    return cast_like(conj(np.flip(g)), v)
 
 
 # ---- inputs for the checks: any two lengths 1..6, every mode, real or complex ----

@@ -53,7 +53,7 @@ import numpy as np
 import scipy.linalg as la
 
 from ..core import PRIMITIVES, Domain, RuleError, primitive, value
-from ..rules._util import dtype_of
+from ..rules._util import conj, dtype_of
 from ._intercept import intercept
 from ._util import float_dtype, no_derivative
 
@@ -74,14 +74,9 @@ def _t(a: Any) -> Any:
     return np.swapaxes(a, -1, -2)
 
 
-def _conj(a: Any) -> Any:
-    """``conj(a)`` for a complex ``a``; a real ``a`` as it is (nothing recorded)."""
-    return np.conj(a) if np.iscomplexobj(a) else a
-
-
 def _h(a: Any) -> Any:
     """The conjugate transpose (the transpose of a real ``a``)."""
-    return _conj(_t(a))
+    return conj(_t(a))
 
 
 def _numpy_rule(func: Any) -> Callable[..., Any]:
@@ -261,7 +256,7 @@ def _cho_fc(dc: Any, y: Any, c: Any, lower: bool, b: Any, *rest: Any) -> Any:
 @primitive(
     _cho_dc,
     None,
-    lambda dy, y, c, lower, b, *rest: cho_solve_unpacked(_conj(c), lower, dy),  # A^T = conj(A)
+    lambda dy, y, c, lower, b, *rest: cho_solve_unpacked(conj(c), lower, dy),  # A^T = conj(A)
     jvp=(_cho_fc, None, lambda db, y, c, lower, b, *rest: cho_solve_unpacked(c, lower, db)),
     domain=Domain(sample=_sample_cho),
 )

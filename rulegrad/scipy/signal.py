@@ -38,7 +38,7 @@ import numpy as np
 import scipy.signal as sg
 
 from ..core import Domain, RuleError, primitive
-from ..rules._util import is_complex
+from ..rules._util import conj, is_complex
 from ._intercept import intercept
 from ._util import float_dtype
 
@@ -74,22 +74,17 @@ def _full_grad(dy: Any, a: Any, b: Any, axes: Any = None, up: bool = False) -> A
     return np.pad(dy, widths) if any(w != (0, 0) for w in widths) else dy
 
 
-def _conj(x: Any) -> Any:
-    """``conj(x)`` for a complex ``x``; a real ``x`` as it is (nothing recorded)."""
-    return np.conj(x) if is_complex(x) else x
-
-
 def _like(g: Any, x: Any) -> Any:
     """The gradient ``g`` of argument ``x``: its real part for a real ``x``."""
     return np.real(g) if is_complex(g) and not is_complex(x) else g
 
 
 def _conv_da(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
-    return _like(correlate(_full_grad(dy, a, b), _conj(b), "valid", method), a)
+    return _like(correlate(_full_grad(dy, a, b), conj(b), "valid", method), a)
 
 
 def _conv_db(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
-    return _like(correlate(_full_grad(dy, a, b), _conj(a), "valid", method), b)
+    return _like(correlate(_full_grad(dy, a, b), conj(a), "valid", method), b)
 
 
 def _corr_da(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
@@ -98,8 +93,8 @@ def _corr_da(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = 
 
 def _corr_db(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
     """``correlate(a, b) = convolve(a, conj(flip(b)))``: conjugate ``conv_db``'s gradient."""
-    g = np.flip(correlate(_full_grad(dy, a, b), _conj(a), "valid", method))
-    return _like(_conj(g), b)
+    g = np.flip(correlate(_full_grad(dy, a, b), conj(a), "valid", method))
+    return _like(conj(g), b)
 
 
 def _sample(rng: np.random.Generator) -> tuple[tuple, dict]:
@@ -235,17 +230,17 @@ def _conv2d_db(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", *rest: Any) 
 def _corr2d_full(dy: Any, a: Any, b: Any, mode: str) -> Any:
     """correlate2d's output gradient, padded to the full shape (its "same" starts rounded
     up), of ``convolve(a, conj(flip(b)))``: conjugated where scipy's swap conjugates."""
-    return _full_grad(_conj(dy) if _swapped(mode, a, b) else dy, a, b, up=mode == "same")
+    return _full_grad(conj(dy) if _swapped(mode, a, b) else dy, a, b, up=mode == "same")
 
 
 def _corr2d_da(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", *rest: Any) -> Any:
-    return _like(convolve2d(_corr2d_full(dy, a, b, mode), _conj(b), "valid"), a)
+    return _like(convolve2d(_corr2d_full(dy, a, b, mode), conj(b), "valid"), a)
 
 
 def _corr2d_db(dy: Any, y: Any, a: Any, b: Any, mode: str = "full", *rest: Any) -> Any:
     """The gradient of ``w = conj(flip(b))``, flipped and conjugated back."""
     g = convolve2d(_corr2d_full(dy, a, b, mode), np.flip(a), "valid")
-    return _like(_conj(np.flip(g)), b)
+    return _like(conj(np.flip(g)), b)
 
 
 def _sample_2d(rng: np.random.Generator) -> tuple[tuple, dict]:
